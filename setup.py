@@ -4,6 +4,7 @@ The framework extras are separate on purpose: a JAX-only user installs
 ``.[jax_cpu]`` and never gets torch, and the reverse with ``.[pytorch_cpu]``.
 Exact versions used by the README commands and CI live in ``constraints.txt``.
 """
+
 from setuptools import find_packages, setup
 
 JAX_CORE = ['flax>=0.12,<0.13', 'optax>=0.2.8,<0.3']

@@ -1,0 +1,240 @@
+"""The contract between the runner, workloads and submissions.
+
+A *workload* (model + data + loss + target) implements :class:`Workload`. A
+*submission* (a training algorithm) is a Python file defining the four
+functions typed below (:data:`InitOptimizerStateFn`, :data:`UpdateParamsFn`,
+:data:`DataSelectionFn`, :data:`GetBatchSizeFn`). The runner times only
+``data_selection`` + ``update_params``; evaluation is untimed.
+
+This module imports neither JAX nor PyTorch: parameter containers, batches
+and RNG keys are framework-native objects typed here as ``Any``.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+
+# Framework-native containers. JAX: pytrees of arrays and a PRNG key array.
+# PyTorch: the ``torch.nn.Module`` itself (its parameters are the params) and
+# an ``int`` seed.
+ParameterContainer = Any
+ModelAuxiliaryState = Any
+OptimizerState = Any
+RandomState = Any
+Batch = Dict[str, Any]
+Hyperparameters = Optional[Mapping[str, Any]]
+EvalResults = List[Tuple[int, Dict[str, float]]]  # (global_step, metrics) per eval so far
+
+
+class LossType(enum.Enum):
+    SOFTMAX_CROSS_ENTROPY = 0
+    SIGMOID_CROSS_ENTROPY = 1
+    MEAN_SQUARED_ERROR = 2
+
+
+class ForwardPassMode(enum.Enum):
+    TRAIN = 0
+    EVAL = 1
+
+
+class TrainingCompleteError(Exception):
+    """Raised by a submission to end its trial early and cleanly (not a failure)."""
+
+
+class Workload(abc.ABC):
+    """A model, its data, its loss and the target a submission must reach.
+
+    Workloads are small classes of pure functions with no logging inside. The
+    runner calls :meth:`prepare_data` once, then per trial ``init_model_fn``,
+    ``build_input_queue`` and, at every eval, ``eval_model``.
+    """
+
+    # --- Properties recorded as ``workload.*`` in metadata.json and metrics.csv.
+    @property
+    @abc.abstractmethod
+    def target_value(self) -> float:
+        """Value of :attr:`target_metric_name` on the eval split that counts as reached."""
+
+    @property
+    def target_metric_name(self) -> str:
+        """Eval metric compared with :attr:`target_value` (e.g. ``'accuracy'``)."""
+        return 'accuracy'
+
+    @property
+    @abc.abstractmethod
+    def loss_type(self) -> LossType:
+        """The kind of loss ``loss_fn`` computes."""
+
+    @property
+    @abc.abstractmethod
+    def num_train_examples(self) -> int:
+        """Training examples in the data actually loaded (after :meth:`prepare_data`)."""
+
+    @property
+    @abc.abstractmethod
+    def num_eval_examples(self) -> int:
+        """Eval examples in the data actually loaded (after :meth:`prepare_data`)."""
+
+    @property
+    @abc.abstractmethod
+    def train_mean(self) -> float:
+        """Per-pixel mean used to normalise inputs."""
+
+    @property
+    @abc.abstractmethod
+    def train_stddev(self) -> float:
+        """Per-pixel standard deviation used to normalise inputs."""
+
+    @property
+    @abc.abstractmethod
+    def max_allowed_runtime_sec(self) -> float:
+        """Budget of submission time (seconds) for one trial."""
+
+    @property
+    @abc.abstractmethod
+    def eval_period_time_sec(self) -> float:
+        """Submission time (seconds) between the end of one eval and the next."""
+
+    # --- Data.
+    @abc.abstractmethod
+    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+        """Loads the data once per sweep.
+
+        Returns:
+          Facts for metadata.json with ``data.`` keys, e.g. ``{'data.source':
+          'embedded', 'data.num_train_examples': 4000, ...}``.
+
+        Raises:
+          ValueError: with a one-line message naming the bad file or directory.
+        """
+
+    @abc.abstractmethod
+    def build_input_queue(
+        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+    ) -> Iterator[Batch]:
+        """An endless iterator of training batches, reshuffled every epoch.
+
+        ``data_rng`` is an int seed: input pipelines shuffle on the host.
+        """
+
+    # --- Model.
+    @abc.abstractmethod
+    def init_model_fn(self, rng: RandomState) -> Tuple[ParameterContainer, ModelAuxiliaryState]:
+        """Fresh parameters (and model state such as batch-norm statistics)."""
+
+    @abc.abstractmethod
+    def model_fn(
+        self,
+        params: ParameterContainer,
+        augmented_and_preprocessed_input_batch: Batch,
+        model_state: ModelAuxiliaryState,
+        mode: ForwardPassMode,
+        rng: RandomState,
+        update_batch_norm: bool,
+    ) -> Tuple[Any, ModelAuxiliaryState]:
+        """Forward pass: returns ``(logits, new_model_state)``."""
+
+    @abc.abstractmethod
+    def loss_fn(self, label_batch: Any, logits_batch: Any, mask_batch: Optional[Any] = None) -> Any:
+        """Per-example losses (unreduced), zero where ``mask_batch`` is 0."""
+
+    @abc.abstractmethod
+    def eval_model(
+        self, params: ParameterContainer, model_state: ModelAuxiliaryState, rng: RandomState
+    ) -> Dict[str, float]:
+        """Evaluates on the eval split: returns host floats, at least ``loss`` and the target metric."""
+
+    def has_reached_goal(self, eval_result: Mapping[str, float]) -> bool:
+        """Whether an eval result meets the target (higher is better for accuracy)."""
+        value = eval_result.get(self.target_metric_name)
+        return value is not None and value >= self.target_value
+
+    # --- Runner hooks.
+    def rng_from_seed(self, seed: int) -> RandomState:
+        """The framework-native RNG for an int seed (JAX: a PRNG key; PyTorch: the int)."""
+        return seed
+
+    def param_shapes(self, params: ParameterContainer) -> Any:
+        """Shapes of the parameters, passed to ``update_params`` as ``current_params_types``."""
+        return None
+
+    def sync_device(self, params: ParameterContainer) -> None:
+        """Blocks until all work queued on the device for ``params`` has finished.
+
+        The runner calls this before every clock reading that is accounted as
+        submission time, so asynchronous dispatch can't hide work. It is *not*
+        called per step: between evals the loop reads an unsynchronised clock
+        only to decide when to synchronise.
+        """
+
+    def properties(self) -> Dict[str, Any]:
+        """The primitive properties, as ``workload.<name>`` keys (sorted)."""
+        names = [
+            'eval_period_time_sec',
+            'max_allowed_runtime_sec',
+            'num_eval_examples',
+            'num_train_examples',
+            'target_metric_name',
+            'target_value',
+            'train_mean',
+            'train_stddev',
+        ]
+        return {f'workload.{name}': getattr(self, name) for name in names}
+
+
+# --- The submission API (functions defined in a submission file).
+
+InitOptimizerStateFn = Callable[
+    [Workload, ParameterContainer, ModelAuxiliaryState, Hyperparameters, RandomState],
+    OptimizerState,
+]
+"""``init_optimizer_state(workload, model_params, model_state, hyperparameters, rng)``."""
+
+UpdateParamsFn = Callable[
+    [
+        Workload,
+        ParameterContainer,
+        Any,
+        ModelAuxiliaryState,
+        Hyperparameters,
+        Batch,
+        LossType,
+        OptimizerState,
+        EvalResults,
+        int,
+        RandomState,
+    ],
+    Tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState],
+]
+"""``update_params(workload, current_param_container, current_params_types, model_state,
+hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step, rng)``
+returns ``(optimizer_state, params, model_state)``.
+
+``rng`` is the trial's update key, the same at every step: derive per-step
+randomness inside the compiled step (e.g. ``jax.random.fold_in(rng, global_step)``)
+so the runner adds no per-step RNG dispatch. Fetching values to the host here
+(``float(loss)``) forces a device sync every step: avoid it.
+"""
+
+DataSelectionFn = Callable[
+    [
+        Workload,
+        Iterator[Batch],
+        OptimizerState,
+        ParameterContainer,
+        ModelAuxiliaryState,
+        Hyperparameters,
+        int,
+        RandomState,
+    ],
+    Batch,
+]
+"""``data_selection(workload, input_queue, optimizer_state, current_param_container,
+model_state, hyperparameters, global_step, rng)`` returns the next batch."""
+
+GetBatchSizeFn = Callable[[str], int]
+"""``get_batch_size(workload_name)`` returns the global batch size."""
+
+SUBMISSION_FUNCTIONS = ('init_optimizer_state', 'update_params', 'data_selection', 'get_batch_size')

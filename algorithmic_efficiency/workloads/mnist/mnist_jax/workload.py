@@ -1,0 +1,117 @@
+"""MNIST in JAX/flax."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.workloads.mnist import workload as mnist_base
+
+
+class _Model(nn.Module):
+    """784-128-sigmoid-10; weights come from :func:`mnist_base.init_mlp_params`."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.reshape((x.shape[0], mnist_base.INPUT_SIZE))
+        x = nn.Dense(mnist_base.NUM_HIDDEN)(x)
+        x = nn.sigmoid(x)
+        return nn.Dense(mnist_base.NUM_CLASSES)(x)
+
+
+def seed_from_key(rng: jax.Array) -> int:
+    """Maps ``PRNGKey(seed)`` back to ``seed`` (its last word) for NumPy initialisation."""
+    return int(np.asarray(jax.random.key_data(rng)).ravel()[-1])
+
+
+class MnistWorkload(mnist_base.BaseMnistWorkload):
+    """MNIST MLP in flax; parameters are ``{'params': {...}}`` pytrees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model = _Model()
+        self._eval_device: Optional[Dict[str, jax.Array]] = None
+
+    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+        self._eval_device = None  # uploaded again on the next eval
+        return super().prepare_data(data_dir)
+
+    def rng_from_seed(self, seed: int) -> jax.Array:
+        return jax.random.PRNGKey(seed)
+
+    def init_model_fn(self, rng: jax.Array) -> Tuple[Any, None]:
+        numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
+        params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
+        return params, None
+
+    def param_shapes(self, params: Any) -> Any:
+        return jax.tree_util.tree_map(lambda p: p.shape, params)
+
+    def build_input_queue(
+        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+    ) -> Iterator[spec.Batch]:
+        if split != 'train':
+            raise ValueError(f"only the 'train' split streams batches, got '{split}'")
+        # NumPy batches go straight into the jitted step, which copies them to
+        # the device as part of the call (no extra dispatch per step).
+        return self.numpy_train_batches(data_rng, data_dir, global_batch_size)
+
+    def model_fn(
+        self,
+        params: Any,
+        augmented_and_preprocessed_input_batch: spec.Batch,
+        model_state: Any,
+        mode: spec.ForwardPassMode,
+        rng: Any,
+        update_batch_norm: bool,
+    ) -> Tuple[jax.Array, Any]:
+        del mode, rng, update_batch_norm
+        logits = self._model.apply(params, augmented_and_preprocessed_input_batch['inputs'])
+        return logits, model_state
+
+    def loss_fn(
+        self,
+        label_batch: jax.Array,
+        logits_batch: jax.Array,
+        mask_batch: Optional[jax.Array] = None,
+    ) -> jax.Array:
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
+        if mask_batch is not None:
+            losses = losses * mask_batch
+        return losses
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _eval_sums(
+        self, params: Any, inputs: jax.Array, targets: jax.Array, weights: jax.Array
+    ) -> jax.Array:
+        """Sums of loss, correct predictions and weights over all eval batches, in one call."""
+
+        def one_batch(carry, batch):
+            x, y, w = batch
+            logits = self._model.apply(params, x)
+            loss = jnp.sum(self.loss_fn(y, logits, w))
+            correct = jnp.sum((jnp.argmax(logits, axis=-1) == y) * w)
+            return carry + jnp.stack([loss, correct, jnp.sum(w)]), None
+
+        sums, _ = jax.lax.scan(one_batch, jnp.zeros(3, jnp.float32), (inputs, targets, weights))
+        return sums
+
+    def eval_model(self, params: Any, model_state: Any, rng: Any) -> Dict[str, float]:
+        del model_state, rng
+        if self._eval_device is None:
+            self._eval_device = jax.tree_util.tree_map(jnp.asarray, self.eval_arrays)
+        e = self._eval_device
+        loss_sum, correct_sum, count = np.asarray(
+            self._eval_sums(params, e['inputs'], e['targets'], e['weights']), dtype=np.float64
+        )
+        return self.summarise_eval(loss_sum, correct_sum, count)
+
+    def sync_device(self, params: Any) -> None:
+        jax.block_until_ready(params)

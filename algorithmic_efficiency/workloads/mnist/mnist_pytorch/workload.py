@@ -1,0 +1,122 @@
+"""MNIST in PyTorch."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.workloads.mnist import workload as mnist_base
+
+
+def default_device() -> torch.device:
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+class _Model(nn.Module):
+    """784-128-sigmoid-10, the same network as the flax model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(mnist_base.INPUT_SIZE, mnist_base.NUM_HIDDEN),
+            nn.Sigmoid(),
+            nn.Linear(mnist_base.NUM_HIDDEN, mnist_base.NUM_CLASSES),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(x.shape[0], mnist_base.INPUT_SIZE))
+
+
+class MnistWorkload(mnist_base.BaseMnistWorkload):
+    """MNIST MLP in PyTorch; the parameter container is the ``nn.Module``."""
+
+    def __init__(self, device: Optional[torch.device] = None) -> None:
+        super().__init__()
+        self.device = device or default_device()
+        self._eval_device: Optional[Dict[str, torch.Tensor]] = None
+
+    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+        self._eval_device = None
+        return super().prepare_data(data_dir)
+
+    def init_model_fn(self, rng: int) -> Tuple[nn.Module, None]:
+        numpy_params = mnist_base.init_mlp_params(int(rng))
+        model = _Model()
+        with torch.no_grad():
+            for layer, name in ((model.net[0], 'Dense_0'), (model.net[2], 'Dense_1')):
+                layer.weight.copy_(torch.from_numpy(numpy_params[name]['kernel'].T.copy()))
+                layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
+        return model.to(self.device), None
+
+    def param_shapes(self, params: nn.Module) -> Dict[str, Tuple[int, ...]]:
+        return {k: tuple(v.shape) for k, v in params.named_parameters()}
+
+    def build_input_queue(
+        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+    ) -> Iterator[spec.Batch]:
+        if split != 'train':
+            raise ValueError(f"only the 'train' split streams batches, got '{split}'")
+        device = self.device
+        non_blocking = device.type == 'cuda'
+        for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size):
+            yield {
+                'inputs': torch.from_numpy(batch['inputs']).to(device, non_blocking=non_blocking),
+                'targets': torch.from_numpy(batch['targets'])
+                .long()
+                .to(device, non_blocking=non_blocking),
+            }
+
+    def model_fn(
+        self,
+        params: nn.Module,
+        augmented_and_preprocessed_input_batch: spec.Batch,
+        model_state: Any,
+        mode: spec.ForwardPassMode,
+        rng: Any,
+        update_batch_norm: bool,
+    ) -> Tuple[torch.Tensor, Any]:
+        del rng, update_batch_norm
+        params.train(mode == spec.ForwardPassMode.TRAIN)
+        with torch.set_grad_enabled(mode == spec.ForwardPassMode.TRAIN):
+            logits = params(augmented_and_preprocessed_input_batch['inputs'])
+        return logits, model_state
+
+    def loss_fn(
+        self,
+        label_batch: torch.Tensor,
+        logits_batch: torch.Tensor,
+        mask_batch: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        losses = F.cross_entropy(logits_batch, label_batch, reduction='none')
+        if mask_batch is not None:
+            losses = losses * mask_batch
+        return losses
+
+    def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> Dict[str, float]:
+        del model_state, rng
+        if self._eval_device is None:
+            arrays = self.eval_arrays
+            self._eval_device = {
+                'inputs': torch.from_numpy(arrays['inputs']).to(self.device),
+                'targets': torch.from_numpy(arrays['targets']).long().to(self.device),
+                'weights': torch.from_numpy(arrays['weights']).to(self.device),
+            }
+        e = self._eval_device
+        params.eval()
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        with torch.inference_mode():
+            for x, y, w in zip(e['inputs'], e['targets'], e['weights']):
+                logits = params(x)
+                sums[0] += torch.sum(self.loss_fn(y, logits, w))
+                sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
+                sums[2] += torch.sum(w)
+        loss_sum, correct_sum, count = sums.tolist()
+        return self.summarise_eval(loss_sum, correct_sum, count)
+
+    def sync_device(self, params: nn.Module) -> None:
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)

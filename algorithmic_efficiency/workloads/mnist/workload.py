@@ -1,0 +1,184 @@
+"""MNIST, framework-free: properties, target, data, initialisation, batching.
+
+The JAX and PyTorch workloads subclass :class:`BaseMnistWorkload` and add only
+the model, the loss and the eval; so both frameworks share the data, the
+shuffling, the normalisation and even the initial weights (drawn here in
+NumPy from the trial's seed), which makes their curves directly comparable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Iterator, Optional
+
+import numpy as np
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.workloads.mnist import data as mnist_data
+
+INPUT_SIZE = 28 * 28
+NUM_HIDDEN = 128
+NUM_CLASSES = 10
+EVAL_BATCH_SIZE = 2000
+
+
+def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
+
+
+def init_mlp_params(seed: int) -> Dict[str, Dict[str, np.ndarray]]:
+    """The MLP's initial weights: Glorot-uniform kernels (in, out), zero biases.
+
+    Layout follows flax (``Dense_0``/``Dense_1`` with ``kernel`` of shape
+    (in, out)); PyTorch copies the transposed kernels into its ``Linear``
+    layers, so the same seed gives identical networks in both frameworks.
+    """
+    rng = np.random.default_rng(seed)
+    return {
+        'Dense_0': {
+            'kernel': glorot_uniform(rng, INPUT_SIZE, NUM_HIDDEN),
+            'bias': np.zeros(NUM_HIDDEN, np.float32),
+        },
+        'Dense_1': {
+            'kernel': glorot_uniform(rng, NUM_HIDDEN, NUM_CLASSES),
+            'bias': np.zeros(NUM_CLASSES, np.float32),
+        },
+    }
+
+
+def index_stream(num_examples: int, batch_size: int, seed: int) -> Iterator[np.ndarray]:
+    """Endless batches of example indices, with a fresh permutation every epoch.
+
+    Batches run across epoch boundaries (the tail of one permutation is
+    completed from the next) so no example is ever dropped and ``epoch`` in the
+    metrics is exact: ``global_step * batch_size / num_examples``.
+    """
+    if num_examples < 1 or batch_size < 1:
+        raise ValueError(
+            f'need at least one example and a positive batch size, got '
+            f'{num_examples} examples, batch size {batch_size}'
+        )
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(num_examples)
+    pos = 0
+    while True:
+        if pos + batch_size <= num_examples:
+            yield perm[pos : pos + batch_size]
+            pos += batch_size
+            continue
+        parts = [perm[pos:]]
+        need = batch_size - (num_examples - pos)
+        while True:
+            perm = rng.permutation(num_examples)
+            take = min(need, num_examples)
+            parts.append(perm[:take])
+            need -= take
+            pos = take
+            if need == 0:
+                break
+        yield np.concatenate(parts)
+
+
+class BaseMnistWorkload(spec.Workload):
+    """An MLP (784-128-sigmoid-10) on MNIST; the target is 0.97 test accuracy."""
+
+    def __init__(self) -> None:
+        self._data: Optional[mnist_data.MnistData] = None
+        self._train_x: Optional[np.ndarray] = None
+        self._train_y: Optional[np.ndarray] = None
+        self._eval_arrays: Optional[Dict[str, np.ndarray]] = None
+
+    # --- Properties.
+    @property
+    def target_value(self) -> float:
+        return 0.97
+
+    @property
+    def loss_type(self) -> spec.LossType:
+        return spec.LossType.SOFTMAX_CROSS_ENTROPY
+
+    @property
+    def num_train_examples(self) -> int:
+        return 60000 if self._data is None else self._data.num_train_examples
+
+    @property
+    def num_eval_examples(self) -> int:
+        return 10000 if self._data is None else self._data.num_test_examples
+
+    @property
+    def train_mean(self) -> float:
+        return 0.1307
+
+    @property
+    def train_stddev(self) -> float:
+        return 0.3081
+
+    @property
+    def max_allowed_runtime_sec(self) -> float:
+        return 60
+
+    @property
+    def eval_period_time_sec(self) -> float:
+        return 10
+
+    # --- Data.
+    def _normalise(self, images: np.ndarray) -> np.ndarray:
+        x = images.astype(np.float32)
+        x *= 1.0 / 255.0
+        x -= self.train_mean
+        x *= 1.0 / self.train_stddev
+        return x
+
+    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+        data = mnist_data.load_mnist(data_dir)
+        self._data = data
+        self._train_x = self._normalise(data.train_images)
+        self._train_y = data.train_labels.astype(np.int32)
+        # Pad the eval split to whole batches once, with a mask, so every eval
+        # batch has one shape (JAX compiles once) and padding never counts.
+        n = data.num_test_examples
+        bs = min(EVAL_BATCH_SIZE, n)
+        padded = -(-n // bs) * bs
+        x = np.zeros((padded, INPUT_SIZE), np.float32)
+        x[:n] = self._normalise(data.test_images)
+        y = np.zeros(padded, np.int32)
+        y[:n] = data.test_labels
+        mask = np.zeros(padded, np.float32)
+        mask[:n] = 1.0
+        self._eval_arrays = {
+            'inputs': x.reshape(-1, bs, INPUT_SIZE),
+            'targets': y.reshape(-1, bs),
+            'weights': mask.reshape(-1, bs),
+        }
+        return {
+            'data.source': data.source,
+            'data.description': data.description,
+            'data.path': data.path,
+            'data.num_train_examples': data.num_train_examples,
+            'data.num_eval_examples': data.num_test_examples,
+        }
+
+    def _ensure_data(self, data_dir: Optional[str]) -> None:
+        if self._data is None:
+            self.prepare_data(data_dir)
+
+    def numpy_train_batches(
+        self, data_seed: int, data_dir: Optional[str], global_batch_size: int
+    ) -> Iterator[Dict[str, np.ndarray]]:
+        """Endless ``{'inputs', 'targets'}`` NumPy batches, reshuffled every epoch."""
+        self._ensure_data(data_dir)
+        x, y = self._train_x, self._train_y
+        for idx in index_stream(len(y), global_batch_size, data_seed):
+            yield {'inputs': x[idx], 'targets': y[idx]}
+
+    @property
+    def eval_arrays(self) -> Dict[str, np.ndarray]:
+        """Eval split as (num_batches, batch, ...) arrays with a 0/1 ``weights`` mask."""
+        if self._eval_arrays is None:
+            raise RuntimeError('prepare_data() must run before eval')
+        return self._eval_arrays
+
+    @staticmethod
+    def summarise_eval(loss_sum: float, correct_sum: float, count: float) -> Dict[str, float]:
+        return {'loss': float(loss_sum / count), 'accuracy': float(correct_sum / count)}

@@ -1,0 +1,66 @@
+"""Workload names -> ``module:Class``, imported only when asked for.
+
+Keeping the table as strings means listing or validating names never imports
+JAX or PyTorch; only :func:`load_workload` imports the one framework needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Dict, NamedTuple
+
+from algorithmic_efficiency import spec
+
+
+class WorkloadEntry(NamedTuple):
+    target: str  # 'package.module:ClassName'
+    framework: str  # 'jax' | 'pytorch'
+
+
+WORKLOADS: Dict[str, WorkloadEntry] = {
+    'mnist_jax': WorkloadEntry(
+        'algorithmic_efficiency.workloads.mnist.mnist_jax.workload:MnistWorkload', 'jax'
+    ),
+    'mnist_pytorch': WorkloadEntry(
+        'algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload:MnistWorkload', 'pytorch'
+    ),
+}
+
+FRAMEWORKS = ('jax', 'pytorch')
+
+
+def check_workload(name: str, framework: str) -> WorkloadEntry:
+    """Validates a workload name against the framework, importing nothing.
+
+    Raises:
+      ValueError: one line naming the bad value and the valid choices.
+    """
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"Unknown framework '{framework}'; choose one of: {', '.join(FRAMEWORKS)}")
+    entry = WORKLOADS.get(name)
+    if entry is None:
+        raise ValueError(f"Unknown workload '{name}'; known: {', '.join(sorted(WORKLOADS))}")
+    if entry.framework != framework:
+        matching = sorted(n for n, e in WORKLOADS.items() if e.framework == framework)
+        raise ValueError(
+            f"Workload '{name}' is a {entry.framework} workload but --framework="
+            f"{framework}; {framework} workloads: {', '.join(matching)}"
+        )
+    return entry
+
+
+def load_workload(name: str, framework: str) -> spec.Workload:
+    """Imports and instantiates a workload after :func:`check_workload`."""
+    entry = check_workload(name, framework)
+    module_name, class_name = entry.target.split(':')
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if (e.name or '').startswith('algorithmic_efficiency'):
+            raise
+        extra = 'jax_cpu' if framework == 'jax' else 'pytorch_cpu'
+        raise ValueError(
+            f"Workload '{name}' needs the '{e.name}' package, which is not installed; "
+            f"install it with: pip install -e '.[{extra}]'"
+        ) from e
+    return getattr(module, class_name)()

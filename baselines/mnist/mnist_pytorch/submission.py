@@ -1,0 +1,79 @@
+"""Adam for MNIST in PyTorch, batch size 1024.
+
+Hyperparameters: ``learning_rate``, ``one_minus_beta_1`` (beta1 = 1 - it) and
+``epsilon``, all three used (the 2022 baseline silently ignored the last two).
+With ``--tuning_ruleset=self`` (no search space) the defaults below apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator
+
+import torch
+
+from algorithmic_efficiency import spec
+
+DEFAULTS = {'learning_rate': 1e-3, 'one_minus_beta_1': 0.1, 'epsilon': 1e-8}
+
+
+def get_batch_size(workload_name: str) -> int:
+    del workload_name
+    return 1024
+
+
+def init_optimizer_state(
+    workload: spec.Workload,
+    model_params: torch.nn.Module,
+    model_state: Any,
+    hyperparameters: spec.Hyperparameters,
+    rng: Any,
+) -> Dict[str, Any]:
+    del workload, model_state, rng
+    hp = {**DEFAULTS, **(hyperparameters or {})}
+    optimizer = torch.optim.Adam(
+        model_params.parameters(),
+        lr=hp['learning_rate'],
+        betas=(1.0 - hp['one_minus_beta_1'], 0.999),
+        eps=hp['epsilon'],
+    )
+    return {'optimizer': optimizer}
+
+
+def update_params(
+    workload: spec.Workload,
+    current_param_container: torch.nn.Module,
+    current_params_types: Any,
+    model_state: Any,
+    hyperparameters: spec.Hyperparameters,
+    batch: Dict[str, torch.Tensor],
+    loss_type: spec.LossType,
+    optimizer_state: Dict[str, Any],
+    eval_results: Any,
+    global_step: int,
+    rng: Any,
+):
+    del current_params_types, hyperparameters, loss_type, eval_results, global_step
+    optimizer = optimizer_state['optimizer']
+    optimizer.zero_grad(set_to_none=True)
+    logits, new_model_state = workload.model_fn(
+        current_param_container, batch, model_state, spec.ForwardPassMode.TRAIN, rng, True
+    )
+    loss = workload.loss_fn(batch['targets'], logits).mean()
+    loss.backward()
+    optimizer.step()
+    return optimizer_state, current_param_container, new_model_state
+
+
+def data_selection(
+    workload: spec.Workload,
+    input_queue: Iterator[Dict[str, Any]],
+    optimizer_state: Any,
+    current_param_container: Any,
+    model_state: Any,
+    hyperparameters: spec.Hyperparameters,
+    global_step: int,
+    rng: Any,
+) -> Dict[str, Any]:
+    del workload, optimizer_state, current_param_container, model_state, hyperparameters
+    del global_step, rng
+    return next(input_queue)
