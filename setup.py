@@ -35,7 +35,7 @@ setup(
         # (the PyTorch CPU index, or a local wheel); see README "Install".
         'pytorch_cpu': ['torch==2.13.0'],
         'pytorch_gpu': ['torch==2.13.0'],
-        'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5'],
+        'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5', 'pillow>=10'],
         'dev': ['pytest>=8', 'pytest-timeout>=2.3'],
     },
 )

