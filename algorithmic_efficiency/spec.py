@@ -170,16 +170,16 @@ class Workload(abc.ABC):
         """
 
     def properties(self) -> Dict[str, Any]:
-        """The primitive properties, as ``workload.<name>`` keys (sorted)."""
+        """The primitive properties as ``workload.<name>`` keys: the guide's (sorted), then ours."""
         names = [
             'eval_period_time_sec',
             'max_allowed_runtime_sec',
             'num_eval_examples',
             'num_train_examples',
-            'target_metric_name',
             'target_value',
             'train_mean',
             'train_stddev',
+            'target_metric_name',
         ]
         return {f'workload.{name}': getattr(self, name) for name in names}
 

@@ -176,6 +176,8 @@ def train_once(
             metrics = workload.eval_model(params, model_state, eval_rng)
             eval_time = clock() - eval_start
             eval_results.append((step, metrics))
+            # The guide's order (accuracy, loss) first, then any other metric.
+            metrics = {**{k: metrics[k] for k in ('accuracy', 'loss') if k in metrics}, **metrics}
             goal = workload.has_reached_goal(metrics)
             if goal and result.time_to_target is None:
                 result.time_to_target = accumulated

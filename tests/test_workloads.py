@@ -1,0 +1,142 @@
+"""MNIST workloads in both frameworks: same data, same initial network, same eval."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.workloads import registry
+from algorithmic_efficiency.workloads.mnist import workload as mnist_base
+
+
+@pytest.fixture(scope='module')
+def workloads():
+    out = {}
+    for fw in registry.FRAMEWORKS:
+        w = registry.load_workload(f'mnist_{fw}', fw)
+        w.prepare_data(None)
+        out[fw] = w
+    return out
+
+
+def test_registry_errors_name_the_choices():
+    with pytest.raises(ValueError, match=r"Unknown workload 'mnist_jx'; known: mnist_jax, "
+                       r"mnist_pytorch"):
+        registry.check_workload('mnist_jx', 'jax')
+    with pytest.raises(ValueError, match=r"'mnist_jax' is a jax workload but "
+                       r"--framework=pytorch; pytorch workloads: mnist_pytorch"):
+        registry.check_workload('mnist_jax', 'pytorch')
+    with pytest.raises(ValueError, match=r"Unknown framework 'tf'; choose one of: jax, pytorch"):
+        registry.check_workload('mnist_jax', 'tf')
+
+
+@pytest.mark.parametrize('module, forbidden', [
+    ('algorithmic_efficiency.workloads.mnist.mnist_jax.workload', 'torch'),
+    ('algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload', 'jax'),
+    ('algorithmic_efficiency.workloads.registry', 'jax'),
+    ('algorithmic_efficiency.workloads.registry', 'torch'),
+    ('algorithmic_efficiency.logging_utils', 'jax'),
+    ('algorithmic_efficiency.logging_utils', 'torch'),
+])
+def test_importing_one_framework_never_imports_the_other(module, forbidden):
+    code = (f'import sys, {module}; '
+            f'print(sorted(m for m in sys.modules if m == "{forbidden}" or '
+            f'm.startswith("{forbidden}.")))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == '[]', f'{module} imported {out}'
+
+
+def test_properties_follow_the_data_actually_loaded(workloads):
+    for w in workloads.values():
+        assert w.num_train_examples == 4000 and w.num_eval_examples == 1000
+        props = w.properties()
+        assert props['workload.target_value'] == 0.97
+        assert props['workload.max_allowed_runtime_sec'] == 60
+        assert props['workload.eval_period_time_sec'] == 10
+        assert props['workload.train_mean'] == 0.1307
+        assert props['workload.train_stddev'] == 0.3081
+
+
+def test_same_seed_same_network_in_both_frameworks(workloads):
+    evals = {}
+    for fw, w in workloads.items():
+        params, state = w.init_model_fn(w.rng_from_seed(123))
+        evals[fw] = w.eval_model(params, state, None)
+    assert evals['jax']['loss'] == pytest.approx(evals['pytorch']['loss'], rel=1e-5)
+    assert evals['jax']['accuracy'] == pytest.approx(evals['pytorch']['accuracy'], abs=1e-3)
+    # A different seed is a different network.
+    w = workloads['jax']
+    other = w.eval_model(*w.init_model_fn(w.rng_from_seed(124)), None)
+    assert other['loss'] != pytest.approx(evals['jax']['loss'], rel=1e-5)
+
+
+def test_eval_masks_padding_and_matches_a_numpy_reference(workloads):
+    w = workloads['pytorch']
+    params, _ = w.init_model_fn(5)
+    got = w.eval_model(params, None, None)
+    p = mnist_base.init_mlp_params(5)
+    data = w._data
+    x = w._normalise(data.test_images).astype(np.float64)
+    h = 1 / (1 + np.exp(-(x @ p['Dense_0']['kernel'] + p['Dense_0']['bias'])))
+    logits = h @ p['Dense_1']['kernel'] + p['Dense_1']['bias']
+    logits -= logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    ref_loss = -logp[np.arange(len(logits)), data.test_labels].mean()
+    ref_acc = (logits.argmax(axis=1) == data.test_labels).mean()
+    assert got['loss'] == pytest.approx(ref_loss, rel=1e-4)
+    assert got['accuracy'] == pytest.approx(ref_acc)
+
+
+def test_jax_eval_compiles_once(workloads):
+    w = workloads['jax']
+    params, _ = w.init_model_fn(w.rng_from_seed(0))
+    w.eval_model(params, None, None)
+    size = w._eval_sums._cache_size()
+    for seed in (1, 2):
+        w.eval_model(w.init_model_fn(w.rng_from_seed(seed))[0], None, None)
+    assert w._eval_sums._cache_size() == size
+
+
+def test_index_stream_reshuffles_every_epoch_and_drops_nothing():
+    stream = mnist_base.index_stream(10, 4, seed=3)
+    batches = [next(stream) for _ in range(10)]  # 40 indices = 4 epochs
+    flat = np.concatenate(batches)
+    epochs = flat.reshape(4, 10)
+    for epoch in epochs:
+        assert sorted(epoch) == list(range(10))  # each epoch is a permutation
+    assert len({tuple(e) for e in epochs}) == 4  # and a fresh one each time
+    # Deterministic for a seed, different for another.
+    again = np.concatenate([next(s) for s in [mnist_base.index_stream(10, 4, 3)] * 10])
+    assert (again == flat).all()
+    other = np.concatenate([next(s) for s in [mnist_base.index_stream(10, 4, 4)] * 10])
+    assert (other != flat).any()
+    # A batch larger than the data set spans several epochs.
+    big = next(mnist_base.index_stream(3, 7, 0))
+    assert len(big) == 7 and set(big) == {0, 1, 2}
+
+
+@pytest.mark.parametrize('fw', registry.FRAMEWORKS)
+def test_input_queue_batches(workloads, fw):
+    w = workloads[fw]
+    q = w.build_input_queue(0, 'train', None, 1024)
+    b = next(q)
+    x, y = np.asarray(b['inputs']), np.asarray(b['targets'])
+    assert x.shape == (1024, 784) and y.shape == (1024,)
+    assert x.dtype == np.float32
+    # Normalised with the MNIST mean/std: background pixels map to -mean/std.
+    assert x.min() == pytest.approx(-0.1307 / 0.3081, rel=1e-5)
+    assert set(np.unique(y)) <= set(range(10))
+    with pytest.raises(ValueError, match="'train' split"):
+        next(iter(w.build_input_queue(0, 'test', None, 8)))
+
+
+def test_loss_fn_masks(workloads):
+    import torch
+    w = workloads['pytorch']
+    logits = torch.zeros(3, 10)
+    losses = w.loss_fn(torch.tensor([1, 2, 3]), logits, torch.tensor([1.0, 0.0, 1.0]))
+    assert losses.tolist() == pytest.approx([np.log(10), 0.0, np.log(10)])
+    assert w.loss_type == spec.LossType.SOFTMAX_CROSS_ENTROPY
