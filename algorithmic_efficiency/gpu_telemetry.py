@@ -258,11 +258,22 @@ def read_devices(nvml: Any, handles: list, full: bool = True,
     return out
 
 
+# The guide's per-GPU columns, in its order; other metrics follow them.
+GUIDE_METRIC_ORDER = ('compute.util', 'mem.util', 'mem.total', 'mem.used', 'mem.free',
+                      'temp.current')
+
+
+def _metric_rank(item: tuple) -> int:
+    metric = item[0]
+    return (GUIDE_METRIC_ORDER.index(metric) if metric in GUIDE_METRIC_ORDER
+            else len(GUIDE_METRIC_ORDER))
+
+
 def add_aggregates(row: dict, readings: list[dict | None]) -> None:
     """Writes gpu.<i>.*, gpu.avg.* (mean over reporting GPUs) and totals."""
     by_metric: dict[str, list] = {}
     for i, reading in enumerate(readings):
-        for metric, value in (reading or {}).items():
+        for metric, value in sorted((reading or {}).items(), key=_metric_rank):
             if not metric.startswith('_'):
                 row[f'gpu.{i}.{metric}'] = value
                 by_metric.setdefault(metric, []).append(value)
