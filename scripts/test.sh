@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The tests: sets up .venv, then runs the whole test suite (real JAX and
+# PyTorch training on small real data; no network).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh
+exec .venv/bin/python -m pytest -q "$@"
