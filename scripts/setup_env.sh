@@ -18,10 +18,19 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 echo "setup: installing algorithmic_efficiency[$EXTRAS] (about a minute the first time)" >&2
+# pip older than 23.3 doesn't normalise extra names (jax_cpu vs jax-cpu) and
+# would silently skip the frameworks: use a known pip.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'pip==25.2' \
+  > "$VENV/pip-install.log" 2>&1 || { cat "$VENV/pip-install.log" >&2; exit 1; }
 if ! "$VENV/bin/python" -m pip install --disable-pip-version-check \
-    -c constraints.txt -e ".[$EXTRAS]" > "$VENV/pip-install.log" 2>&1; then
+    -c constraints.txt -e ".[$EXTRAS]" >> "$VENV/pip-install.log" 2>&1; then
   grep -v "^WARNING: Location" "$VENV/pip-install.log" | tail -40 >&2
   echo "setup: pip install failed (full log: $VENV/pip-install.log)" >&2
+  exit 1
+fi
+if grep -q "does not provide the extra" "$VENV/pip-install.log"; then
+  grep "does not provide the extra" "$VENV/pip-install.log" >&2
+  echo "setup: an extra was not installed (full log: $VENV/pip-install.log)" >&2
   exit 1
 fi
 "$VENV/bin/python" -c "import algorithmic_efficiency, absl, psutil" \
