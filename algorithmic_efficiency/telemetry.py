@@ -429,14 +429,14 @@ class Sampler:
             joules = [s['joules'] if s.get('last') else None
                       for s in self._energy]
             cpu_n, cpu_total, cpu_max = cpu_stat.n, cpu_stat.total, cpu_stat.max
-        for key, value in (
-                ('cpu.util.avg_percent_since_last', _cpu_percent(cpu0, cpu)),
-                ('proc.cpu.avg_percent_since_last', _proc_percent(proc0, proc))):
-            if value is not None:
-                row[key] = value
-        if cpu_n:
-            row['cpu.util.interval_mean_percent'] = cpu_total / cpu_n
-            row['cpu.util.interval_max_percent'] = cpu_max
+        # These keys are always present in a Sampler row, None (an empty CSV
+        # field) when an interval was too short to measure (no clock tick,
+        # e.g. one cached step): a column that came and went would make the
+        # CSV header depend on timing.
+        row['cpu.util.avg_percent_since_last'] = _cpu_percent(cpu0, cpu)
+        row['proc.cpu.avg_percent_since_last'] = _proc_percent(proc0, proc)
+        row['cpu.util.interval_mean_percent'] = cpu_total / cpu_n if cpu_n else None
+        row['cpu.util.interval_max_percent'] = cpu_max if cpu_n else None
         row['gpu.count'] = len(self._handles)
         names = {'compute.util': ('compute.util.interval_mean',
                                   'compute.util.interval_max'),

@@ -136,8 +136,12 @@ def test_every_guide_column(sweep_dir, fw):
         # Telemetry: real readings of this machine.
         assert (df['mem.total'] == psutil.virtual_memory().total).all()
         assert df['mem.percent_used'].between(0, 100).all()
-        assert df['cpu.util.avg_percent_since_last'].between(0, 100).all()
-        assert df['cpu.util.interval_max_percent'].ge(df['cpu.util.interval_mean_percent']).all()
+        # Empty only for an interval too short to measure (a few ms: the
+        # first, cached step of trial 2); the 24-step interval always has it.
+        cpu = df['cpu.util.avg_percent_since_last']
+        assert cpu.dropna().between(0, 100).all() and pd.notna(cpu.iloc[-1])
+        last = df.iloc[-1]
+        assert last['cpu.util.interval_max_percent'] >= last['cpu.util.interval_mean_percent']
         assert (df['proc.rss_bytes'] > 50e6).all()
         for c in ('disk.read_bytes_since_boot', 'net.bytes_recv_since_boot'):
             assert (df[c] >= 0).all() and df[c].is_monotonic_increasing

@@ -431,3 +431,23 @@ def test_real_nvml_reports_no_gpu(monkeypatch):
     monkeypatch.delitem(sys.modules, 'pynvml', raising=False)
     assert telemetry.gpu_info() == {'gpu_count': 0}
     assert telemetry.snapshot()['gpu.count'] == 0
+
+
+def test_interval_without_a_clock_tick_keeps_its_columns(monkeypatch):
+    """A too-short interval reads None (an empty CSV field), not a missing key.
+
+    A key that comes and goes with timing would change the CSV header from
+    one row to the next (seen with a 3 ms first step in CI).
+    """
+    frozen = telemetry._read_cpu()
+    monkeypatch.setattr(telemetry, '_read_cpu', lambda: frozen)
+    sampler = telemetry.Sampler(60.0).start()
+    try:
+        sampler.begin_interval()
+        row = sampler.end_interval()
+    finally:
+        sampler.stop()
+    assert row['cpu.util.avg_percent_since_last'] is None
+    for key in ('proc.cpu.avg_percent_since_last', 'cpu.util.interval_mean_percent',
+                'cpu.util.interval_max_percent'):
+        assert key in row
