@@ -62,6 +62,7 @@ RESERVED_PREFIXES = (
     'gpu.',
     'temp.',
     'proc.',
+    'framework.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 FINISHED_STATUSES = ('complete', 'diverged')

@@ -169,6 +169,14 @@ class Workload(abc.ABC):
         only to decide when to synchronise.
         """
 
+    def memory_stats(self) -> Dict[str, int]:
+        """The framework allocator's view of device memory, as ``framework.<i>.mem.*`` columns.
+
+        Read just before each eval (so it describes training). Empty where the
+        framework keeps no statistics (both frameworks on the CPU).
+        """
+        return {}
+
     def properties(self) -> Dict[str, Any]:
         """The primitive properties as ``workload.<name>`` keys: the guide's (sorted), then ours."""
         names = [

@@ -172,6 +172,7 @@ def train_once(
 
             # Untimed: telemetry for the interval, the eval, the row.
             log.before_eval()
+            framework_memory = workload.memory_stats()
             eval_start = clock()
             metrics = workload.eval_model(params, model_state, eval_rng)
             eval_time = clock() - eval_start
@@ -202,6 +203,7 @@ def train_once(
                 'goal_reached': goal,
                 'eval_time_sec': eval_time,
                 'status': status,
+                **framework_memory,
             }
             result.evals.append(row)
             log.record_eval(row)

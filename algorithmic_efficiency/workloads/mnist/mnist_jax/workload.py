@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import jax_utils, spec
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 
@@ -115,3 +115,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
 
     def sync_device(self, params: Any) -> None:
         jax.block_until_ready(params)
+
+    def memory_stats(self) -> Dict[str, int]:
+        return jax_utils.memory_stats()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import pytorch_utils, spec
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 
@@ -44,6 +44,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         return super().prepare_data(data_dir)
 
     def init_model_fn(self, rng: int) -> Tuple[nn.Module, None]:
+        pytorch_utils.reset_peak(self.device)  # peaks per trial
         numpy_params = mnist_base.init_mlp_params(int(rng))
         model = _Model()
         with torch.no_grad():
@@ -120,3 +121,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def sync_device(self, params: nn.Module) -> None:
         if self.device.type == 'cuda':
             torch.cuda.synchronize(self.device)
+
+    def memory_stats(self) -> Dict[str, int]:
+        return pytorch_utils.memory_stats(self.device)
