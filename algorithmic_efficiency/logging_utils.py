@@ -16,7 +16,6 @@ collect; this module joins them. Writers share one tiny interface
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -67,8 +66,16 @@ RESERVED_PREFIXES = (
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 FINISHED_STATUSES = ('complete', 'diverged')
 # Telemetry columns in the guide's order; the rest (interval stats, proc.*) follow.
-TELEMETRY_ORDER = ('cpu.util.avg_percent_since_last', 'cpu.freq.current', 'temp.', 'mem.',
-                   'disk.', 'net.', 'gpu.count', 'gpu.')
+TELEMETRY_ORDER = (
+    'cpu.util.avg_percent_since_last',
+    'cpu.freq.current',
+    'temp.',
+    'mem.',
+    'disk.',
+    'net.',
+    'gpu.count',
+    'gpu.',
+)
 
 
 def _telemetry_rank(key: str) -> int:
@@ -221,6 +228,16 @@ class Recorder:
         has_output = bool(self.existing_runs()) or os.path.exists(
             os.path.join(self.workload_dir, METADATA_FILE)
         )
+        if (
+            self.mode == 'resume'
+            and self.existing_runs()
+            and not os.path.exists(os.path.join(self.workload_dir, METADATA_FILE))
+        ):
+            raise LogDirError(
+                f'{self.workload_dir} holds runs but no {METADATA_FILE}, so its seed and '
+                'search space are unknown and it cannot be resumed; use --overwrite or '
+                'another --log_dir'
+            )
         if self.mode == 'new' and has_output:
             raise LogDirError(
                 f'{self.workload_dir} already holds runs of {self.workload_name}; '
@@ -259,8 +276,7 @@ class Recorder:
             metadata = previous
         write_json_atomic(path, metadata)
 
-    def write_packages(self, repo_dir: Optional[str] = None) -> None:
-        del repo_dir
+    def write_packages(self) -> None:
         path = os.path.join(self.workload_dir, PACKAGES_FILE)
         if self.mode == 'resume' and os.path.exists(path):
             return

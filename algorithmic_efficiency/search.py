@@ -335,7 +335,7 @@ def _parse_dimension(name: str, spec: Any, report: _Reporter) -> Dimension:
     if len(missing) == 2:
         raise report.error(
             repr(name), 'needs either "min" and "max" or "feasible_points", '
-            f'e.g. {{"min": 0.001, "max": 0.1, "scaling": "log"}}')
+            'e.g. {"min": 0.001, "max": 0.1, "scaling": "log"}')
     if missing:
         raise report.error(
             repr(name), f"missing {missing[0]!r}; a range needs both 'min' "

@@ -165,7 +165,7 @@ def _trials(
 def run(argv_flags: Dict[str, Any]) -> int:
     """The whole run from plain values (a dict of the runner's flags); returns the exit code."""
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency import logging_utils, sysinfo, trainer
+    from algorithmic_efficiency import logging_utils, trainer
 
     f = argv_flags
     if f['overwrite'] and f['resume']:
@@ -203,6 +203,11 @@ def run(argv_flags: Dict[str, Any]) -> int:
             f"--telemetry_interval_sec must be positive, got {f['telemetry_interval_sec']}"
         )
     extra = logging_utils.parse_extra_metadata(f['record_extra_metadata'])
+    if framework == 'jax':
+        # Before anything imports JAX (the submission does). JAX would grab
+        # ~75 % of GPU memory up front, which makes the memory columns
+        # meaningless; allocate on demand unless the user decided otherwise.
+        os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
     submission = load_submission(f['submission_path'])
 
     recorder, skip, rng_seed = None, set(), f['rng_seed']
@@ -237,37 +242,17 @@ def run(argv_flags: Dict[str, Any]) -> int:
         search_space, f['tuning_ruleset'], f['num_tuning_trials'], rng_seed, f['search_algorithm']
     )
 
-    if framework == 'jax':
-        # JAX would grab ~75 % of GPU memory up front, which makes memory columns
-        # meaningless; allocate on demand unless the user decided otherwise.
-        os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
     workload = registry.load_workload(f['workload'], framework)
     data_info = workload.prepare_data(f['data_dir'])
     logging.info('Data: %s', data_info.get('data.description'))
 
     if recorder is not None:
         skip = recorder.prepare()  # only now, after every input was checked, touch the disk
-        repo_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        metadata = {'workload': f['workload'], 'framework': framework, 'log_dir': f['log_dir']}
-        metadata.update(sysinfo.system_metadata(repo_dir))
-        from algorithmic_efficiency import telemetry
-
-        metadata.update(telemetry.gpu_info())
-        metadata.update(workload.properties())
-        metadata.update(
-            {
-                'framework_versions': package_versions(FRAMEWORK_PACKAGES[framework]),
-                'rng_seed': rng_seed,
-                'tuning_ruleset': f['tuning_ruleset'],
-                'num_tuning_trials': len(trials),
-                'search_algorithm': f['search_algorithm'],
-                'search_space': search_space.to_json() if search_space else None,
-                'flags': {k: f[k] for k in RUNNER_FLAGS},
-                **data_info,
-                **extra,
-            }
+        recorder.write_metadata(
+            sweep_metadata(
+                f, framework, workload, rng_seed, len(trials), search_space, data_info, extra
+            )
         )
-        recorder.write_metadata(metadata)
         recorder.write_packages()
 
     sweep = trainer.score_submission_on_workload(
@@ -285,6 +270,39 @@ def run(argv_flags: Dict[str, Any]) -> int:
     )
     print(format_summary(f['workload'], sweep), flush=True)
     return 1 if sweep.failed else 0
+
+
+def sweep_metadata(
+    f: Dict[str, Any],
+    framework: str,
+    workload: spec.Workload,
+    rng_seed: int,
+    num_trials: int,
+    search_space: Optional[search.SearchSpace],
+    data_info: Dict[str, Any],
+    extra: Dict[str, str],
+) -> Dict[str, Any]:
+    """metadata.json: the guide's keys, then what makes the sweep reproducible."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency import sysinfo, telemetry
+
+    return {
+        'workload': f['workload'],
+        'framework': framework,
+        'log_dir': f['log_dir'],
+        **sysinfo.system_metadata(None),  # git of this code's checkout
+        **telemetry.gpu_info(),
+        **workload.properties(),
+        'framework_versions': package_versions(FRAMEWORK_PACKAGES[framework]),
+        'rng_seed': rng_seed,
+        'tuning_ruleset': f['tuning_ruleset'],
+        'num_tuning_trials': num_trials,
+        'search_algorithm': f['search_algorithm'],
+        'search_space': search_space.to_json() if search_space else None,
+        'flags': {k: f[k] for k in RUNNER_FLAGS},
+        **data_info,
+        **extra,
+    }
 
 
 def format_summary(workload_name: str, sweep: Any) -> str:

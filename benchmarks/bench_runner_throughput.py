@@ -33,7 +33,6 @@ sys.path.insert(0, ROOT)
 
 from algorithmic_efficiency import logging_utils, trainer  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
-from algorithmic_efficiency.workloads.mnist import workload as mnist_base  # noqa: E402
 
 BATCH = 1024
 HP = {'learning_rate': 1e-3, 'one_minus_beta_1': 0.1, 'epsilon': 1e-8}
