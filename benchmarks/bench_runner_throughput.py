@@ -172,6 +172,25 @@ def measure(fw, steps, rounds):
     return rates
 
 
+def launch_cost(fw):
+    """Seconds from launching the CLI to its exit after one step, and its peak RSS (MiB).
+
+    A fresh intermediate process reads RUSAGE_CHILDREN, so the figure is the
+    runner's own peak, not the largest of the benchmark's earlier children.
+    """
+    cmd = [sys.executable, '-m', 'algorithmic_efficiency.submission_runner',
+           f'--workload=mnist_{fw}',
+           f'--submission_path={ROOT}/baselines/mnist/mnist_{fw}/submission.py',
+           '--tuning_ruleset=self', '--max_global_steps=1']
+    probe = ('import resource, subprocess, sys, time; t = time.perf_counter(); '
+             'subprocess.run(sys.argv[1:], check=True, capture_output=True); '
+             'print(time.perf_counter() - t, '
+             'resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
+    out = subprocess.run([sys.executable, '-c', probe] + cmd, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1]) / 1024
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=1500)
@@ -203,6 +222,10 @@ def main():
     for fw, _, _, _, rates in rows:
         print(f"  {fw} rounds: hand {[round(v) for v in rates['hand']]}, "
               f"runner {[round(v) for v in rates['runner']]}")
+    print('Launch to exit for one step (CLI, no --log_dir), and peak memory of that process:')
+    for fw in args.frameworks.split(','):
+        seconds, peak_mib = launch_cost(fw)
+        print(f'  {fw:<8} {seconds:5.1f} s   peak RSS {peak_mib:6.0f} MiB')
 
 
 if __name__ == '__main__':
