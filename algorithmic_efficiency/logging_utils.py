@@ -50,6 +50,18 @@ BUILTIN_COLUMNS = frozenset(
         'status',
     }
 )
+# metadata.json's own keys, and the columns the analysis loader adds: an
+# extra-metadata key may shadow none of them either.
+BUILTIN_METADATA_KEYS = frozenset(
+    {
+        'workload', 'log_dir', 'datetime', 'python_version', 'python_compiler', 'os_platform',
+        'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
+        'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'gpu_model_name', 'gpu_driver',
+        'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials',
+        'search_algorithm', 'search_space', 'flags', 'resumed_at',
+        'sweep', 'eval_idx', 'run_dir',
+    }
+)  # fmt: skip
 RESERVED_PREFIXES = (
     'hparam.',
     'workload.',
@@ -62,6 +74,8 @@ RESERVED_PREFIXES = (
     'temp.',
     'proc.',
     'framework.',
+    'trial.',
+    'meta.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 FINISHED_STATUSES = ('complete', 'diverged')
@@ -96,7 +110,7 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
       ValueError: naming the malformed item or the key that collides with a
         built-in column or metadata key.
     """
-    reserved = BUILTIN_COLUMNS | set(reserved_keys)
+    reserved = BUILTIN_COLUMNS | BUILTIN_METADATA_KEYS | set(reserved_keys)
     extra: Dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition('=')

@@ -90,6 +90,8 @@ flags.DEFINE_bool('overwrite', False, 'Delete this workload\'s earlier runs in -
 flags.DEFINE_bool('resume', False, 'Keep finished trials in --log_dir and run the rest.')
 flags.DEFINE_bool('fsync', False, 'fsync metrics.csv after every row (safe against power loss).')
 flags.DEFINE_float('telemetry_interval_sec', 1.0, 'Background hardware sampling period.')
+flags.DEFINE_bool('summary', True, 'Write LOG_DIR/<workload>/summary/ at the end of the sweep '
+                  '(--nosummary: don\'t).')
 FLAGS = flags.FLAGS
 
 RUNNER_FLAGS = (
@@ -110,6 +112,7 @@ RUNNER_FLAGS = (
     'resume',
     'fsync',
     'telemetry_interval_sec',
+    'summary',
 )
 FRAMEWORK_PACKAGES = {'jax': ('jax', 'jaxlib', 'flax', 'optax'), 'pytorch': ('torch',)}
 
@@ -269,6 +272,11 @@ def run(argv_flags: Dict[str, Any]) -> int:
         max_global_steps=f['max_global_steps'],
     )
     print(format_summary(f['workload'], sweep), flush=True)
+    if recorder is not None and f['summary']:
+        from algorithmic_efficiency.analysis import summary  # pandas: only now
+
+        for path in summary.write_summaries(recorder.workload_dir):
+            logging.info('Summary: %s', path)
     return 1 if sweep.failed else 0
 
 

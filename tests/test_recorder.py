@@ -14,7 +14,10 @@ def test_extra_metadata_parsing():
                           ('bad key=1', "key 'bad key' must start"),
                           ('status=x', "key 'status' collides"),
                           ('gpu.0.x=1', "key 'gpu.0.x' collides"),
-                          ('framework.0.mem=1', "key 'framework.0.mem' collides")]:
+                          ('framework.0.mem=1', "key 'framework.0.mem' collides"),
+                          ('rng_seed=5', "key 'rng_seed' collides"),
+                          ('workload=x', "key 'workload' collides"),
+                          ('trial.status=x', "key 'trial.status' collides")]:
         with pytest.raises(ValueError, match=message):
             logging_utils.parse_extra_metadata([item])
     with pytest.raises(ValueError, match="'a' is given twice"):

@@ -88,7 +88,11 @@ def test_layout_and_console_summary(sweep_dir):
     log_dir, out = sweep_dir
     for fw in ('jax', 'pytorch'):
         wdir = os.path.join(log_dir, f'mnist_{fw}')
-        assert sorted(os.listdir(wdir)) == ['metadata.json', 'packages.txt', 'run_1', 'run_2']
+        assert sorted(os.listdir(wdir)) == ['metadata.json', 'packages.txt', 'run_1', 'run_2',
+                                            'summary']
+        # The end-of-sweep summary (analysis.summary) is written by default.
+        config = pd.read_csv(os.path.join(wdir, 'summary', 'config_data.csv'))
+        assert sorted(config['run_idx']) == [1, 2]
         for run in (1, 2):
             assert sorted(os.listdir(os.path.join(wdir, f'run_{run}'))) == [
                 'metrics.csv', 'trial.json']
@@ -366,7 +370,7 @@ def test_resume_reruns_unfinished_trials_and_overwrite_starts_afresh(tmp_path, m
     assert "--rng_seed=2 differs from the resumed sweep's 1" in proc.stderr
 
     run_cli(custom_args(sub, space, log_dir, 1, '--overwrite'), check_rc=0)
-    assert sorted(os.listdir(wdir)) == ['metadata.json', 'packages.txt', 'run_1']
+    assert sorted(os.listdir(wdir)) == ['metadata.json', 'packages.txt', 'run_1', 'summary']
     assert sorted(os.listdir(os.path.join(wdir, 'run_1'))) == ['metrics.csv', 'trial.json']
 
 
@@ -397,8 +401,10 @@ def test_kill_9_mid_trial_keeps_every_written_row(tmp_path):
     out = csv_io.concatenate_csvs(log_dir)
     assert len(pd.read_csv(out)) == len(df)
     # --resume re-runs the killed trial; the killed attempt's rows are kept aside.
-    run_cli(sweep_args('pytorch', log_dir, '--resume', trials=1, steps=3), check_rc=0)
+    run_cli(sweep_args('pytorch', log_dir, '--resume', '--nosummary', trials=1, steps=3),
+            check_rc=0)
     assert trial_json(log_dir, 1)['status'] == 'complete'
+    assert 'summary' not in os.listdir(os.path.join(log_dir, 'mnist_pytorch'))
     aside = pd.read_csv(os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'attempt-1.metrics.csv'))
     assert aside['loss'].tolist() == df['loss'].tolist()
 

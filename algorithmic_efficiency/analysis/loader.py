@@ -1,0 +1,514 @@
+"""One loader for every view: a ``--log_dir`` on disk -> tidy pandas DataFrames.
+
+::
+
+  LOG_DIR/<workload>/metadata.json          the sweep          -> meta.* columns
+  LOG_DIR/<workload>/run_<N>/trial.json     the trial's state  -> trial.* columns
+  LOG_DIR/<workload>/run_<N>/metrics.csv    one row per eval   -> the rows themselves
+
+:func:`load_runs` gives one row per eval of every trial of every sweep in a
+log directory (``LOG_DIR/<workload>``, or one such directory itself); :func:`load_trials` one row per trial (including trials
+that never reached an eval). Both read files only: no JAX, no PyTorch, no
+``logging_utils`` (which pulls in telemetry), so they start fast and can run
+while a sweep is still writing. Earlier attempts set aside by ``--resume``
+(``attempt-K.*``) and ``LOG_DIR/all_metrics.csv`` are never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from algorithmic_efficiency import csv_io
+
+_log = logging.getLogger(__name__)
+
+# The recorder's file names (logging_utils), repeated so as not to import it.
+METADATA_FILE = 'metadata.json'
+METRICS_FILE = 'metrics.csv'
+TRIAL_FILE = 'trial.json'
+ERROR_FILE = 'error.txt'
+RUN_DIR_RE = re.compile(r'^run_(\d+)$')
+
+# Columns parsed as numbers whatever a partial or odd file made of them.
+NUMERIC_COLUMNS = (
+    'run_idx',
+    'accumulated_submission_time',
+    'global_step',
+    'epoch',
+    'accuracy',
+    'loss',
+    'batch_size',
+    'steps_per_epoch',
+    'global_start_time',
+    'eval_time_sec',
+)
+# Statuses of a trial (trial.json), plus 'interrupted' (derived, see _Sweep._mark_interrupted)
+# and 'unknown' (no trial.json and no finished row).
+STATUSES = ('complete', 'diverged', 'failed', 'running', 'interrupted', 'unknown')
+ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
+
+
+class LogDirError(ValueError):
+    """A directory that holds no runs, with what was expected (one-line message)."""
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    """A JSON object, or None (with a warning) if missing, half-written or not an object."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            obj = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        _log.warning('%s: unreadable (%s); ignoring it', path, e)
+        return None
+    if not isinstance(obj, dict):
+        _log.warning('%s: not a JSON object; ignoring it', path)
+        return None
+    return obj
+
+
+def _run_dirs(workload_dir: str) -> list[tuple[int, str]]:
+    """(run_idx, path) of every run_<N> directory holding a trial or metrics file."""
+    found = []
+    try:
+        names = os.listdir(workload_dir)
+    except OSError:
+        return []
+    for name in names:
+        m = RUN_DIR_RE.match(name)
+        path = os.path.join(workload_dir, name)
+        if (
+            m
+            and os.path.isdir(path)
+            and any(os.path.exists(os.path.join(path, n)) for n in (TRIAL_FILE, METRICS_FILE))
+        ):
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def _is_workload_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, METADATA_FILE)) or bool(_run_dirs(path))
+
+
+def _child_dirs(path: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return []
+    return [
+        os.path.join(path, n)
+        for n in names
+        if not n.startswith('.') and os.path.isdir(os.path.join(path, n))
+    ]
+
+
+def find_workload_dirs(log_dir: str) -> list[str]:
+    """The sweep directories of `log_dir`: itself if it is one, else its children that are.
+
+    A sweep directory (``LOG_DIR/<workload>``) holds ``metadata.json`` or
+    ``run_<N>/`` directories with a ``trial.json`` or ``metrics.csv``. Only the
+    runner's layout is searched (one level down), so pointing a command at a
+    broad directory such as ``/tmp`` never picks up (or writes summaries into)
+    unrelated directories that happen to look like runs further down.
+
+    Raises:
+      LogDirError: `log_dir` is missing, is a file, is a single trial's
+        directory, or holds no sweep (naming any found one level deeper).
+    """
+    root = os.fspath(log_dir)
+    if not os.path.exists(root):
+        raise LogDirError(f"'{root}' does not exist; pass the --log_dir of a sweep")
+    if not os.path.isdir(root):
+        raise LogDirError(f"'{root}' is a file, not a directory; pass the --log_dir of a sweep")
+    if _is_workload_dir(root):
+        return [root]
+    if RUN_DIR_RE.match(os.path.basename(os.path.normpath(root))) and any(
+        os.path.exists(os.path.join(root, n)) for n in (TRIAL_FILE, METRICS_FILE)
+    ):
+        raise LogDirError(
+            f"'{root}' is a single trial's directory; pass its sweep "
+            f"'{os.path.dirname(os.path.normpath(root))}' or the --log_dir above it"
+        )
+    children = _child_dirs(root)
+    found = [d for d in children if _is_workload_dir(d)]
+    if found:
+        return found
+    deeper = sorted({d for c in children for d in _child_dirs(c) if _is_workload_dir(d)})
+    if deeper:
+        dirs = sorted({os.path.dirname(d) for d in deeper})
+        hint = ', '.join(f"'{d}'" for d in dirs[:3]) + (', ...' if len(dirs) > 3 else '')
+        raise LogDirError(
+            f"no sweep directly in '{root}'; log directories one level down: {hint}. "
+            'Pass one of those'
+        )
+    raise LogDirError(
+        f"no runs found in '{root}': expected LOG_DIR/<workload>/metadata.json or "
+        'LOG_DIR/<workload>/run_<N>/metrics.csv as written by submission_runner.py --log_dir'
+    )
+
+
+def _flatten_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """Scalar metadata as ``meta.<key>`` columns (dicts one level flattened, lists skipped).
+
+    ``workload.*`` properties are already columns of every row; the search space
+    and the flags are in metadata.json itself and in ``hparam.*`` columns.
+    """
+    out = {}
+    for key, value in meta.items():
+        if key.startswith('workload.') or key in ('search_space', 'flags'):
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if v is None or isinstance(v, (str, int, float, bool)):
+                    out[f'meta.{key}.{k}'] = v
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            out[f'meta.{key}'] = value
+    return out
+
+
+def _read_metrics(path: str) -> pd.DataFrame:
+    """One trial's rows; an unreadable file gives no rows and a warning, never an error."""
+    if not os.path.exists(path):
+        return pd.DataFrame()
+    try:
+        return csv_io.read_metrics_csv(path)
+    except Exception as e:  # noqa: BLE001  (a damaged file is data, not a crash)
+        _log.warning('%s: unreadable (%s: %s); its rows are left out', path, type(e).__name__, e)
+        return pd.DataFrame()
+
+
+def _numeric(df: pd.DataFrame) -> pd.DataFrame:
+    for col in NUMERIC_COLUMNS:
+        # Already numeric in a normal file; text only in a damaged or hand-made one.
+        if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = pd.to_numeric(df[col], errors='coerce')
+    if 'goal_reached' in df.columns and not pd.api.types.is_bool_dtype(df['goal_reached']):
+        df['goal_reached'] = df['goal_reached'].map(_as_bool).astype(bool)
+    return df
+
+
+def _as_bool(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() == 'true'
+    return bool(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else False
+
+
+def _trial_status(info: dict[str, Any] | None, rows: pd.DataFrame) -> str:
+    """trial.json's status; without it, what the last row says."""
+    if info is not None and info.get('status') in STATUSES:
+        return info['status']
+    if len(rows) and 'status' in rows.columns:
+        last = str(rows['status'].iloc[-1])
+        if last in ('complete', 'diverged', 'running'):
+            return last
+    return 'unknown'
+
+
+class _Sweep:
+    """One sweep directory read once: metadata, and per trial its info and rows."""
+
+    def __init__(self, workload_dir: str, log_dir: str):
+        self.dir = workload_dir
+        self.key = os.path.relpath(workload_dir, log_dir)
+        if self.key == '.':
+            self.key = os.path.basename(os.path.abspath(workload_dir))
+        self.metadata = _read_json(os.path.join(workload_dir, METADATA_FILE)) or {}
+        self.name = str(self.metadata.get('workload') or os.path.basename(workload_dir))
+        self.trials = []
+        for run_idx, run_dir in _run_dirs(workload_dir):
+            info = _read_json(os.path.join(run_dir, TRIAL_FILE))
+            rows = _numeric(_read_metrics(os.path.join(run_dir, METRICS_FILE)))
+            self.trials.append((run_idx, run_dir, info, rows, _trial_status(info, rows)))
+        self._mark_interrupted()
+        self.framework = self.metadata.get('framework') or self._framework_from_rows()
+
+    def _framework_from_rows(self) -> str | None:
+        for *_, rows, _ in self.trials:
+            if 'framework' in rows.columns and len(rows):
+                return str(rows['framework'].iloc[0])
+        return None
+
+    def _mark_interrupted(self) -> None:
+        # The runner runs one trial at a time, so only the trial started last can
+        # still be live: an earlier 'running' one was killed (or the sweep was).
+        started = [(info or {}).get('started') for _, _, info, _, _ in self.trials]
+        known = [s for s in started if isinstance(s, (int, float))]
+        latest = max(known) if known else None
+        for i, (run_idx, run_dir, info, rows, status) in enumerate(self.trials):
+            s = started[i]
+            if status == 'running' and isinstance(s, (int, float)) and s < latest:
+                self.trials[i] = (run_idx, run_dir, info, rows, 'interrupted')
+
+
+def _sweeps(log_dir: str) -> list[_Sweep]:
+    root = os.fspath(log_dir)
+    return [_Sweep(d, root) for d in find_workload_dirs(root)]
+
+
+def _trial_columns(sweep: _Sweep, run_idx: int, run_dir: str, info, status: str) -> dict:
+    info = info or {}
+    return {
+        'sweep': sweep.key,
+        'workload': sweep.name,
+        'run_dir': run_dir,
+        'trial.status': status,
+        'trial.stop_reason': info.get('stop_reason'),
+        'trial.seed': info.get('seed'),
+        'trial.started': info.get('started'),
+        'trial.finished': info.get('finished'),
+        'trial.error': info.get('error'),
+    }
+
+
+def load_runs(log_dir: str, metadata: bool = True) -> pd.DataFrame:
+    """Every eval row of every trial of every sweep in `log_dir`.
+
+    Each row is a ``metrics.csv`` row as written (same column names; numbers
+    parsed, ``goal_reached`` a bool), plus:
+
+    * ``sweep``: the sweep directory relative to `log_dir` (unique; usually
+      the workload name), ``workload`` (from metadata.json, else the
+      directory name), ``run_dir``;
+    * ``eval_idx``: 1 for a trial's first eval, 2 for its second, ...;
+    * ``trial.status`` (complete | diverged | failed | running | interrupted |
+      unknown), ``trial.stop_reason``, ``trial.seed``, ``trial.started``,
+      ``trial.finished``, ``trial.error``: from ``run_<N>/trial.json``;
+    * with `metadata`, scalar keys of metadata.json as ``meta.<key>`` (dicts
+      such as ``framework_versions`` as ``meta.<key>.<name>``).
+
+    Rows are ordered by sweep, run_idx, then eval. Sweeps and trials with no
+    eval row contribute no rows (see :func:`load_trials`).
+
+    Raises:
+      LogDirError: `log_dir` holds no sweep.
+    """
+    return _runs_frame(_sweeps(log_dir), metadata)
+
+
+def _runs_frame(sweeps: list[_Sweep], metadata: bool = True) -> pd.DataFrame:
+    frames, lengths, extras = [], [], []
+    for sweep in sweeps:
+        meta_cols = _flatten_metadata(sweep.metadata) if metadata else {}
+        for run_idx, run_dir, info, rows, status in sweep.trials:
+            if len(rows):
+                frames.append(rows)
+                lengths.append(len(rows))
+                extras.append(
+                    {
+                        **_trial_columns(sweep, run_idx, run_dir, info, status),
+                        **meta_cols,
+                        '_run_idx': run_idx,
+                        '_framework': sweep.framework,
+                    }
+                )
+    if not frames:
+        return pd.DataFrame(columns=['sweep', 'workload', 'run_idx', 'eval_idx', 'trial.status'])
+    df = pd.concat(frames, ignore_index=True, sort=False)
+    # The per-trial constants, repeated once for all rows (not a frame per trial:
+    # that dominated the time on sweeps of hundreds of trials).
+    names = list(dict.fromkeys(k for e in extras for k in e))
+    const = pd.DataFrame(
+        {k: pd.Series([e.get(k) for e in extras]).repeat(lengths).to_numpy() for k in names}
+    )
+    const['eval_idx'] = np.concatenate([np.arange(1, n + 1) for n in lengths])
+    # The directory's number wins over a missing or damaged run_idx cell.
+    run_idx = df['run_idx'] if 'run_idx' in df.columns else pd.Series(np.nan, index=df.index)
+    df['run_idx'] = run_idx.fillna(const.pop('_run_idx')).astype('int64')
+    framework = const.pop('_framework')
+    if 'framework' in df.columns:
+        df['framework'] = df['framework'].fillna(framework)
+    elif framework.notna().any():
+        df['framework'] = framework
+    # Loader columns replace any same-named user column (e.g. an extra 'workload').
+    df = pd.concat([df.drop(columns=[c for c in const.columns if c in df.columns]), const], axis=1)
+    lead = ['sweep', 'workload', 'framework', 'run_idx', 'eval_idx', 'trial.status']
+    return df[[c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]]
+
+
+def finite_mask(series: pd.Series) -> pd.Series:
+    """True where `series` holds a finite number (not NaN, not +-inf, not text)."""
+    values = pd.to_numeric(series, errors='coerce').astype('float64')
+    return pd.Series(np.isfinite(values.to_numpy()), index=series.index)
+
+
+def _finite(series: pd.Series) -> pd.Series:
+    values = pd.to_numeric(series, errors='coerce').astype('float64')
+    return values[finite_mask(values)]
+
+
+def _last_valid(rows: pd.DataFrame, col: str) -> Any:
+    if col not in rows.columns:
+        return None
+    values = rows[col].dropna()
+    return values.iloc[-1] if len(values) else None
+
+
+def _num(v: Any) -> float:
+    """A float, or NaN for None, text and other non-numbers."""
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status) -> dict:
+    info = info or {}
+    n = len(rows)
+    last = rows.iloc[-1] if n else pd.Series(dtype=object)
+    get = lambda col: last.get(col) if n else None
+    rec = {
+        'sweep': sweep.key,
+        'workload': sweep.name,
+        'framework': get('framework') or sweep.framework,
+        'run_idx': run_idx,
+        'status': status,
+        'stop_reason': info.get('stop_reason'),
+    }
+    hparams = info.get('hyperparameters')
+    if isinstance(hparams, dict):
+        rec.update({f'hparam.{k}': v for k, v in hparams.items()})
+    elif n:
+        rec.update({c: rows[c].iloc[0] for c in rows.columns if c.startswith('hparam.')})
+
+    losses = _finite(rows['loss']) if 'loss' in rows.columns else pd.Series(dtype=float)
+    accs = _finite(rows['accuracy']) if 'accuracy' in rows.columns else pd.Series(dtype=float)
+    if len(losses):
+        best = losses.idxmin()  # the first eval with the lowest loss
+        rec['best_loss'] = float(losses[best])
+        rec['best_loss_step'] = (
+            _num(rows.at[best, 'global_step']) if 'global_step' in rows else math.nan
+        )
+    else:
+        rec['best_loss'], rec['best_loss_step'] = math.nan, math.nan
+    rec['final_loss'] = _num(get('loss')) if n else _num(info.get('final_loss'))
+    rec['best_accuracy'] = float(accs.max()) if len(accs) else math.nan
+    rec['final_accuracy'] = _num(get('accuracy')) if n else _num(info.get('final_accuracy'))
+    # trial.json's step is the step reached (a failed trial may be past its last
+    # eval); a running trial has none yet, so its last row tells the current step.
+    step = info.get('global_step')
+    rec['global_step'] = _num(step if step is not None else get('global_step'))
+    rec['num_evals'] = n
+    ast = info.get('accumulated_submission_time')
+    rec['accumulated_submission_time'] = _num(
+        ast if ast is not None else get('accumulated_submission_time')
+    )
+    rec['time_to_target'] = math.nan
+    if n and 'goal_reached' in rows.columns and rows['goal_reached'].any():
+        first = rows.index[rows['goal_reached']][0]
+        rec['time_to_target'] = _num(rows.at[first, 'accumulated_submission_time'])
+    elif not n:
+        rec['time_to_target'] = _num(info.get('time_to_target'))
+    rec['target_metric'] = get('workload.target_metric_name') or sweep.metadata.get(
+        'workload.target_metric_name'
+    )
+    target = get('workload.target_value')
+    rec['target_value'] = _num(
+        target if target is not None else sweep.metadata.get('workload.target_value')
+    )
+    rec['energy_joules'] = _num(_last_valid(rows, ENERGY_COLUMN))
+    cpu = 'cpu.util.interval_mean_percent'
+    rec['cpu_util_mean_percent'] = (
+        float(pd.to_numeric(rows[cpu], errors='coerce').mean()) if cpu in rows.columns else math.nan
+    )
+    rss = 'proc.rss_bytes'
+    rec['peak_rss_bytes'] = (
+        float(pd.to_numeric(rows[rss], errors='coerce').max()) if rss in rows.columns else math.nan
+    )
+    rec['seed'] = info.get('seed')
+    rec['started'] = _num(info.get('started'))
+    rec['finished'] = _num(info.get('finished'))
+    rec['wallclock_sec'] = rec['finished'] - rec['started']
+    rec['error'] = info.get('error')
+    rec['run_dir'] = run_dir
+    return rec
+
+
+def load_trials(log_dir: str) -> pd.DataFrame:
+    """One row per trial of every sweep in `log_dir`, ordered by sweep and run_idx.
+
+    Columns: ``sweep``, ``workload``, ``framework``, ``run_idx``, ``status``,
+    ``stop_reason``, ``hparam.<name>``..., ``best_loss`` (lowest finite eval
+    loss), ``best_loss_step``, ``final_loss``, ``best_accuracy``,
+    ``final_accuracy`` (the last eval), ``global_step`` (reached),
+    ``num_evals``, ``accumulated_submission_time`` (s), ``time_to_target`` (s
+    of submission time at the first eval with ``goal_reached``; NaN if never),
+    ``target_metric``, ``target_value``, ``energy_joules`` (GPU energy of the
+    trial; NaN without GPUs), ``cpu_util_mean_percent``, ``peak_rss_bytes``,
+    ``seed``, ``started``, ``finished`` (unix s), ``wallclock_sec``,
+    ``error`` (first line), ``run_dir``.
+
+    Raises:
+      LogDirError: `log_dir` holds no sweep.
+    """
+    return _trials_frame(_sweeps(log_dir))
+
+
+TRIAL_LEAD_COLUMNS = ['sweep', 'workload', 'framework', 'run_idx', 'status', 'stop_reason']
+# Every column of a trial record but the hparam.* ones (an empty frame gets these).
+TRIAL_COLUMNS = TRIAL_LEAD_COLUMNS + [
+    'best_loss',
+    'best_loss_step',
+    'final_loss',
+    'best_accuracy',
+    'final_accuracy',
+    'global_step',
+    'num_evals',
+    'accumulated_submission_time',
+    'time_to_target',
+    'target_metric',
+    'target_value',
+    'energy_joules',
+    'cpu_util_mean_percent',
+    'peak_rss_bytes',
+    'seed',
+    'started',
+    'finished',
+    'wallclock_sec',
+    'error',
+    'run_dir',
+]
+
+
+def _trials_frame(sweeps: list[_Sweep]) -> pd.DataFrame:
+    records = [_trial_record(s, *t) for s in sweeps for t in s.trials]
+    df = pd.DataFrame.from_records(records, columns=None if records else TRIAL_COLUMNS)
+    for col in ('global_step', 'best_loss_step', 'num_evals', 'seed', 'peak_rss_bytes'):
+        # Whole numbers stay whole in the CSVs ("40", not "40.0"), NaN allowed.
+        df[col] = pd.to_numeric(df[col], errors='coerce').round().astype('Int64')
+    # hparam.* right after the lead columns, in first-seen order.
+    hp = [c for c in df.columns if c.startswith('hparam.')]
+    rest = [c for c in df.columns if c not in hp and c not in TRIAL_LEAD_COLUMNS]
+    return df[TRIAL_LEAD_COLUMNS + hp + rest]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepInfo:
+    """One sweep directory: ``key`` (the frames' ``sweep`` column), its path and metadata."""
+
+    key: str
+    name: str
+    framework: str | None
+    dir: str
+    metadata: dict[str, Any]
+
+
+def load(log_dir: str, metadata: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list[SweepInfo]]:
+    """Reads `log_dir` once: ``(load_runs frame, load_trials frame, sweeps)``.
+
+    `sweeps` lists every sweep found, including those with no trial yet.
+    """
+    sweeps = _sweeps(log_dir)
+    infos = [SweepInfo(s.key, s.name, s.framework, s.dir, s.metadata) for s in sweeps]
+    return _runs_frame(sweeps, metadata), _trials_frame(sweeps), infos
