@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import re
 from typing import Any
 
 import numpy as np
@@ -32,11 +31,13 @@ from algorithmic_efficiency import csv_io
 _log = logging.getLogger(__name__)
 
 # The recorder's file names (logging_utils), repeated so as not to import it.
-METADATA_FILE = 'metadata.json'
-METRICS_FILE = 'metrics.csv'
-TRIAL_FILE = 'trial.json'
-ERROR_FILE = 'error.txt'
-RUN_DIR_RE = re.compile(r'^run_(\d+)$')
+# The recorder's file names: one definition, in the module that writes them.
+from algorithmic_efficiency.logging_utils import (  # noqa: E402
+    METADATA_FILE,
+    METRICS_FILE,
+    RUN_DIR_RE,
+    TRIAL_FILE,
+)
 
 # Columns parsed as numbers whatever a partial or odd file made of them.
 NUMERIC_COLUMNS = (
