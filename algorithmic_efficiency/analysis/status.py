@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from algorithmic_efficiency.analysis import loader, summary
+from algorithmic_efficiency.logging_utils import ERROR_FILE
 
 COLUMNS = [
     # (header, width, trial column, format)
@@ -48,7 +49,7 @@ def _error_line(t: pd.Series) -> str:
     err = t.get('error')
     if isinstance(err, str) and err:
         return err
-    path = os.path.join(str(t.get('run_dir')), loader.ERROR_FILE)
+    path = os.path.join(str(t.get('run_dir')), ERROR_FILE)
     try:
         with open(path, encoding='utf-8', errors='replace') as f:
             lines = [ln.strip() for ln in f if ln.strip()]
@@ -131,7 +132,7 @@ def format_sweep(sweep: loader.SweepInfo, trials: pd.DataFrame) -> str:
         for _, t in failed.iterrows():
             lines.append(
                 f'  trial {int(t["run_idx"])}: {_error_line(t)} '
-                f'(traceback: {os.path.join(str(t["run_dir"]), loader.ERROR_FILE)})'
+                f'(traceback: {os.path.join(str(t["run_dir"]), ERROR_FILE)})'
             )
     return '\n'.join(lines)
 
