@@ -350,6 +350,12 @@ def main(argv: List[str]) -> int:
     except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
         print(f'submission_runner: error: {e}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Rows written so far are intact; the interrupted trial's trial.json
+        # still says 'running', so --resume re-runs it.
+        print('submission_runner: interrupted; continue the sweep with --resume',
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':

@@ -416,3 +416,26 @@ def test_self_tuning_ruleset_and_no_log_dir(tmp_path):
     assert 'mnist_jax: 1 trial(s)' in proc.stdout
     assert "hyperparameters None" in proc.stderr
     assert os.listdir(tmp_path) == []  # no --log_dir: nothing recorded anywhere
+
+
+def test_ctrl_c_stops_cleanly_and_can_be_resumed(tmp_path):
+    log_dir = str(tmp_path / 'logs')
+    args = sweep_args('pytorch', log_dir, '--rng_seed=5', trials=2, steps=100000)
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'algorithmic_efficiency.submission_runner'] + args, cwd=ROOT,
+        env=runner_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A background child inherits an ignored SIGINT from non-interactive shells.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    path = os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'metrics.csv')
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.exists(path) and
+                                          open(path).read().count('\n') >= 2):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert 'Traceback' not in err
+    assert err.strip().splitlines()[-1] == (
+        'submission_runner: interrupted; continue the sweep with --resume')
+    assert trial_json(log_dir, 1)['status'] == 'running'
+    assert len(pd.read_csv(path)) >= 1
