@@ -350,6 +350,10 @@ def main(argv: List[str]) -> int:
     except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
         print(f'submission_runner: error: {e}', file=sys.stderr)
         return 2
+    except OSError as e:  # e.g. a --log_dir this user can't write
+        print(f'submission_runner: error: {e}; check the path exists and is writable',
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         # Rows written so far are intact; the interrupted trial's trial.json
         # still says 'running', so --resume re-runs it.
@@ -358,5 +362,14 @@ def main(argv: List[str]) -> int:
         return 130
 
 
+def parse_flags(argv: List[str]) -> List[str]:
+    """absl's parsing, but a bad flag is one line and exit 2 like any other bad input."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f'submission_runner: error: {e}; see --helpshort', file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == '__main__':
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

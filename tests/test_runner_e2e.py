@@ -252,6 +252,9 @@ BAD_INPUTS = [
     (['--tuning_search_space=BAD'], "'learning_rate': 'scaling' must be 'linear' or 'log'"),
     (['--tuning_ruleset=self'], '--tuning_search_space is for --tuning_ruleset=external'),
     (['--data_dir=/nonexistent/mnist'], '/nonexistent/mnist'),
+    (['--bogus=1'], "Unknown command line flag 'bogus'; see --helpshort"),
+    (['--framework=tf'], 'flag --framework=tf: value should be one of <jax|pytorch>'),
+    (['--log_dir=FILE/logs'], 'Not a directory'),
 ]
 
 
@@ -262,7 +265,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path, extra, message):
     args = ['--workload=mnist_jax', f'--submission_path={ROOT}/baselines/mnist/mnist_jax/'
             'submission.py', f'--tuning_search_space={SPACE}', f'--log_dir={tmp_path}/logs',
             '--max_global_steps=1']
-    extra = [e.replace('BAD', str(bad_space)) for e in extra]
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('')
+    extra = [e.replace('BAD', str(bad_space)).replace('FILE', str(a_file)) for e in extra]
     names = {e.split('=')[0] for e in extra}
     args = [a for a in args if a.split('=')[0] not in names] + extra
     if '--tuning_ruleset=self' in extra:
