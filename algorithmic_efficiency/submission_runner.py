@@ -206,6 +206,9 @@ def run(argv_flags: Dict[str, Any]) -> int:
             f"--telemetry_interval_sec must be positive, got {f['telemetry_interval_sec']}"
         )
     extra = logging_utils.parse_extra_metadata(f['record_extra_metadata'])
+    # CUDA numbers GPUs fastest-first by default, NVML by PCI bus: with this the
+    # gpu.<i> columns and the framework's device i are the same card.
+    os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
     if framework == 'jax':
         # Before anything imports JAX (the submission does). JAX would grab
         # ~75 % of GPU memory up front, which makes the memory columns

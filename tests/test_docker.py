@@ -621,6 +621,7 @@ def test_no_user_environment_variable_is_overridden(tmp_path, user_value, expect
     extra = {'AE_DOCKER_TEST_VALUE': 'x y=z "q"'}
     if user_value is not None:
         extra['XLA_PYTHON_CLIENT_PREALLOCATE'] = user_value
+        extra['CUDA_DEVICE_ORDER'] = 'FASTEST_FIRST'
     env = user_env(**extra)
     proc = entrypoint(sweep_args(str(tmp_path / 'logs'), str(sub)), env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -631,6 +632,9 @@ def test_no_user_environment_variable_is_overridden(tmp_path, user_value, expect
     seen_env = seen['env']
     # Unset: the runner's default (JAX allocates on demand); set: the user's value, kept.
     assert seen_env['XLA_PYTHON_CLIENT_PREALLOCATE'] == expected
+    # Likewise the GPU numbering: PCI bus order (NVML's) unless the user chose.
+    assert seen_env['CUDA_DEVICE_ORDER'] == ('PCI_BUS_ID' if user_value is None
+                                             else 'FASTEST_FIRST')
     changed = {
         k: (v, seen_env.get(k))
         for k, v in env.items()
