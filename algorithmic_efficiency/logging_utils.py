@@ -31,6 +31,7 @@ METRICS_FILE = 'metrics.csv'
 TRIAL_FILE = 'trial.json'
 ERROR_FILE = 'error.txt'
 RUN_DIR_RE = re.compile(r'^run_(\d+)$')
+TRIAL_DIR_ENV = 'AE_TRIAL_DIR'  # the running trial's run_<N> directory, for submissions
 
 # Columns the runner writes itself; an extra-metadata key may not shadow them.
 BUILTIN_COLUMNS = frozenset(
@@ -211,6 +212,7 @@ class Recorder:
         fsync: bool = False,
         telemetry_interval_sec: float = 1.0,
         extra_metadata: Optional[Dict[str, str]] = None,
+        tensorboard_hparams: Optional[List[str]] = None,
     ):
         if mode not in ('new', 'overwrite', 'resume'):
             raise ValueError(f"mode must be 'new', 'overwrite' or 'resume', got '{mode}'")
@@ -221,6 +223,9 @@ class Recorder:
         self.fsync = fsync
         self.telemetry_interval_sec = telemetry_interval_sec
         self.extra_metadata = dict(extra_metadata or {})
+        # The searched hyperparameters when TensorBoard events are written too
+        # (--tensorboard), else None.
+        self.tensorboard_hparams = tensorboard_hparams
 
     # --- The directory.
     def run_dir(self, run_idx: int) -> str:
@@ -331,13 +336,26 @@ class Recorder:
                 'started': time.time(),
             },
         )
-        writer = csv_io.MetricsCsvWriter(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
+        writers: List[MetricWriter] = [
+            csv_io.MetricsCsvWriter(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
+        ]
+        if self.tensorboard_hparams is not None:
+            from algorithmic_efficiency import tb_writer  # tensorboard: only when asked
+
+            # After trial.json: the writer takes the trial's start time from it.
+            # It never raises: a TensorBoard failure can't stop the trial.
+            writers.append(
+                tb_writer.TrialTensorBoardWriter(run_dir, hyperparameters, self.tensorboard_hparams)
+            )
+        # Submissions find their trial's directory here (tensorboard.Logger.for_trial()).
+        os.environ[TRIAL_DIR_ENV] = os.path.abspath(run_dir)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
-        return TrialRecorder(run_dir, [writer], sampler, self.extra_metadata)
+        return TrialRecorder(run_dir, writers, sampler, self.extra_metadata)
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""
         trial.close()
+        os.environ.pop(TRIAL_DIR_ENV, None)
         info = self.trial_info(result.run_idx) or {}
         final = result.final_eval
         info.update(

@@ -90,6 +90,8 @@ flags.DEFINE_bool('overwrite', False, 'Delete this workload\'s earlier runs in -
 flags.DEFINE_bool('resume', False, 'Keep finished trials in --log_dir and run the rest.')
 flags.DEFINE_bool('fsync', False, 'fsync metrics.csv after every row (safe against power loss).')
 flags.DEFINE_float('telemetry_interval_sec', 1.0, 'Background hardware sampling period.')
+flags.DEFINE_bool('tensorboard', False, 'Also write TensorBoard event files (scalars per trial, '
+                  'the HParams view, the incumbent); needs the tensorboard package.')
 flags.DEFINE_bool('summary', True, 'Write LOG_DIR/<workload>/summary/ at the end of the sweep '
                   '(--nosummary: don\'t).')
 FLAGS = flags.FLAGS
@@ -113,6 +115,7 @@ RUNNER_FLAGS = (
     'fsync',
     'telemetry_interval_sec',
     'summary',
+    'tensorboard',
 )
 FRAMEWORK_PACKAGES = {'jax': ('jax', 'jaxlib', 'flax', 'optax'), 'pytorch': ('torch',)}
 
@@ -216,6 +219,17 @@ def run(argv_flags: Dict[str, Any]) -> int:
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
     submission = load_submission(f['submission_path'])
 
+    tensorboard_hparams = None
+    if f['tensorboard']:
+        if not f['log_dir']:
+            raise UsageError('--tensorboard writes into --log_dir; give a --log_dir')
+        try:
+            from algorithmic_efficiency import tb_writer
+        except ModuleNotFoundError as e:
+            raise UsageError(f"--tensorboard needs the '{e.name}' package; install it with: "
+                             "pip install -e '.[tensorboard]'") from e
+        tensorboard_hparams = tb_writer.searched_hparams(
+            search_space.to_json() if search_space else None)
     recorder, skip, rng_seed = None, set(), f['rng_seed']
     if f['log_dir']:
         mode = 'overwrite' if f['overwrite'] else 'resume' if f['resume'] else 'new'
@@ -226,6 +240,7 @@ def run(argv_flags: Dict[str, Any]) -> int:
             fsync=f['fsync'],
             telemetry_interval_sec=f['telemetry_interval_sec'],
             extra_metadata=extra,
+            tensorboard_hparams=tensorboard_hparams,
         )
         previous = recorder.previous_metadata() if mode == 'resume' else None
         if previous is not None:
@@ -260,6 +275,10 @@ def run(argv_flags: Dict[str, Any]) -> int:
             )
         )
         recorder.write_packages()
+        if f['tensorboard']:
+            from algorithmic_efficiency import tensorboard
+
+            tensorboard.write_experiment_config(recorder.workload_dir)
 
     sweep = trainer.score_submission_on_workload(
         workload,
@@ -280,6 +299,11 @@ def run(argv_flags: Dict[str, Any]) -> int:
 
         for path in summary.write_summaries(recorder.workload_dir):
             logging.info('Summary: %s', path)
+    if recorder is not None and f['tensorboard']:
+        from algorithmic_efficiency import tensorboard
+
+        tensorboard.write_incumbent(recorder.workload_dir)
+        logging.info('TensorBoard: tensorboard --logdir %s', f['log_dir'])
     return 1 if sweep.failed else 0
 
 

@@ -1,0 +1,568 @@
+"""TensorBoard event files for a sweep's trials, written without TensorFlow.
+
+One trial, ``LOG_DIR/<workload>/run_<N>/``, becomes one HParams *session*::
+
+  run_<N>/events.out.tfevents.<T>.algorithmic_efficiency            session start (trial id,
+                                                                    searched hparams), end status
+  run_<N>/eval/events.out.tfevents.<T>.algorithmic_efficiency       loss, accuracy, best_loss,
+                                                                    accumulated_submission_time
+  run_<N>/telemetry/events.out.tfevents.<T>.algorithmic_efficiency  cpu/..., mem/..., proc/...,
+                                                                    gpu/... (by global_step)
+
+The hparams event sits at the trial's root and the scalars in child runs: the
+HParams plugin finds a session's metrics in its sub-directories, and shows
+nothing for a session without one (tensorboard issue 5476). Each session gets
+its own trial id (``run_<N> (<workload>)``), so trials with equal hparams are
+not merged into one row.
+
+Files whose name matches :data:`OWN_FILE_RE` are ours: a rebuild replaces
+them, nothing else in those directories is ever touched. Event contents are a
+function of ``metrics.csv`` rows and ``trial.json`` only (wall times come from
+the rows, not the clock), so the live writer and a rebuild from the files
+write the same scalars, and rebuilding twice writes the same bytes.
+
+Scalars are float32 (``simple_value``): TensorBoard's fast loader reads no
+other scalar type, so the values shown equal the CSV's to float32 precision.
+Only the ``tensorboard`` package (no TensorFlow) is needed; JAX and PyTorch
+are never imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import struct
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+try:
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+    from tensorboard.plugins.hparams import metadata as hparams_metadata
+    from tensorboard.plugins.hparams import summary_v2 as hparams_summary
+except ImportError as e:  # an optional dependency: say how to get it
+    raise ImportError(
+        f'TensorBoard output needs the tensorboard package (no TensorFlow): '
+        f'pip install tensorboard ({e})'
+    ) from e
+
+_log = logging.getLogger(__name__)
+
+FILE_TAG = 'algorithmic_efficiency'
+OWN_FILE_RE = re.compile(r'^events\.out\.tfevents\.\d+\.algorithmic_efficiency$')
+EVAL_RUN = 'eval'
+TELEMETRY_RUN = 'telemetry'
+# Tags of the eval run, in this order (best_loss: lowest finite loss so far in the trial).
+EVAL_TAGS = ('loss', 'accuracy', 'best_loss', 'accumulated_submission_time')
+# metrics.csv columns drawn in the telemetry run; ``a.b.c`` becomes tag ``a/b.c``.
+TELEMETRY_PREFIXES = ('cpu.', 'mem.', 'proc.', 'gpu.', 'temp.', 'framework.')
+# Left out: constants, and since-boot counters (disk.*, net.*, outside the prefixes).
+TELEMETRY_CONSTANT_RE = re.compile(
+    r'^(mem\.total|gpu\.count|gpu\.\d+\.mem\.total|framework\.\d+\.mem\.limit_bytes)$'
+)
+# HParams session status per trial status (the loader's); others write no end.
+SESSION_STATUS = {
+    'complete': api_pb2.STATUS_SUCCESS,
+    'diverged': api_pb2.STATUS_FAILURE,
+    'failed': api_pb2.STATUS_FAILURE,
+}
+
+
+# ---------------------------------------------------------------------------
+# Event files
+# ---------------------------------------------------------------------------
+def event_file_name(timestamp: float | None) -> str:
+    """Our event file name: ``events.out.tfevents.<T>.algorithmic_efficiency`` (T: Unix s)."""
+    t = timestamp if isinstance(timestamp, (int, float)) and math.isfinite(timestamp) else 0
+    return f'events.out.tfevents.{max(0, int(t)):010d}.{FILE_TAG}'
+
+
+def _record(data: bytes) -> bytes:
+    # TFRecord framing: length, masked CRC of the length, data, masked CRC of the data.
+    header = struct.pack('<Q', len(data))
+    return (
+        header
+        + struct.pack('<I', masked_crc32c(header))
+        + data
+        + struct.pack('<I', masked_crc32c(data))
+    )
+
+
+def encode_events(events: Iterable[event_pb2.Event]) -> bytes:
+    return b''.join(_record(e.SerializeToString(deterministic=True)) for e in events)
+
+
+def file_version_event(wall_time: float) -> event_pb2.Event:
+    return event_pb2.Event(wall_time=wall_time, file_version='brain.Event:2')
+
+
+def summary_event(summary: summary_pb2.Summary, step: int, wall_time: float) -> event_pb2.Event:
+    return event_pb2.Event(wall_time=wall_time, step=int(step), summary=summary)
+
+
+def scalars_summary(values: Mapping[str, float]) -> summary_pb2.Summary:
+    summary = summary_pb2.Summary()
+    for tag, value in values.items():
+        summary.value.add(tag=tag, simple_value=float(value))
+    return summary
+
+
+def append_events(path: str, events: Sequence[event_pb2.Event], wall_time: float) -> None:
+    """Appends `events` (a new file starts with its file-version event), one write, closed after.
+
+    Opened and closed per call, so a rebuild that replaced the file in the
+    meantime is appended to, not a deleted inode.
+    """
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    new = not os.path.exists(path)
+    data = encode_events(([file_version_event(wall_time)] if new else []) + list(events))
+    with open(path, 'ab') as f:
+        f.write(data)
+
+
+def own_files(directory: str) -> list[str]:
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(os.path.join(directory, n) for n in names if OWN_FILE_RE.match(n))
+
+
+def remove_own_files(directory: str, keep: str | None = None) -> None:
+    for path in own_files(directory):
+        if os.path.basename(path) != keep:
+            os.remove(path)
+
+
+def replace_events(directory: str, name: str, events: Sequence[event_pb2.Event]) -> str | None:
+    """Makes `directory`/`name` hold exactly `events` (atomically); our other files there go.
+
+    With no events, our files are removed and nothing is created. Returns the
+    path written, or None.
+    """
+    if not events:
+        remove_own_files(directory)
+        return None
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    # No 'tfevents' in the temporary name: a running TensorBoard must not read it.
+    tmp = os.path.join(directory, f'.{FILE_TAG}.{os.getpid()}.tmp')
+    with open(tmp, 'wb') as f:
+        f.write(encode_events(events))
+    os.replace(tmp, path)
+    remove_own_files(directory, keep=name)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# HParams
+# ---------------------------------------------------------------------------
+def distinct(values: Iterable[Any]) -> list[Any]:
+    out = []
+    for v in values:
+        if not any(type(v) is type(u) and v == u for u in out):
+            out.append(v)
+    return out
+
+
+def searched_hparams(search_space: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list:
+    """The hyperparameters the search varies, in the space's order.
+
+    A range with ``min < max``, or two or more feasible points; for a list of
+    fixed trials, the keys whose values differ between them. ``None`` (the
+    ``self`` ruleset) varies nothing.
+    """
+    if not search_space:
+        return []
+    if isinstance(search_space, Mapping):
+        names = []
+        for name, dim in search_space.items():
+            if not isinstance(dim, Mapping):
+                continue
+            if 'feasible_points' in dim:
+                if len(distinct(dim['feasible_points'])) > 1:
+                    names.append(name)
+            elif dim.get('min') != dim.get('max'):
+                names.append(name)
+        return names
+    keys = list(dict.fromkeys(k for trial in search_space for k in trial))
+    return [k for k in keys if len(distinct(t.get(k) for t in search_space)) > 1]
+
+
+def hparam_domains(search_space: Any, names: Iterable[str] | None = None) -> dict[str, tuple]:
+    """Domains, ``('interval', lo, hi)`` or ``('discrete', values)``, of `names` (the searched)."""
+    domains = {}
+    for name in searched_hparams(search_space) if names is None else names:
+        if isinstance(search_space, Mapping):
+            dim = search_space[name]
+            if 'feasible_points' in dim:
+                domains[name] = ('discrete', distinct(dim['feasible_points']))
+            else:
+                domains[name] = ('interval', float(dim['min']), float(dim['max']))
+        else:
+            values = [t[name] for t in search_space if t.get(name) is not None]
+            domains[name] = ('discrete', distinct(values))
+    return domains
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _domain_values(domain: tuple) -> list:
+    return [domain[1], domain[2]] if domain[0] == 'interval' else list(domain[1])
+
+
+def merge_domains(a: tuple, b: tuple) -> tuple:
+    """The smallest domain holding both (two sweeps sharing one LOG_DIR)."""
+    values = _domain_values(a) + _domain_values(b)
+    if (a[0] == 'interval' or b[0] == 'interval') and all(is_number(v) for v in values):
+        return ('interval', float(min(values)), float(max(values)))
+    return ('discrete', distinct(values))
+
+
+def _hparam_info(name: str, domain: tuple) -> api_pb2.HParamInfo:
+    info = api_pb2.HParamInfo(name=name, differs=True)
+    if domain[0] == 'interval':
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+        info.domain_interval.min_value = domain[1]
+        info.domain_interval.max_value = domain[2]
+        return info
+    values = domain[1]
+    if all(isinstance(v, bool) for v in values):
+        info.type = api_pb2.DATA_TYPE_BOOL
+    elif all(is_number(v) for v in values):
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+        values = sorted(float(v) for v in values)
+    elif all(isinstance(v, str) for v in values):
+        info.type = api_pb2.DATA_TYPE_STRING
+    else:  # mixed types: no domain the plugin could check values against
+        info.type = api_pb2.DATA_TYPE_STRING
+        return info
+    info.domain_discrete.extend(values)
+    return info
+
+
+def _deterministic(summary: summary_pb2.Summary) -> summary_pb2.Summary:
+    """Re-serializes hparams plugin data with sorted maps (the same bytes on every build)."""
+    for value in summary.value:
+        data = value.metadata.plugin_data
+        if data.plugin_name == hparams_metadata.PLUGIN_NAME:
+            parsed = plugin_data_pb2.HParamsPluginData.FromString(data.content)
+            data.content = parsed.SerializeToString(deterministic=True)
+    return summary
+
+
+def _plugin_summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> summary_pb2.Summary:
+    summary = summary_pb2.Summary()
+    summary.value.add(
+        tag=tag,
+        metadata=hparams_metadata.create_summary_metadata(data),
+        tensor=hparams_metadata.NULL_TENSOR,
+    )
+    return _deterministic(summary)
+
+
+def experiment_summary(
+    domains: Mapping[str, tuple], metric_tags: Sequence[str], time_created: float
+) -> summary_pb2.Summary:
+    """The HParams experiment config: hparams with their domains, metrics as ``run/tag``.
+
+    A metric ``'eval/loss'`` is the scalar tag ``loss`` of each session's
+    ``eval`` child run (the part before the first ``/`` is the run).
+    """
+    metrics = []
+    for name in metric_tags:
+        group, _, tag = name.partition('/')
+        metrics.append(
+            api_pb2.MetricInfo(
+                name=api_pb2.MetricName(group=group if tag else '', tag=tag or group),
+                display_name=name,
+            )
+        )
+    experiment = api_pb2.Experiment(
+        hparam_infos=[_hparam_info(n, d) for n, d in domains.items()],
+        metric_infos=metrics,
+        time_created_secs=time_created,
+    )
+    return _plugin_summary(
+        hparams_metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment)
+    )
+
+
+def hparam_value(v: Any) -> bool | int | float | str | None:
+    """A value the HParams plugin can show: numbers, bools and strings; others as text."""
+    if v is None:
+        return None
+    item = getattr(v, 'item', None)
+    if callable(item) and getattr(v, 'shape', None) == ():
+        v = item()
+    if isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def session_start_summary(
+    hparams: Mapping[str, Any], trial_id: str, start_time: float
+) -> summary_pb2.Summary:
+    values = {k: hparam_value(v) for k, v in hparams.items()}
+    values = {k: v for k, v in values.items() if v is not None}
+    return _deterministic(
+        hparams_summary.hparams_pb(values, trial_id=trial_id, start_time_secs=start_time)
+    )
+
+
+def session_end_summary(status: int, end_time: float) -> summary_pb2.Summary:
+    info = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=end_time)
+    return _plugin_summary(
+        hparams_metadata.SESSION_END_INFO_TAG,
+        plugin_data_pb2.HParamsPluginData(session_end_info=info),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Rows -> scalars
+# ---------------------------------------------------------------------------
+def _number(v: Any) -> float | None:
+    """A float, or None for missing/non-numeric values (NaN and inf are kept)."""
+    if v is None or isinstance(v, (bool, str)):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def finite(v: Any) -> float | None:
+    f = _number(v)
+    return f if f is not None and math.isfinite(f) else None
+
+
+def telemetry_tag(column: str) -> str | None:
+    """The telemetry run's tag for a metrics.csv column (``cpu.util.x`` -> ``cpu/util.x``), or None."""
+    if not column.startswith(TELEMETRY_PREFIXES) or TELEMETRY_CONSTANT_RE.match(column):
+        return None
+    return column.replace('.', '/', 1)
+
+
+class TrialEvents:
+    """Turns a trial's rows, in order, into its eval and telemetry events."""
+
+    def __init__(self, start_time: float):
+        self.start_time = start_time
+        self.best = math.inf
+        self.eval_time = 0.0
+        self.rows = 0
+        self.last_status: str | None = None
+        # The session's end time: the last eval's (wall_time); so live and rebuilt agree.
+        self.last_wall_time = start_time
+
+    def wall_time(self, row: Mapping[str, Any]) -> float:
+        # The eval's wall time from the row itself (so a rebuild writes the same):
+        # trial start + submission time + eval time so far. Set-up is not counted.
+        start = finite(row.get('global_start_time'))
+        spent = finite(row.get('accumulated_submission_time'))
+        if start is None or spent is None:
+            return self.start_time
+        return start + spent + self.eval_time
+
+    def add(self, row: Mapping[str, Any]) -> tuple[event_pb2.Event | None, event_pb2.Event | None]:
+        self.rows += 1
+        self.eval_time += finite(row.get('eval_time_sec')) or 0.0
+        status = row.get('status')
+        self.last_status = status if isinstance(status, str) else None
+        step = finite(row.get('global_step'))
+        step = int(step) if step is not None else self.rows
+        wall = self.last_wall_time = self.wall_time(row)
+        scalars = {}
+        for tag in ('loss', 'accuracy'):
+            value = _number(row.get(tag))
+            if value is not None:  # NaN included: a diverged eval measured NaN
+                scalars[tag] = value
+        loss = finite(row.get('loss'))
+        if loss is not None:
+            self.best = min(self.best, loss)
+        if math.isfinite(self.best):
+            scalars['best_loss'] = self.best
+        spent = _number(row.get('accumulated_submission_time'))
+        if spent is not None:
+            scalars['accumulated_submission_time'] = spent
+        telemetry = {}
+        for column, value in row.items():
+            tag = telemetry_tag(str(column))
+            value = finite(value) if tag else None
+            if value is not None:
+                telemetry[tag] = value
+        return (
+            summary_event(scalars_summary(scalars), step, wall) if scalars else None,
+            summary_event(scalars_summary(telemetry), step, wall) if telemetry else None,
+        )
+
+
+def _trial_started(run_dir: str) -> float | None:
+    try:
+        with open(os.path.join(run_dir, 'trial.json'), encoding='utf-8') as f:
+            return finite(json.load(f).get('started'))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def default_trial_id(run_dir: str) -> str:
+    """``run_<N> (<workload>)``: unique in a LOG_DIR; the trial first, as the table cuts it."""
+    path = os.path.normpath(os.path.abspath(run_dir))
+    return f'{os.path.basename(path)} ({os.path.basename(os.path.dirname(path))})'
+
+
+def _searched_values(hparams: Mapping[str, Any] | None, searched: Iterable[str] | None) -> dict:
+    hparams = dict(hparams or {})
+    if searched is None:
+        return hparams
+    return {k: hparams[k] for k in searched if k in hparams}
+
+
+class TrialTensorBoardWriter:
+    """A trial's TensorBoard output, fed like the CSV writer (``write_row``/``close``).
+
+    Construction writes the session start (trial id, searched hparams) at
+    `run_dir`'s root, replacing our files of an earlier attempt; each row
+    appends its scalars to ``eval/`` and ``telemetry/``; :meth:`close`
+    appends the end status, from the last row (``complete`` -> success,
+    ``diverged`` -> failure; no closing row -> failure, or none if an
+    exception such as Ctrl-C is being handled).
+
+    Never raises: the first error (a full disk, a read-only directory) is
+    logged once as a warning and the writer does nothing more; the trial and
+    its CSV go on.
+
+    Args:
+      run_dir: the trial's directory (``LOG_DIR/<workload>/run_<N>``).
+      hparams: the trial's hyperparameters (None: self-tuning).
+      searched: the names to show (:func:`searched_hparams` of the search
+        space); None shows all of `hparams`.
+      trial_id: the HParams trial id (group name); default ``run_<N> (<workload>)``.
+      start_time: Unix seconds; default trial.json's ``started``, else now.
+    """
+
+    def __init__(
+        self,
+        run_dir: str,
+        hparams: Mapping[str, Any] | None,
+        searched: Iterable[str] | None = None,
+        trial_id: str | None = None,
+        start_time: float | None = None,
+    ):
+        self.run_dir = run_dir
+        self.disabled = False
+        self._closed = False
+        try:
+            start = start_time if start_time is not None else _trial_started(run_dir)
+            start = start if start is not None else time.time()
+            self._events = TrialEvents(start)
+            name = event_file_name(start)
+            self.session_path = os.path.join(run_dir, name)
+            self.eval_path = os.path.join(run_dir, EVAL_RUN, name)
+            self.telemetry_path = os.path.join(run_dir, TELEMETRY_RUN, name)
+            for path in (self.session_path, self.eval_path, self.telemetry_path):
+                remove_own_files(os.path.dirname(path))  # an earlier attempt's
+            values = _searched_values(hparams, searched)
+            summary = session_start_summary(values, trial_id or default_trial_id(run_dir), start)
+            append_events(self.session_path, [summary_event(summary, 0, start)], start)
+        except Exception as e:  # noqa: BLE001  (TensorBoard must never stop a trial)
+            self._fail(e)
+
+    def _fail(self, e: BaseException) -> None:
+        self.disabled = True
+        _log.warning(
+            'TensorBoard output of %s stopped (the trial goes on): %s: %s',
+            self.run_dir,
+            type(e).__name__,
+            e,
+        )
+
+    def write_row(self, row: Mapping[str, Any]) -> None:
+        """Appends one eval row's scalars (the full metrics.csv row)."""
+        if self.disabled or self._closed:
+            return
+        try:
+            eval_event, telemetry_event = self._events.add(row)
+            start = self._events.start_time
+            if eval_event is not None:
+                append_events(self.eval_path, [eval_event], start)
+            if telemetry_event is not None:
+                append_events(self.telemetry_path, [telemetry_event], start)
+        except Exception as e:  # noqa: BLE001
+            self._fail(e)
+
+    def close(self) -> None:
+        """Writes the session's end status (once)."""
+        if self.disabled or self._closed:
+            return
+        self._closed = True
+        try:
+            status = self._events.last_status
+            if status in SESSION_STATUS:
+                code = SESSION_STATUS[status]
+            elif sys.exc_info()[0] is not None:
+                return  # closed while an exception (e.g. Ctrl-C) unwinds: status unknown
+            else:
+                code = api_pb2.STATUS_FAILURE  # no closing row: the trial raised
+            end = self._events.last_wall_time
+            summary = session_end_summary(code, end)
+            append_events(self.session_path, [summary_event(summary, 0, end)], end)
+        except Exception as e:  # noqa: BLE001
+            self._fail(e)
+
+
+def write_trial(
+    run_dir: str,
+    rows: Iterable[Mapping[str, Any]],
+    hparams: Mapping[str, Any] | None,
+    searched: Iterable[str] | None,
+    trial_id: str | None = None,
+    start_time: float | None = None,
+    status: str | None = None,
+) -> list[str]:
+    """Rebuilds a trial's event files from its rows (what the live writer would have written).
+
+    Each file is replaced atomically and our older files in those directories
+    are removed. `start_time` is trial.json's ``started``; `status` the
+    trial's (loader) status: ``complete``, ``diverged`` and ``failed`` write
+    an end status, others (``running``, ``interrupted``) none. The end time
+    is the last eval's, as the live writer has it. Raises OSError when a file
+    can't be written.
+    """
+    rows = list(rows)
+    start = finite(start_time)
+    if start is None and rows:
+        start = finite(rows[0].get('global_start_time'))
+    start = start if start is not None else 0.0
+    name = event_file_name(start)
+    events = TrialEvents(start)
+    eval_events, telemetry_events = [], []
+    for row in rows:
+        e, t = events.add(row)
+        eval_events += [e] if e is not None else []
+        telemetry_events += [t] if t is not None else []
+    session = session_start_summary(
+        _searched_values(hparams, searched), trial_id or default_trial_id(run_dir), start
+    )
+    session_events = [file_version_event(start), summary_event(session, 0, start)]
+    if status in SESSION_STATUS:
+        end = events.last_wall_time
+        session_events.append(
+            summary_event(session_end_summary(SESSION_STATUS[status], end), 0, end)
+        )
+    written = [replace_events(run_dir, name, session_events)]
+    for sub, evs in ((EVAL_RUN, eval_events), (TELEMETRY_RUN, telemetry_events)):
+        written.append(
+            replace_events(os.path.join(run_dir, sub), name, [file_version_event(start)] + evs)
+            if evs
+            else replace_events(os.path.join(run_dir, sub), name, [])
+        )
+    return [p for p in written if p]
