@@ -65,6 +65,11 @@ class NullTrialLog:
         pass
 
 
+def _fmt(value: Any) -> str:
+    """A metric for the progress line; a non-number must not fail the trial."""
+    return f'{value:.4f}' if isinstance(value, (int, float)) else str(value)
+
+
 def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -209,7 +214,7 @@ def train_once(
             log.record_eval(row)
             progress(
                 f'{workload_name} trial {run_idx}: step {step}, {accumulated:.1f}s, '
-                + ', '.join(f'{k} {v:.4f}' for k, v in metrics.items())
+                + ', '.join(f'{k} {_fmt(v)}' for k, v in metrics.items())
                 + f' (eval {eval_time:.2f}s){" -> " + stop_reason if stop_reason else ""}'
             )
             result.global_step, result.accumulated_submission_time = step, accumulated
