@@ -24,13 +24,15 @@ from typing import Any, Dict, Iterable, List, Optional, Protocol, Set
 
 from algorithmic_efficiency import csv_io, sysinfo, telemetry
 from algorithmic_efficiency.csv_io import concatenate_csvs  # noqa: F401  (the guide's spelling)
+from algorithmic_efficiency.layout import (  # noqa: F401  (re-exported)
+    ERROR_FILE,
+    METADATA_FILE,
+    METRICS_FILE,
+    PACKAGES_FILE,
+    RUN_DIR_RE,
+    TRIAL_FILE,
+)
 
-METADATA_FILE = 'metadata.json'
-PACKAGES_FILE = 'packages.txt'
-METRICS_FILE = 'metrics.csv'
-TRIAL_FILE = 'trial.json'
-ERROR_FILE = 'error.txt'
-RUN_DIR_RE = re.compile(r'^run_(\d+)$')
 TRIAL_DIR_ENV = 'AE_TRIAL_DIR'  # the running trial's run_<N> directory, for submissions
 
 # Columns the runner writes itself; an extra-metadata key may not shadow them.

@@ -30,9 +30,8 @@ from algorithmic_efficiency import csv_io
 
 _log = logging.getLogger(__name__)
 
-# The recorder's file names (logging_utils), repeated so as not to import it.
-# The recorder's file names: one definition, in the module that writes them.
-from algorithmic_efficiency.logging_utils import (  # noqa: E402
+# The recorder's file names: one definition, shared with the writer.
+from algorithmic_efficiency.layout import (  # noqa: E402
     METADATA_FILE,
     METRICS_FILE,
     RUN_DIR_RE,

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from algorithmic_efficiency.analysis import loader, summary
-from algorithmic_efficiency.logging_utils import ERROR_FILE
+from algorithmic_efficiency.layout import ERROR_FILE
 
 COLUMNS = [
     # (header, width, trial column, format)
