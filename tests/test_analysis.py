@@ -200,7 +200,11 @@ def test_load_trials_one_row_per_trial(log_dir):
     assert pt.loc[2, 'global_step'] == 3 and pt.loc[2, 'num_evals'] == 1
     assert pt['hparam.learning_rate'].tolist() == [t['learning_rate'] for t in FIXED_TRIALS]
     assert trials['energy_joules'].isna().all()  # no GPU here
-    assert trials['cpu_util_mean_percent'].between(0, 100).all()
+    # Unknown (NaN) only where every row's interval was too short to measure a
+    # CPU tick (a trial that failed right after its first step, on a busy machine).
+    cpu = trials['cpu_util_mean_percent']
+    assert cpu.dropna().between(0, 100).all()
+    assert cpu[trials['status'] == 'complete'].notna().all()
 
 
 def test_summary_files_match_the_metrics(log_dir):
