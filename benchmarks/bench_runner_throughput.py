@@ -38,6 +38,17 @@ BATCH = 1024
 HP = {'learning_rate': 1e-3, 'one_minus_beta_1': 0.1, 'epsilon': 1e-8}
 
 
+def hand_batches(x, y):
+    """What a user's loop does: a NumPy permutation per epoch, sliced into batches."""
+    rng = np.random.default_rng(0)
+    n = len(y)
+    while True:
+        perm = rng.permutation(n)
+        for i in range(0, n - BATCH + 1, BATCH):
+            idx = perm[i:i + BATCH]
+            yield x[idx], y[idx]
+
+
 def hand_jax(x, y, steps):
     import flax.linen as nn
     import jax
@@ -64,17 +75,7 @@ def hand_jax(x, y, steps):
         return optax.apply_updates(params, updates), opt_state
 
     step = jax.jit(step, donate_argnums=(0, 1))
-    rng = np.random.default_rng(0)
-    n = len(y)
-
-    def batches():
-        while True:
-            perm = rng.permutation(n)
-            for i in range(0, n - BATCH + 1, BATCH):
-                idx = perm[i:i + BATCH]
-                yield x[idx], y[idx]
-
-    it = batches()
+    it = hand_batches(x, y)
     params, opt_state = step(params, opt_state, *next(it))  # compile
     jax.block_until_ready(params)
     start = time.perf_counter()
@@ -91,20 +92,11 @@ def hand_pytorch(x, y, steps):
     model = nn.Sequential(nn.Linear(784, 128), nn.Sigmoid(), nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     loss_fn = nn.CrossEntropyLoss()
-    rng = np.random.default_rng(0)
-    n = len(y)
-
-    def batches():
-        while True:
-            perm = rng.permutation(n)
-            for i in range(0, n - BATCH + 1, BATCH):
-                idx = perm[i:i + BATCH]
-                yield torch.from_numpy(x[idx]), torch.from_numpy(y[idx]).long()
-
-    it = batches()
+    it = hand_batches(x, y)
 
     def step():
-        xb, yb = next(it)
+        xb, yb = (torch.from_numpy(a) for a in next(it))
+        yb = yb.long()
         opt.zero_grad(set_to_none=True)
         loss_fn(model(xb), yb).backward()
         opt.step()
