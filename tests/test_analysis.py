@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+from pyrun import run_python
 
 from algorithmic_efficiency import csv_io
 from algorithmic_efficiency import plot as plot_cli
@@ -349,14 +350,7 @@ assert algorithmic_efficiency.plot.main([{log_dir!r}, '--out', {str(tmp_path)!r}
 bad = [m for m in {FRAMEWORK_MODULES!r} if m in sys.modules]
 assert not bad, bad
 """
-    proc = subprocess.run(
-        [sys.executable, '-c', code],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    proc = run_python(code, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

@@ -21,6 +21,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from pyrun import run_python
 from test_explorer import (
     N_JOBS,
     N_TRIALS,
@@ -312,14 +313,7 @@ def test_dashboard_modules_import_no_framework(log_dir):
         print([m for m in ('jax', 'torch', 'flax', 'tensorflow', 'hydra') if m in sys.modules])
         """
     )
-    proc = subprocess.run(
-        [sys.executable, '-c', code],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == '[]'
 

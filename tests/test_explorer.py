@@ -17,6 +17,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from pyrun import run_python
 
 from algorithmic_efficiency import explorer
 
@@ -468,13 +469,6 @@ def test_explorer_imports_no_framework_nor_hydra(log_dir, hydra_root):
         print(bad)
         """
     )
-    proc = subprocess.run(
-        [sys.executable, '-c', code],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == '[]'

@@ -7,13 +7,13 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import time
 import zlib
 
 import numpy as np
 import pytest
+from pyrun import run_python
 
 from algorithmic_efficiency.workloads.mnist import data as mnist_data
 from algorithmic_efficiency.workloads.mnist.data import DataError
@@ -303,14 +303,8 @@ heavy = ('mlxtend', 'sklearn', 'matplotlib', 'scipy', 'jax', 'torch',
 print(sorted({m for m in set(sys.modules) - before
               if m.split('.')[0] in heavy}))
 '''
-    out = subprocess.run(
-        [sys.executable, '-c', code],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = run_python(code, cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == '[]', out.stdout + out.stderr
 
 

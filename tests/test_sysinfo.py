@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from pyrun import run_python
 
 from algorithmic_efficiency import sysinfo
 
@@ -136,15 +137,7 @@ def test_no_tools_in_a_subprocess(tmp_path):
         'md = sysinfo.system_metadata("."); t = sysinfo.packages_text(); '
         'print(json.dumps(md)); print(t.splitlines()[-1])'
     )
-    proc = subprocess.run(
-        [sys.executable, '-c', code],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env=dict(os.environ, PATH=str(empty)),
-    )
+    proc = run_python(code, cwd=tmp_path, env=dict(os.environ, PATH=str(empty)))
     assert proc.returncode == 0, proc.stderr
     md_line, last = proc.stdout.splitlines()[-2:]
     md = json.loads(md_line)
