@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+import pyrun
 from pyrun import run_python
 
 from algorithmic_efficiency import csv_io
@@ -50,14 +51,7 @@ FRAMEWORK_MODULES = ('jax', 'jaxlib', 'flax', 'optax', 'torch', 'tensorflow')
 
 
 def run_module(module, *args, timeout=120):
-    return subprocess.run(
-        [sys.executable, '-m', f'algorithmic_efficiency.{module}', *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    return pyrun.run_module(f'algorithmic_efficiency.{module}', *args, timeout=timeout)
 
 
 @pytest.fixture(scope='module')

@@ -26,6 +26,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from pyrun import run_module
 from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api_pb2
@@ -43,15 +44,6 @@ NUM_TRIALS = 3
 ALL_STATUSES = ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE', 'STATUS_RUNNING']
 
 
-def run_module(module, *args, timeout=120):
-    return subprocess.run(
-        [sys.executable, '-m', module, *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture(scope='module')
