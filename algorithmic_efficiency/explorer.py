@@ -56,7 +56,8 @@ import numpy as np
 import pandas as pd
 
 from algorithmic_efficiency import analysis
-from algorithmic_efficiency.logging_utils import METADATA_FILE, METRICS_FILE, RUN_DIR_RE, TRIAL_FILE
+from algorithmic_efficiency.analysis import loader
+from algorithmic_efficiency.layout import METADATA_FILE, METRICS_FILE, RUN_DIR_RE, TRIAL_FILE
 
 _log = logging.getLogger(__name__)
 
@@ -917,22 +918,10 @@ def by_run(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def wallclock(evals: pd.DataFrame) -> pd.Series:
-    """When each eval row happened (UTC datetimes), approximately.
-
-    The trial's start (``global_start_time``) plus its submission time plus the
-    evals before it (evals are untimed); set-up time is not in the rows.
-    """
+    """When each eval row's training interval ended (UTC datetimes): ``loader.wall_times``."""
     if not len(evals) or 'global_start_time' not in evals.columns:
         return pd.Series(pd.NaT, index=evals.index, dtype='datetime64[ns, UTC]')
-    start = pd.to_numeric(evals['global_start_time'], errors='coerce')
-    sub = pd.to_numeric(evals.get('accumulated_submission_time'), errors='coerce').fillna(0.0)
-    ev = pd.to_numeric(evals.get('eval_time_sec', 0.0), errors='coerce')
-    if not isinstance(ev, pd.Series):
-        ev = pd.Series(0.0, index=evals.index)
-    ev = ev.fillna(0.0)
-    keys = [evals[c] for c in ('sweep', 'run') if c in evals.columns] or [evals['run_idx']]
-    before = ev.groupby(keys).cumsum() - ev
-    return pd.to_datetime(start + sub + before, unit='s', utc=True)
+    return pd.to_datetime(loader.wall_times(evals, keys=('sweep', 'run')), unit='s', utc=True)
 
 
 def telemetry_columns(evals: pd.DataFrame) -> list[str]:

@@ -48,6 +48,7 @@ BUILTIN_COLUMNS = frozenset(
         'batch_size',
         'steps_per_epoch',
         'global_start_time',
+        'wall_time',
         'goal_reached',
         'eval_time_sec',
         'status',

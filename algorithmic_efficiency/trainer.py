@@ -177,6 +177,7 @@ def train_once(
 
             # Untimed: telemetry for the interval, the eval, the row.
             log.before_eval()
+            wall_time = time.time()  # when the interval ended, as the telemetry was read
             framework_memory = workload.memory_stats()
             eval_start = clock()
             metrics = workload.eval_model(params, model_state, eval_rng)
@@ -205,6 +206,7 @@ def train_once(
                 **properties,
                 'steps_per_epoch': steps_per_epoch,
                 'global_start_time': global_start_time,
+                'wall_time': wall_time,
                 'goal_reached': goal,
                 'eval_time_sec': eval_time,
                 'status': status,

@@ -660,3 +660,21 @@ def test_write_summaries_never_raises(tmp_path, caplog):
     make_trial(str(wdir), 1, [make_row(1, 1, 0.1, 1.0, 0.1)])
     (wdir / 'summary').write_text('a file where the directory goes')
     assert summary.write_summaries(str(wdir)) == []
+
+
+def test_wall_times_prefer_the_recorded_column():
+    import pandas as pd
+
+    from algorithmic_efficiency.analysis import loader
+
+    rows = pd.DataFrame({
+        'run_idx': [1, 1, 2],
+        'global_start_time': [100.0, 100.0, 200.0],
+        'accumulated_submission_time': [1.0, 11.0, 2.0],
+        'eval_time_sec': [0.5, 0.5, 0.25],
+    })
+    # Older rows: start + submission time + the evals before (untimed).
+    assert loader.wall_times(rows).tolist() == [101.0, 111.5, 202.0]
+    rows['wall_time'] = [101.7, float('nan'), 203.0]
+    # Recorded times win; a row without one falls back to the estimate.
+    assert loader.wall_times(rows).tolist() == [101.7, 111.5, 203.0]

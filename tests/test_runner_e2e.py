@@ -131,6 +131,10 @@ def test_every_guide_column(sweep_dir, fw):
         assert df['status'].tolist() == ['running', 'complete']
         assert (df['eval_time_sec'] >= 0).all()
         assert abs(df['global_start_time'].iloc[0] - trial['started']) < 5
+        # Rows carry wall-clock times: after the trial's start, increasing, before its end.
+        assert (df['wall_time'] > df['global_start_time']).all()
+        assert df['wall_time'].is_monotonic_increasing
+        assert df['wall_time'].iloc[-1] <= trial['finished']
         for name, value in trial['hyperparameters'].items():
             assert df[f'hparam.{name}'].tolist() == [value, value]
         for key, value in meta.items():

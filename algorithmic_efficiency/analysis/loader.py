@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -512,3 +513,23 @@ def load(log_dir: str, metadata: bool = True) -> tuple[pd.DataFrame, pd.DataFram
     sweeps = _sweeps(log_dir)
     infos = [SweepInfo(s.key, s.name, s.framework, s.dir, s.metadata) for s in sweeps]
     return _runs_frame(sweeps, metadata), _trials_frame(sweeps), infos
+
+
+def wall_times(df: pd.DataFrame, keys: Sequence[str] = ('run_idx',)) -> pd.Series:
+    """Unix seconds at which each eval row's training interval ended.
+
+    The ``wall_time`` column where the runner recorded it; for older rows
+    without it, an approximation: the trial's start (``global_start_time``)
+    plus its submission time plus the evals before it (evals are untimed;
+    set-up time is not in the rows). ``keys`` name the columns that identify
+    a trial in ``df``.
+    """
+    start = pd.to_numeric(df['global_start_time'], errors='coerce')
+    sub = pd.to_numeric(df['accumulated_submission_time'], errors='coerce')
+    ev = pd.to_numeric(df['eval_time_sec'], errors='coerce') if 'eval_time_sec' in df else None
+    ev = (ev if ev is not None else pd.Series(0.0, index=df.index)).fillna(0.0)
+    group = [df[k] for k in keys if k in df.columns] or [df['run_idx']]
+    approx = start + sub + (ev.groupby(group).cumsum() - ev)
+    if 'wall_time' not in df.columns:
+        return approx
+    return pd.to_numeric(df['wall_time'], errors='coerce').fillna(approx)

@@ -245,19 +245,9 @@ def best_loss_vs_evals(runs: pd.DataFrame, logx: bool = False, logy: bool = Fals
 
 
 def _wallclock(df: pd.DataFrame) -> pd.Series:
-    """Approximate seconds since the sweep's first trial started, per row.
-
-    Rows carry the trial's start (``global_start_time``) and its submission
-    time; evals are untimed, so their durations are added back. Set-up time
-    outside both (data, model init) is not in the rows, which is why this is
-    an approximation.
-    """
+    """Seconds since the sweep's first trial started, per row (``loader.wall_times``)."""
     start = pd.to_numeric(df['global_start_time'], errors='coerce')
-    sub = pd.to_numeric(df['accumulated_submission_time'], errors='coerce')
-    ev = pd.to_numeric(df.get('eval_time_sec', pd.Series(0.0, index=df.index)), errors='coerce')
-    evals_before = ev.fillna(0.0).groupby(df['run_idx']).cumsum() - ev.fillna(0.0)
-    t = start + sub + evals_before
-    return t - start.min()
+    return loader.wall_times(df) - start.min()
 
 
 def _first(df: pd.DataFrame, names: Sequence[str]) -> str | None:
