@@ -1,7 +1,7 @@
 """``python -m algorithmic_efficiency.dashboard PATH...``: the runs dashboard in a browser.
 
 Starts Streamlit on ``http://127.0.0.1:8501`` (``--port``, ``--address``)
-with :mod:`algorithmic_efficiency.dashboard_app`, reading every ``PATH``: a
+with :mod:`algorithmic_efficiency.analysis.dashboard.app`, reading every ``PATH``: a
 ``--log_dir``, a Hydra ``multirun/`` folder, or a folder holding them. The
 process *becomes* the server (``exec``), so its PID is the server's: stop it
 with Ctrl-C or ``kill PID``. Usage statistics are off and no browser is
@@ -17,7 +17,7 @@ import os
 import sys
 
 PROG = 'python -m algorithmic_efficiency.dashboard'
-APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dashboard_app.py')
+APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'analysis', 'dashboard', 'app.py')
 DEFAULT_PORT = 8501
 DEFAULT_REFRESH_SEC = 10.0
 

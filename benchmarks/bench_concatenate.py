@@ -7,7 +7,7 @@ by side, median of REPEATS runs each:
   (a) the 2022 approach: a Python loop, ``df = pd.concat([df, pd.read_csv(f)])``
       per file, then ``to_csv``;
   (b) one ``pd.concat([pd.read_csv(f) for f in files])`` then ``to_csv``;
-  (c) ``algorithmic_efficiency.csv_io.concatenate_csvs``.
+  (c) ``algorithmic_efficiency.storage.csv_io.concatenate_csvs``.
 
 For reference, it also times (a) and (b) without their to_csv (the
 end-to-end comparison is the three lines above them; (c) always writes).
@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from algorithmic_efficiency import csv_io
+from algorithmic_efficiency.storage import csv_io
 
 WORKLOADS = ('mnist', 'imagenet_resnet')
 

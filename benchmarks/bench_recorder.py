@@ -29,7 +29,11 @@ sys.path.insert(0, ROOT)
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
-from algorithmic_efficiency import csv_io, logging_utils, telemetry  # noqa: E402
+from algorithmic_efficiency.storage import csv_io  # noqa: E402
+
+from algorithmic_efficiency.recording import recorder as logging_utils  # noqa: E402
+
+from algorithmic_efficiency.telemetry import sampler as telemetry  # noqa: E402
 
 SIZES = (10, 1000, 10000)
 

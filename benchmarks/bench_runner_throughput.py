@@ -31,7 +31,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from algorithmic_efficiency import logging_utils, trainer  # noqa: E402
+from algorithmic_efficiency.recording import recorder as logging_utils  # noqa: E402
+
+from algorithmic_efficiency.training import trainer  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
 BATCH = 1024

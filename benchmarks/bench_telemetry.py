@@ -20,7 +20,7 @@ import time
 # Runnable from a checkout without installing the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from algorithmic_efficiency import telemetry  # pylint: disable=wrong-import-position
+from algorithmic_efficiency.telemetry import sampler as telemetry  # pylint: disable=wrong-import-position
 
 TARGET_PERCENT_AT_1HZ = 1.0
 

@@ -18,7 +18,7 @@ import pytest
 import pyrun
 from pyrun import run_python
 
-from algorithmic_efficiency import csv_io
+from algorithmic_efficiency.storage import csv_io
 from algorithmic_efficiency import plot as plot_cli
 from algorithmic_efficiency import status as status_cli
 from algorithmic_efficiency import summary as summary_cli

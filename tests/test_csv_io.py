@@ -1,4 +1,4 @@
-"""Tests for algorithmic_efficiency.csv_io (metrics CSV writer and readers)."""
+"""Tests for algorithmic_efficiency.storage.csv_io (metrics CSV writer and readers)."""
 
 import fcntl
 import logging
@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from algorithmic_efficiency import csv_io
-from algorithmic_efficiency.csv_io import MetricsCsvWriter, concatenate_csvs, read_metrics_csv
+from algorithmic_efficiency.storage import csv_io
+from algorithmic_efficiency.storage.csv_io import MetricsCsvWriter, concatenate_csvs, read_metrics_csv
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -294,7 +294,7 @@ def test_empty_and_header_only_files(tmp_path):
 # ---------------------------------------------------------------------------
 _KILL_CHILD = textwrap.dedent(r'''
     import sys, zlib
-    from algorithmic_efficiency.csv_io import MetricsCsvWriter
+    from algorithmic_efficiency.storage.csv_io import MetricsCsvWriter
     w = MetricsCsvWriter(sys.argv[1])
     i = 0
     while True:
@@ -524,14 +524,14 @@ def test_concatenate_errors(tmp_path):
 
 def test_concatenate_one_liner_in_subprocess(tmp_path):
     _make_tree(tmp_path)
-    code = f'from algorithmic_efficiency import csv_io; csv_io.concatenate_csvs({str(tmp_path)!r})'
+    code = f'from algorithmic_efficiency import logging_utils; logging_utils.concatenate_csvs({str(tmp_path)!r})'
     subprocess.run([sys.executable, '-c', code], check=True, cwd=tmp_path, timeout=60)
     assert len(pd.read_csv(tmp_path / 'all_metrics.csv')) == 18
 
 
 def test_csv_io_import_is_light():
     code = (
-        'import sys; import algorithmic_efficiency.csv_io; '
+        'import sys; import algorithmic_efficiency.storage.csv_io; '
         'heavy = {"pandas", "pyarrow", "jax", "torch"}; '
         'print(sorted(heavy & set(sys.modules)))'
     )

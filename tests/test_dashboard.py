@@ -35,7 +35,7 @@ from test_explorer import (
     sweep_dir_of,
 )
 
-APP = os.path.join(ROOT, 'algorithmic_efficiency', 'dashboard_app.py')
+APP = os.path.join(ROOT, 'algorithmic_efficiency', 'analysis', 'dashboard', 'app.py')
 # Debian's packages (apt: chromium, chromium-driver) put both in /usr/bin.
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
@@ -305,8 +305,8 @@ def test_dashboard_modules_import_no_framework(log_dir):
         f"""
         import sys
         import algorithmic_efficiency.dashboard
-        import algorithmic_efficiency.dashboard_app as app
-        from algorithmic_efficiency import explorer
+        import algorithmic_efficiency.analysis.dashboard.app as app
+        from algorithmic_efficiency.analysis import explorer
         loaded = explorer.load([{log_dir!r}])
         app.parcoords_figure(explorer.by_run(loaded.frame), ['learning_rate'], ['best_loss'],
                              'best_loss')

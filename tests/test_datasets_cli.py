@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from algorithmic_efficiency import datasets
+from algorithmic_efficiency.workloads import download
 from algorithmic_efficiency.workloads.mnist.data import load_mnist
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NAMES = list(datasets.MNIST_MD5)
+NAMES = list(download.MNIST_MD5)
 
 
 def idx_gz(array: np.ndarray) -> bytes:
@@ -48,7 +49,7 @@ def good_files(tmp_path_factory):
 
 @pytest.fixture
 def small_md5s(good_files, monkeypatch):
-    monkeypatch.setattr(datasets, 'MNIST_MD5', good_files[1])
+    monkeypatch.setattr(download, 'MNIST_MD5', good_files[1])
     return good_files[1]
 
 
@@ -128,7 +129,7 @@ def test_fallback_to_second_mirror(good_files, small_md5s, tmp_path):
         (corrupt / name).write_bytes(b'not gzip')
     out_dir = tmp_path / 'out'
     with serve(empty) as url404, serve(corrupt) as bad_url, serve(root) as good:
-        report = datasets.download_mnist(str(out_dir), [url404, bad_url, good], timeout=10)
+        report = download.download_mnist(str(out_dir), [url404, bad_url, good], timeout=10)
     assert report == {n: f'downloaded from {good}' for n in NAMES}
     assert load_mnist(out_dir).num_test_examples == 10
 
@@ -144,7 +145,7 @@ def test_skips_present_files(good_files, small_md5s, tmp_path, capsys):
     for name in NAMES[1:]:
         shutil.copy(root / name, partial / name)
     with serve(partial) as url:
-        report = datasets.download_mnist(str(out_dir), [url])
+        report = download.download_mnist(str(out_dir), [url])
         assert report[NAMES[0]] == 'present'
         assert all(report[n].startswith('downloaded') for n in NAMES[1:])
         assert (out_dir / NAMES[1]).read_bytes() == (root / NAMES[1]).read_bytes()

@@ -22,7 +22,7 @@ import tempfile
 
 import pytest
 
-from algorithmic_efficiency import sysinfo
+from algorithmic_efficiency.recording import sysinfo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKERFILE = os.path.join(ROOT, 'Dockerfile')

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import sys
 
-from algorithmic_efficiency import csv_io
+from algorithmic_efficiency.storage import csv_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, 'experiments', 'simple_example_mnist_loss')

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from pyrun import run_python
 
-from algorithmic_efficiency import explorer
+from algorithmic_efficiency.analysis import explorer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWEEP_KEY = 'mnist_pytorch'
@@ -463,7 +463,7 @@ def test_explorer_imports_no_framework_nor_hydra(log_dir, hydra_root):
     code = textwrap.dedent(
         f"""
         import sys
-        from algorithmic_efficiency import explorer
+        from algorithmic_efficiency.analysis import explorer
         explorer.load([{log_dir!r}, {hydra_root!r}], '*.npy')
         bad = [m for m in ('jax', 'torch', 'flax', 'tensorflow', 'hydra') if m in sys.modules]
         print(bad)

@@ -10,7 +10,9 @@ import jax
 import pytest
 import torch
 
-from algorithmic_efficiency import jax_utils, pytorch_utils
+from algorithmic_efficiency.workloads import jax_utils
+
+from algorithmic_efficiency.workloads import pytorch_utils
 
 
 def test_cpu_reports_no_framework_memory():

@@ -1,4 +1,4 @@
-"""Tests for algorithmic_efficiency.random_utils (numpy only, fast)."""
+"""Tests for algorithmic_efficiency.search.seeds (numpy only, fast)."""
 import json
 import os
 import subprocess
@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from algorithmic_efficiency import random_utils
-from algorithmic_efficiency.random_utils import MAX_SEED, derive_seed, draw_seed
+from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.search.seeds import MAX_SEED, derive_seed, draw_seed
 
 PATHS = [
     (),
@@ -76,7 +76,7 @@ def test_pinned_values():
 def test_deterministic_across_processes():
     paths = [['trial', 3], ['data'], ['trial', 0, 'data'], []]
     code = ('import json, sys\n'
-            'from algorithmic_efficiency.random_utils import derive_seed\n'
+            'from algorithmic_efficiency.search.seeds import derive_seed\n'
             'paths = json.loads(sys.argv[1])\n'
             'print(json.dumps([derive_seed(2024, *p) for p in paths]))\n')
     expected = [derive_seed(2024, *p) for p in paths]

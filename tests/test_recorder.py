@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from algorithmic_efficiency import logging_utils
+from algorithmic_efficiency.recording import recorder as logging_utils
 
 
 def test_extra_metadata_parsing():

@@ -18,7 +18,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from algorithmic_efficiency import csv_io
+from algorithmic_efficiency.storage import csv_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPACE = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')

@@ -12,7 +12,9 @@ import sys
 import pandas as pd
 import pytest
 
-from algorithmic_efficiency import submission_runner, telemetry
+from algorithmic_efficiency import submission_runner
+
+from algorithmic_efficiency.telemetry import sampler as telemetry
 from fake_nvml import make_fake_pynvml, two_devices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

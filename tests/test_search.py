@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from algorithmic_efficiency import halton as halton_lib
-from algorithmic_efficiency import search
-from algorithmic_efficiency.halton import halton
-from algorithmic_efficiency.search import (ALGORITHMS, Dimension, SearchSpace,
+from algorithmic_efficiency.search import halton as halton_lib
+from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.search.halton import halton
+from algorithmic_efficiency.search.spaces import (ALGORITHMS, Dimension, SearchSpace,
                                            SearchSpaceError, generate_trials,
                                            load_search_space,
                                            parse_search_space)
@@ -331,7 +331,7 @@ def test_algorithms_differ():
 
 def test_deterministic_across_processes():
     code = ('import json\n'
-            'from algorithmic_efficiency.search import *\n'
+            'from algorithmic_efficiency.search.spaces import *\n'
             f'space = parse_search_space({EXAMPLE!r})\n'
             'print(json.dumps([generate_trials(space, 5, 11, a) '
             'for a in ALGORITHMS]))\n')
@@ -509,9 +509,9 @@ def test_search_space_dataclass_is_frozen():
 
 def test_no_jax_or_torch_import():
     code = ('import sys\n'
-            'import algorithmic_efficiency.search, '
-            'algorithmic_efficiency.halton, '
-            'algorithmic_efficiency.random_utils\n'
+            'import algorithmic_efficiency.search.spaces, '
+            'algorithmic_efficiency.search.halton, '
+            'algorithmic_efficiency.search.seeds\n'
             'bad = sorted(m for m in sys.modules '
             "if m.split('.')[0] in ('jax', 'jaxlib', 'torch', 'flax'))\n"
             'print(bad)\n')

@@ -1,4 +1,4 @@
-"""Tests for algorithmic_efficiency.sysinfo."""
+"""Tests for algorithmic_efficiency.recording.sysinfo."""
 
 import datetime
 import json
@@ -13,7 +13,7 @@ import sys
 import pytest
 from pyrun import run_python
 
-from algorithmic_efficiency import sysinfo
+from algorithmic_efficiency.recording import sysinfo
 
 SECRET = 's3cr3t-value-xyz'
 
@@ -133,7 +133,7 @@ def test_no_tools_in_a_subprocess(tmp_path):
     empty = tmp_path / 'empty_bin'
     empty.mkdir()
     code = (
-        'import json; from algorithmic_efficiency import sysinfo; '
+        'import json; from algorithmic_efficiency.recording import sysinfo; '
         'md = sysinfo.system_metadata("."); t = sysinfo.packages_text(); '
         'print(json.dumps(md)); print(t.splitlines()[-1])'
     )
@@ -264,7 +264,7 @@ def test_redact_url_credentials(text, expected):
 
 def test_sysinfo_import_is_light():
     code = (
-        'import sys; import algorithmic_efficiency.sysinfo; '
+        'import sys; import algorithmic_efficiency.recording.sysinfo; '
         'print(sorted({"pandas", "pyarrow", "psutil", "jax", "torch"} '
         '& set(sys.modules)))'
     )

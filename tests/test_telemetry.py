@@ -1,4 +1,4 @@
-"""Tests for algorithmic_efficiency.telemetry (psutil and NVML collectors).
+"""Tests for algorithmic_efficiency.telemetry.sampler (psutil and NVML collectors).
 
 psutil tests use this machine's real readings (no sensors, no GPU here).
 GPU tests inject a FAKE ``pynvml`` module at the import boundary
@@ -16,7 +16,7 @@ import types
 import psutil
 import pytest
 
-from algorithmic_efficiency import telemetry
+from algorithmic_efficiency.telemetry import sampler as telemetry
 from fake_nvml import MIB, FakeDevice, make_fake_pynvml, two_devices  # noqa: F401
 
 def _burn(seconds):
@@ -113,7 +113,7 @@ def test_failing_psutil_reader_drops_only_its_keys(monkeypatch):
 def test_import_starts_nothing():
     code = ('import sys, threading\n'
             'before = threading.active_count()\n'
-            'import algorithmic_efficiency.telemetry\n'
+            'import algorithmic_efficiency.telemetry.sampler\n'
             'print(before, threading.active_count(), "pynvml" in sys.modules)\n')
     out = subprocess.run([sys.executable, '-c', code], check=True,
                          capture_output=True, text=True).stdout.split()

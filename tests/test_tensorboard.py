@@ -33,9 +33,11 @@ from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
-from algorithmic_efficiency import csv_io, tb_writer
-from algorithmic_efficiency import tensorboard as tb_cli
-from algorithmic_efficiency.tb_logger import Logger
+from algorithmic_efficiency.storage import csv_io
+
+from algorithmic_efficiency.recording.tb import events as tb_writer
+from algorithmic_efficiency.analysis import tensorboard_export as tb_cli
+from algorithmic_efficiency.recording.tb.logger import Logger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPACE = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')
@@ -454,18 +456,13 @@ def test_cli_bad_input(tmp_path):
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith('tensorboard: error: '), proc.stderr
-    # Run as a script, the file must not shadow the tensorboard package.
-    script = os.path.join(ROOT, 'algorithmic_efficiency', 'tensorboard.py')
-    proc = subprocess.run(
-        [sys.executable, script, str(tmp_path / 'missing')], capture_output=True, text=True
-    )
-    assert proc.returncode == 2 and 'does not exist' in proc.stderr, proc.stderr
 
 
 def test_no_framework_imported():
     code = (
         'import sys, numpy as np\n'
-        'from algorithmic_efficiency import tensorboard, tb_writer, tb_logger\n'
+        'from algorithmic_efficiency import tensorboard\n'
+        'from algorithmic_efficiency.recording.tb import events, logger\n'
         'from algorithmic_efficiency.tensorboard import Logger, TrialTensorBoardWriter\n'
         'import tempfile\n'
         'd = tempfile.mkdtemp()\n'

@@ -12,7 +12,9 @@ import types
 
 import pytest
 
-from algorithmic_efficiency import spec, trainer
+from algorithmic_efficiency import spec
+
+from algorithmic_efficiency.training import trainer
 
 
 class FakeClock:

@@ -37,8 +37,8 @@ def test_registry_errors_name_the_choices():
     ('algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload', 'jax'),
     ('algorithmic_efficiency.workloads.registry', 'jax'),
     ('algorithmic_efficiency.workloads.registry', 'torch'),
-    ('algorithmic_efficiency.logging_utils', 'jax'),
-    ('algorithmic_efficiency.logging_utils', 'torch'),
+    ('algorithmic_efficiency.recording.recorder', 'jax'),
+    ('algorithmic_efficiency.recording.recorder', 'torch'),
 ])
 def test_importing_one_framework_never_imports_the_other(module, forbidden):
     code = (f'import sys, {module}; '

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algorithmic_efficiency import csv_io
+from algorithmic_efficiency.storage import csv_io
 
 _log = logging.getLogger(__name__)
 

@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from algorithmic_efficiency import jax_utils, spec
+from algorithmic_efficiency import spec
+
+from algorithmic_efficiency.workloads import jax_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithmic_efficiency import pytorch_utils, spec
+from algorithmic_efficiency import spec
+
+from algorithmic_efficiency.workloads import pytorch_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 

@@ -28,7 +28,9 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from algorithmic_efficiency import random_utils, spec
+from algorithmic_efficiency import spec
+
+from algorithmic_efficiency.search import seeds as random_utils
 
 COMPLETE, FAILED, DIVERGED = 'complete', 'failed', 'diverged'
 

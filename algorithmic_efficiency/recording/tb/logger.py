@@ -45,7 +45,7 @@ from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.image import metadata as image_metadata
 from tensorboard.util import tensor_util
 
-from algorithmic_efficiency import tb_writer
+from algorithmic_efficiency.recording.tb import events as tb_writer
 
 _log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The Streamlit page of the runs dashboard (start it with ``python -m algorithmic_efficiency.dashboard``).
 
 Arguments after Streamlit's ``--``: ``PATH... [--query GLOB]... [--refresh SECONDS]``.
-Everything is read through :mod:`algorithmic_efficiency.explorer`; the page
+Everything is read through :mod:`algorithmic_efficiency.analysis.explorer`; the page
 shows, for the runs that pass the sidebar's filters (sweep, workload,
 framework, status, hyperparameter ranges):
 
@@ -28,7 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from algorithmic_efficiency import explorer
+from algorithmic_efficiency.analysis import explorer
 
 NA = 'n/a'
 DEFAULT_REFRESH_SEC = 10.0

@@ -89,8 +89,8 @@ from typing import Any
 
 import numpy as np
 
-from algorithmic_efficiency import halton as halton_lib
-from algorithmic_efficiency import random_utils
+from algorithmic_efficiency.search import halton as halton_lib
+from algorithmic_efficiency.search import seeds as random_utils
 
 __all__ = [
     'ALGORITHMS',

@@ -16,7 +16,7 @@ GPUs for metadata.json. All keys are flat and dotted (``mem.used``,
 ``gpu.0.compute.util``); a reading this machine cannot provide is an absent
 key, never NaN and never an exception. Nothing here writes files, and
 importing the module starts nothing (no thread, no NVML): ``pynvml`` is
-imported lazily by :mod:`algorithmic_efficiency.gpu_telemetry`.
+imported lazily by :mod:`algorithmic_efficiency.telemetry.nvml`.
 
 Columns (units): ``cpu.util.avg_percent_since_last`` (%, system-wide),
 ``cpu.util.interval_{mean,max}_percent`` (%, Sampler only),
@@ -50,8 +50,8 @@ from typing import Any
 
 import psutil
 
-from algorithmic_efficiency import gpu_telemetry as _gpu
-from algorithmic_efficiency.gpu_telemetry import (
+from algorithmic_efficiency.telemetry import nvml as _gpu
+from algorithmic_efficiency.telemetry.nvml import (
     _reset_nvml_for_tests,  # noqa: F401  (for tests)
     gpu_info,
 )

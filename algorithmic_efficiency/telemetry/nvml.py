@@ -1,6 +1,6 @@
 """NVML half of the hardware telemetry: lazy init, device visibility, reads.
 
-Used by :mod:`algorithmic_efficiency.telemetry`, which owns the public API.
+Used by :mod:`algorithmic_efficiency.telemetry.sampler`, which owns the public API.
 Nothing starts at import: ``pynvml`` is imported and initialised on first use
 only, so importing this on a machine without an NVIDIA driver costs nothing,
 and tests can swap in a fake module through ``sys.modules['pynvml']``.

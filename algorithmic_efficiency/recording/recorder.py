@@ -1,0 +1,385 @@
+"""The recorder: what a sweep leaves under ``--log_dir``.
+
+::
+
+  LOG_DIR/<workload>/metadata.json     the sweep: system, workload, flags, search space, data
+  LOG_DIR/<workload>/packages.txt      Python and OS packages
+  LOG_DIR/<workload>/run_<N>/metrics.csv   one row per eval (append-only)
+  LOG_DIR/<workload>/run_<N>/trial.json    the trial's status, hparams, seed, result
+  LOG_DIR/<workload>/run_<N>/error.txt     the traceback of a failed trial
+
+Collectors (``telemetry``) never write and writers (``csv_io``) never
+collect; this module joins them. Writers share one tiny interface
+(``write_row``/``close``) so another sink is another backend, not an ``if``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Set
+
+from algorithmic_efficiency.storage import csv_io
+
+from algorithmic_efficiency.recording import sysinfo
+
+from algorithmic_efficiency.telemetry import sampler as telemetry
+from algorithmic_efficiency.storage.csv_io import concatenate_csvs  # noqa: F401  (the guide's spelling)
+from algorithmic_efficiency.layout import (  # noqa: F401  (re-exported)
+    ERROR_FILE,
+    METADATA_FILE,
+    METRICS_FILE,
+    PACKAGES_FILE,
+    RUN_DIR_RE,
+    TRIAL_FILE,
+)
+
+TRIAL_DIR_ENV = 'AE_TRIAL_DIR'  # the running trial's run_<N> directory, for submissions
+
+# Columns the runner writes itself; an extra-metadata key may not shadow them.
+BUILTIN_COLUMNS = frozenset(
+    {
+        'framework',
+        'run_idx',
+        'accumulated_submission_time',
+        'global_step',
+        'epoch',
+        'accuracy',
+        'loss',
+        'batch_size',
+        'steps_per_epoch',
+        'global_start_time',
+        'wall_time',
+        'goal_reached',
+        'eval_time_sec',
+        'status',
+    }
+)
+# metadata.json's own keys, and the columns the analysis loader adds: an
+# extra-metadata key may shadow none of them either.
+BUILTIN_METADATA_KEYS = frozenset(
+    {
+        'workload', 'log_dir', 'datetime', 'python_version', 'python_compiler', 'os_platform',
+        'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
+        'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'gpu_model_name', 'gpu_driver',
+        'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials',
+        'search_algorithm', 'search_space', 'flags', 'resumed_at',
+        'sweep', 'eval_idx', 'run_dir',
+    }
+)  # fmt: skip
+RESERVED_PREFIXES = (
+    'hparam.',
+    'workload.',
+    'data.',
+    'cpu.',
+    'mem.',
+    'disk.',
+    'net.',
+    'gpu.',
+    'temp.',
+    'proc.',
+    'framework.',
+    'trial.',
+    'meta.',
+)
+EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
+FINISHED_STATUSES = ('complete', 'diverged')
+# Telemetry columns in the guide's order; the rest (interval stats, proc.*) follow.
+TELEMETRY_ORDER = (
+    'cpu.util.avg_percent_since_last',
+    'cpu.freq.current',
+    'temp.',
+    'mem.',
+    'disk.',
+    'net.',
+    'gpu.count',
+    'gpu.',
+)
+
+
+def _telemetry_rank(key: str) -> int:
+    for rank, name in enumerate(TELEMETRY_ORDER):
+        if key == name or (name.endswith('.') and key.startswith(name)):
+            return rank
+    return len(TELEMETRY_ORDER)
+
+
+class LogDirError(ValueError):
+    """An output directory that can't be used as asked (one-line message)."""
+
+
+def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()) -> Dict[str, str]:
+    """``['key=value', ...]`` -> dict; the value may contain ``=``.
+
+    Raises:
+      ValueError: naming the malformed item or the key that collides with a
+        built-in column or metadata key.
+    """
+    reserved = BUILTIN_COLUMNS | BUILTIN_METADATA_KEYS | set(reserved_keys)
+    extra: Dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--record_extra_metadata '{item}' is malformed; use key=value")
+        if not EXTRA_KEY_RE.match(key):
+            raise ValueError(
+                f"--record_extra_metadata key '{key}' must start with a letter or _ and "
+                'contain only letters, digits, _ . -'
+            )
+        if key in reserved or key.startswith(RESERVED_PREFIXES):
+            raise ValueError(
+                f"--record_extra_metadata key '{key}' collides with a built-in column or "
+                'metadata key; choose another name (e.g. prefix it with exp_)'
+            )
+        if key in extra:
+            raise ValueError(f"--record_extra_metadata key '{key}' is given twice")
+        extra[key] = value
+    return extra
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, indent=2, sort_keys=False, default=str, allow_nan=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+class MetricWriter(Protocol):
+    """A sink for eval rows (CSV here; TensorBoard and others plug in the same way)."""
+
+    def write_row(self, row: Dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TrialRecorder:
+    """One trial's recording: telemetry intervals in, rows out to every writer."""
+
+    def __init__(
+        self,
+        run_dir: str,
+        writers: List[MetricWriter],
+        sampler: Optional['telemetry.Sampler'],
+        extra_columns: Dict[str, Any],
+    ):
+        self.run_dir = run_dir
+        self._writers = writers
+        self._sampler = sampler
+        self._extra = extra_columns
+        self._telemetry: Dict[str, Any] = {}
+        self.rows_written = 0
+
+    def begin_interval(self) -> None:
+        if self._sampler is not None:
+            self._sampler.begin_interval()
+
+    def before_eval(self) -> None:
+        # Read *before* the eval runs, so the row describes training, not eval.
+        if self._sampler is not None:
+            readings = self._sampler.end_interval()
+            self._telemetry = dict(sorted(readings.items(), key=lambda kv: _telemetry_rank(kv[0])))
+
+    def record_eval(self, row: Dict[str, Any]) -> None:
+        full = {**row, **self._telemetry, **self._extra}
+        for writer in self._writers:
+            writer.write_row(full)
+        self.rows_written += 1
+
+    def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._sampler is not None:
+            self._sampler.stop()
+
+
+class Recorder:
+    """Owns ``LOG_DIR/<workload>``: checks it, writes the sweep files, opens trials.
+
+    Args:
+      mode: ``'new'`` refuses a directory that already holds this workload's
+        runs; ``'overwrite'`` deletes ``LOG_DIR/<workload>`` first;
+        ``'resume'`` keeps finished trials and re-runs the rest.
+    """
+
+    def __init__(
+        self,
+        log_dir: str,
+        workload_name: str,
+        mode: str = 'new',
+        fsync: bool = False,
+        telemetry_interval_sec: float = 1.0,
+        extra_metadata: Optional[Dict[str, str]] = None,
+        tensorboard_hparams: Optional[List[str]] = None,
+    ):
+        if mode not in ('new', 'overwrite', 'resume'):
+            raise ValueError(f"mode must be 'new', 'overwrite' or 'resume', got '{mode}'")
+        self.log_dir = log_dir
+        self.workload_name = workload_name
+        self.workload_dir = os.path.join(log_dir, workload_name)
+        self.mode = mode
+        self.fsync = fsync
+        self.telemetry_interval_sec = telemetry_interval_sec
+        self.extra_metadata = dict(extra_metadata or {})
+        # The searched hyperparameters when TensorBoard events are written too
+        # (--tensorboard), else None.
+        self.tensorboard_hparams = tensorboard_hparams
+
+    # --- The directory.
+    def run_dir(self, run_idx: int) -> str:
+        return os.path.join(self.workload_dir, f'run_{run_idx}')
+
+    def existing_runs(self) -> List[int]:
+        if not os.path.isdir(self.workload_dir):
+            return []
+        return sorted(
+            int(m.group(1)) for m in map(RUN_DIR_RE.match, os.listdir(self.workload_dir)) if m
+        )
+
+    def previous_metadata(self) -> Optional[Dict[str, Any]]:
+        path = os.path.join(self.workload_dir, METADATA_FILE)
+        return read_json(path) if os.path.exists(path) else None
+
+    def check(self) -> None:
+        """Refuses, without touching anything, a directory the mode can't use."""
+        has_output = bool(self.existing_runs()) or os.path.exists(
+            os.path.join(self.workload_dir, METADATA_FILE)
+        )
+        if (
+            self.mode == 'resume'
+            and self.existing_runs()
+            and not os.path.exists(os.path.join(self.workload_dir, METADATA_FILE))
+        ):
+            raise LogDirError(
+                f'{self.workload_dir} holds runs but no {METADATA_FILE}, so its seed and '
+                'search space are unknown and it cannot be resumed; use --overwrite or '
+                'another --log_dir'
+            )
+        if self.mode == 'new' and has_output:
+            raise LogDirError(
+                f'{self.workload_dir} already holds runs of {self.workload_name}; '
+                'pass --resume to continue that sweep, --overwrite to start afresh, or '
+                'choose another --log_dir'
+            )
+
+    def prepare(self) -> Set[int]:
+        """Applies the mode to the directory; returns the finished trials to skip."""
+        self.check()
+        if self.mode == 'overwrite' and os.path.isdir(self.workload_dir):
+            shutil.rmtree(self.workload_dir)
+        os.makedirs(self.workload_dir, exist_ok=True)
+        if self.mode != 'resume':
+            return set()
+        return {
+            idx
+            for idx in self.existing_runs()
+            if (self.trial_info(idx) or {}).get('status') in FINISHED_STATUSES
+        }
+
+    def trial_info(self, run_idx: int) -> Optional[Dict[str, Any]]:
+        path = os.path.join(self.run_dir(run_idx), TRIAL_FILE)
+        try:
+            return read_json(path)
+        except (OSError, ValueError):
+            return None
+
+    # --- Sweep files.
+    def write_metadata(self, metadata: Dict[str, Any]) -> None:
+        path = os.path.join(self.workload_dir, METADATA_FILE)
+        previous = self.previous_metadata() if self.mode == 'resume' else None
+        if previous is not None:
+            # The sweep's identity stays the original's; note when it was resumed.
+            previous.setdefault('resumed_at', []).append(metadata.get('datetime'))
+            metadata = previous
+        write_json_atomic(path, metadata)
+
+    def write_packages(self) -> None:
+        path = os.path.join(self.workload_dir, PACKAGES_FILE)
+        if self.mode == 'resume' and os.path.exists(path):
+            return
+        tmp = f'{path}.tmp'
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(sysinfo.packages_text())
+        os.replace(tmp, path)
+
+    # --- Trials.
+    def _set_aside_previous_attempt(self, run_dir: str) -> None:
+        """A re-run trial keeps its earlier files under numbered names, never deleted."""
+        names = [
+            n
+            for n in (METRICS_FILE, TRIAL_FILE, ERROR_FILE)
+            if os.path.exists(os.path.join(run_dir, n))
+        ]
+        if not names:
+            return
+        attempt = 1
+        while any(os.path.exists(os.path.join(run_dir, f'attempt-{attempt}.{n}')) for n in names):
+            attempt += 1
+        for n in names:
+            os.replace(os.path.join(run_dir, n), os.path.join(run_dir, f'attempt-{attempt}.{n}'))
+
+    def start_trial(
+        self, run_idx: int, hyperparameters: Optional[Dict[str, Any]], seed: int
+    ) -> TrialRecorder:
+        run_dir = self.run_dir(run_idx)
+        os.makedirs(run_dir, exist_ok=True)
+        self._set_aside_previous_attempt(run_dir)
+        write_json_atomic(
+            os.path.join(run_dir, TRIAL_FILE),
+            {
+                'run_idx': run_idx,
+                'status': 'running',
+                'hyperparameters': hyperparameters,
+                'seed': seed,
+                'started': time.time(),
+            },
+        )
+        writers: List[MetricWriter] = [
+            csv_io.MetricsCsvWriter(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
+        ]
+        if self.tensorboard_hparams is not None:
+            from algorithmic_efficiency.recording.tb import events as tb_writer  # tensorboard: only when asked
+
+            # After trial.json: the writer takes the trial's start time from it.
+            # It never raises: a TensorBoard failure can't stop the trial.
+            writers.append(
+                tb_writer.TrialTensorBoardWriter(run_dir, hyperparameters, self.tensorboard_hparams)
+            )
+        # Submissions find their trial's directory here (tensorboard.Logger.for_trial()).
+        os.environ[TRIAL_DIR_ENV] = os.path.abspath(run_dir)
+        sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
+        return TrialRecorder(run_dir, writers, sampler, self.extra_metadata)
+
+    def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
+        """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""
+        trial.close()
+        os.environ.pop(TRIAL_DIR_ENV, None)
+        info = self.trial_info(result.run_idx) or {}
+        final = result.final_eval
+        info.update(
+            {
+                'status': result.status,
+                'stop_reason': result.stop_reason,
+                'global_step': result.global_step,
+                'accumulated_submission_time': result.accumulated_submission_time,
+                'time_to_target': result.time_to_target,
+                'num_evals': len(result.evals),
+                'final_loss': final.get('loss'),
+                'final_accuracy': final.get('accuracy'),
+                'error': result.error,
+                'finished': time.time(),
+            }
+        )
+        write_json_atomic(os.path.join(trial.run_dir, TRIAL_FILE), info)
+        if result.traceback:
+            with open(os.path.join(trial.run_dir, ERROR_FILE), 'w', encoding='utf-8') as f:
+                f.write(result.traceback)

@@ -1,0 +1,314 @@
+"""The sweep: a validated :class:`RunConfig` in, trials run and recorded, an exit code out.
+
+``submission_runner.py`` turns flags into a ``RunConfig`` and calls :func:`run`;
+tests and other programs can do the same without absl. Library code below
+this point never reads flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import importlib.util
+import logging
+import math
+import os
+from typing import Any, Dict, List, Optional
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.search import seeds
+from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.workloads import registry
+
+FRAMEWORK_PACKAGES = {'jax': ('jax', 'jaxlib', 'flax', 'optax'), 'pytorch': ('torch',)}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything a sweep is asked to do: the runner's flags as typed values.
+
+    Field names are the flag names (``metadata.json`` records them under
+    ``flags``); defaults are the flags' defaults.
+    """
+
+    framework: Optional[str] = None
+    workload: Optional[str] = None
+    submission_path: Optional[str] = None
+    tuning_ruleset: str = 'external'
+    tuning_search_space: Optional[str] = None
+    num_tuning_trials: int = 20
+    search_algorithm: str = 'halton'
+    data_dir: Optional[str] = None
+    log_dir: Optional[str] = None
+    record_extra_metadata: tuple = ()
+    rng_seed: Optional[int] = None
+    max_global_steps: Optional[int] = None
+    max_submission_time_sec: Optional[float] = None
+    overwrite: bool = False
+    resume: bool = False
+    fsync: bool = False
+    telemetry_interval_sec: float = 1.0
+    summary: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        # absl hands over lists; a frozen config holds tuples.
+        object.__setattr__(self, 'record_extra_metadata', tuple(self.record_extra_metadata or ()))
+
+
+# The runner's flags, in metadata.json's order.
+RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
+
+
+class UsageError(ValueError):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def load_submission(path: str) -> Any:
+    """Imports a submission file and checks it defines the four functions."""
+    if not path:
+        raise UsageError(
+            '--submission_path is required (e.g. baselines/mnist/mnist_jax/submission.py)'
+        )
+    if not os.path.isfile(path):
+        raise UsageError(f"--submission_path '{path}' is not a file")
+    module_spec = importlib.util.spec_from_file_location('submission', path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
+    if missing:
+        raise UsageError(
+            f"submission '{path}' does not define {', '.join(missing)}; a submission "
+            f"defines {', '.join(spec.SUBMISSION_FUNCTIONS)}"
+        )
+    return module
+
+
+def package_versions(names) -> Dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _trials(
+    search_space: Optional[search.SearchSpace],
+    ruleset: str,
+    num_trials: int,
+    seed: int,
+    algorithm: str,
+) -> List[Optional[Dict[str, Any]]]:
+    if ruleset == 'self':
+        return [None]
+    return search.generate_trials(
+        search_space, num_trials, seeds.derive_seed(seed, 'search'), algorithm
+    )
+
+
+def run(config: RunConfig | Dict[str, Any]) -> int:
+    """The whole sweep; returns the exit code (0 all trials ran, 1 a trial failed).
+
+    Raises:
+      ValueError: bad input (``UsageError`` and the readers' errors), before
+        anything is written.
+    """
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.recording import recorder as recording
+    from algorithmic_efficiency.training import trainer
+
+    if not isinstance(config, RunConfig):
+        config = RunConfig(**config)
+    if config.overwrite and config.resume:
+        raise UsageError('--overwrite and --resume exclude each other; pick one')
+    if not config.workload:
+        raise UsageError(f"--workload is required; known: {', '.join(registry.WORKLOADS)}")
+    framework = (
+        config.framework
+        or registry.WORKLOADS.get(config.workload, registry.WorkloadEntry('', 'jax')).framework
+    )
+    registry.check_workload(config.workload, framework)
+    search_space = None
+    if config.tuning_ruleset == 'external':
+        if not config.tuning_search_space:
+            raise UsageError(
+                '--tuning_search_space is required with --tuning_ruleset=external '
+                '(e.g. baselines/mnist/tuning_search_space.json)'
+            )
+        if config.num_tuning_trials < 1:
+            raise UsageError(
+                f"--num_tuning_trials must be at least 1, got {config.num_tuning_trials}"
+            )
+        search_space = search.load_search_space(config.tuning_search_space)
+    elif config.tuning_search_space:
+        raise UsageError(
+            '--tuning_search_space is for --tuning_ruleset=external; with self the '
+            'submission tunes itself'
+        )
+    if config.max_submission_time_sec is not None and config.max_submission_time_sec <= 0:
+        raise UsageError(
+            f"--max_submission_time_sec must be positive, got {config.max_submission_time_sec}"
+        )
+    if config.telemetry_interval_sec <= 0:
+        raise UsageError(
+            f"--telemetry_interval_sec must be positive, got {config.telemetry_interval_sec}"
+        )
+    extra = recording.parse_extra_metadata(config.record_extra_metadata)
+    # CUDA numbers GPUs fastest-first by default, NVML by PCI bus: with this the
+    # gpu.<i> columns and the framework's device i are the same card.
+    os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
+    if framework == 'jax':
+        # Before anything imports JAX (the submission does). JAX would grab
+        # ~75 % of GPU memory up front, which makes the memory columns
+        # meaningless; allocate on demand unless the user decided otherwise.
+        os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+    submission = load_submission(config.submission_path)
+
+    tensorboard_hparams = None
+    if config.tensorboard:
+        if not config.log_dir:
+            raise UsageError('--tensorboard writes into --log_dir; give a --log_dir')
+        try:
+            from algorithmic_efficiency.recording.tb import events as tb_writer
+        except ModuleNotFoundError as e:
+            raise UsageError(f"--tensorboard needs the '{e.name}' package; install it with: "
+                             "pip install -e '.[tensorboard]'") from e
+        tensorboard_hparams = tb_writer.searched_hparams(
+            search_space.to_json() if search_space else None)
+    recorder, skip, rng_seed = None, set(), config.rng_seed
+    if config.log_dir:
+        mode = 'overwrite' if config.overwrite else 'resume' if config.resume else 'new'
+        recorder = recording.Recorder(
+            config.log_dir,
+            config.workload,
+            mode=mode,
+            fsync=config.fsync,
+            telemetry_interval_sec=config.telemetry_interval_sec,
+            extra_metadata=extra,
+            tensorboard_hparams=tensorboard_hparams,
+        )
+        previous = recorder.previous_metadata() if mode == 'resume' else None
+        if previous is not None:
+            if rng_seed is not None and rng_seed != previous.get('rng_seed'):
+                raise UsageError(
+                    f"--rng_seed={rng_seed} differs from the resumed sweep's "
+                    f"{previous.get('rng_seed')}; omit --rng_seed to resume it"
+                )
+            if search_space is not None and previous.get('search_space') != search_space.to_json():
+                raise UsageError(
+                    f"--tuning_search_space {config.tuning_search_space} differs from the "
+                    'resumed sweep\'s; resume with the same file or use a new --log_dir'
+                )
+            rng_seed = previous.get('rng_seed')
+        recorder.check()
+    if rng_seed is None:
+        rng_seed = seeds.draw_seed()
+        logging.info('No --rng_seed given: drew %d (recorded in metadata.json)', rng_seed)
+    trials = _trials(
+        search_space, config.tuning_ruleset, config.num_tuning_trials, rng_seed, config.search_algorithm
+    )
+
+    workload = registry.load_workload(config.workload, framework)
+    data_info = workload.prepare_data(config.data_dir)
+    logging.info('Data: %s', data_info.get('data.description'))
+
+    if recorder is not None:
+        skip = recorder.prepare()  # only now, after every input was checked, touch the disk
+        recorder.write_metadata(
+            sweep_metadata(
+                config, framework, workload, rng_seed, len(trials), search_space, data_info, extra
+            )
+        )
+        recorder.write_packages()
+        if config.tensorboard:
+            from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
+
+            tensorboard.write_experiment_config(recorder.workload_dir)
+
+    sweep = trainer.score_submission_on_workload(
+        workload,
+        config.workload,
+        framework,
+        submission,
+        trials,
+        rng_seed,
+        data_dir=config.data_dir,
+        recorder=recorder,
+        skip=skip,
+        max_submission_time_sec=config.max_submission_time_sec,
+        max_global_steps=config.max_global_steps,
+    )
+    print(format_summary(config.workload, sweep), flush=True)
+    if recorder is not None and config.summary:
+        from algorithmic_efficiency.analysis import summary  # pandas: only now
+
+        for path in summary.write_summaries(recorder.workload_dir):
+            logging.info('Summary: %s', path)
+    if recorder is not None and config.tensorboard:
+        from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
+
+        tensorboard.write_incumbent(recorder.workload_dir)
+        logging.info('TensorBoard: tensorboard --logdir %s', config.log_dir)
+    return 1 if sweep.failed else 0
+
+
+def sweep_metadata(
+    config: RunConfig,
+    framework: str,
+    workload: spec.Workload,
+    rng_seed: int,
+    num_trials: int,
+    search_space: Optional[search.SearchSpace],
+    data_info: Dict[str, Any],
+    extra: Dict[str, str],
+) -> Dict[str, Any]:
+    """metadata.json: the guide's keys, then what makes the sweep reproducible."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.recording import sysinfo
+    from algorithmic_efficiency.telemetry import sampler as telemetry
+
+    return {
+        'workload': config.workload,
+        'framework': framework,
+        'log_dir': config.log_dir,
+        **sysinfo.system_metadata(None),  # git of this code's checkout
+        **telemetry.gpu_info(),
+        **workload.properties(),
+        'framework_versions': package_versions(FRAMEWORK_PACKAGES[framework]),
+        'rng_seed': rng_seed,
+        'tuning_ruleset': config.tuning_ruleset,
+        'num_tuning_trials': num_trials,
+        'search_algorithm': config.search_algorithm,
+        'search_space': search_space.to_json() if search_space else None,
+        'flags': {**dataclasses.asdict(config), 'record_extra_metadata': list(config.record_extra_metadata)},
+        **data_info,
+        **extra,
+    }
+
+
+def format_summary(workload_name: str, sweep: Any) -> str:
+    """A plain table of the trials and the sweep's score, for the console."""
+    lines = [
+        f'{workload_name}: {len(sweep.trials)} trial(s)',
+        f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
+        f"{'accuracy':>8} {'to_target_s':>11}  note",
+    ]
+    for t in sweep.trials:
+        final = t.final_eval
+        fmt = lambda v, spec_: format(v, spec_) if isinstance(v, (int, float)) else '-'
+        lines.append(
+            f'{t.run_idx:>5}  {t.status:<9} {t.global_step:>6} '
+            f'{t.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
+            f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(t.time_to_target, ">11.1f")}  '
+            f'{t.error or t.stop_reason}'
+        )
+    score = sweep.score
+    lines.append(
+        'score (fastest time to target): '
+        + (f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)')
+    )
+    return '\n'.join(lines)
+
+

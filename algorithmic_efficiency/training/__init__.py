@@ -1,0 +1,1 @@
+"""Training: one trial's loop (timing, evals, stop rules) and the sweep over trials."""
