@@ -39,6 +39,43 @@ class ForwardPassMode(enum.Enum):
     EVAL = 1
 
 
+class _StrEnum(str, enum.Enum):
+    """A string enum that prints and formats as its value (what the files hold)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, format_spec: str) -> str:
+        return format(self.value, format_spec)
+
+
+class TrialStatus(_StrEnum):
+    """A trial's state, as written in ``trial.json``, ``metrics.csv`` and the summaries."""
+
+    RUNNING = 'running'  # in progress (or killed: the loader tells which)
+    COMPLETE = 'complete'  # ran to a stop rule
+    DIVERGED = 'diverged'  # stopped on a non-finite eval loss (a result, not a failure)
+    FAILED = 'failed'  # an exception in the submission or the workload
+    INTERRUPTED = 'interrupted'  # Ctrl-C (or killed while running)
+
+
+# Finished trials: --resume keeps them; the others are re-run.
+FINISHED_STATUSES = (TrialStatus.COMPLETE, TrialStatus.DIVERGED)
+# Never the incumbent (best trial): their last loss is not a result.
+NOT_CANDIDATES = (TrialStatus.FAILED, TrialStatus.DIVERGED)
+
+
+class StopReason(_StrEnum):
+    """Why a trial stopped (``trial.json``'s ``stop_reason``)."""
+
+    TARGET = 'target'  # the eval metric reached the workload's target
+    BUDGET = 'budget'  # submission time reached the budget
+    MAX_STEPS = 'max_steps'  # --max_global_steps
+    TRAINING_COMPLETE = 'training_complete'  # the submission raised TrainingCompleteError
+    DIVERGED = 'diverged'  # non-finite eval loss
+    ERROR = 'error'  # an exception
+
+
 class TrainingCompleteError(Exception):
     """Raised by a submission to end its trial early and cleanly (not a failure)."""
 

@@ -57,6 +57,7 @@ import pandas as pd
 
 from algorithmic_efficiency import analysis
 from algorithmic_efficiency.analysis import loader
+from algorithmic_efficiency.storage.files import natural_key
 from algorithmic_efficiency.layout import METADATA_FILE, METRICS_FILE, RUN_DIR_RE, TRIAL_FILE
 
 _log = logging.getLogger(__name__)
@@ -162,10 +163,6 @@ class _Found:
     single_runs: set[str] = dataclasses.field(default_factory=set)
     warnings: list[str] = dataclasses.field(default_factory=list)
 
-
-def natural_key(text: str) -> list:
-    """Sort key: digit runs as numbers (``run_2`` before ``run_10``)."""
-    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', text) if t]
 
 
 def _scandir(path: str) -> list[os.DirEntry] | None:

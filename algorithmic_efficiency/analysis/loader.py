@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algorithmic_efficiency.storage import csv_io
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.storage import csv_io, files
 
 _log = logging.getLogger(__name__)
 
@@ -54,28 +55,13 @@ NUMERIC_COLUMNS = (
 )
 # Statuses of a trial (trial.json), plus 'interrupted' (derived, see _Sweep._mark_interrupted)
 # and 'unknown' (no trial.json and no finished row).
-STATUSES = ('complete', 'diverged', 'failed', 'running', 'interrupted', 'unknown')
+STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')
 ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
 
 
 class LogDirError(ValueError):
     """A directory that holds no runs, with what was expected (one-line message)."""
 
-
-def _read_json(path: str) -> dict[str, Any] | None:
-    """A JSON object, or None (with a warning) if missing, half-written or not an object."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            obj = json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        _log.warning('%s: unreadable (%s); ignoring it', path, e)
-        return None
-    if not isinstance(obj, dict):
-        _log.warning('%s: not a JSON object; ignoring it', path)
-        return None
-    return obj
 
 
 def _run_dirs(workload_dir: str) -> list[tuple[int, str]]:
@@ -223,11 +209,11 @@ class _Sweep:
         self.key = os.path.relpath(workload_dir, log_dir)
         if self.key == '.':
             self.key = os.path.basename(os.path.abspath(workload_dir))
-        self.metadata = _read_json(os.path.join(workload_dir, METADATA_FILE)) or {}
+        self.metadata = files.read_json_object(os.path.join(workload_dir, METADATA_FILE)) or {}
         self.name = str(self.metadata.get('workload') or os.path.basename(workload_dir))
         self.trials = []
         for run_idx, run_dir in _run_dirs(workload_dir):
-            info = _read_json(os.path.join(run_dir, TRIAL_FILE))
+            info = files.read_json_object(os.path.join(run_dir, TRIAL_FILE))
             rows = _numeric(_read_metrics(os.path.join(run_dir, METRICS_FILE)))
             self.trials.append((run_idx, run_dir, info, rows, _trial_status(info, rows)))
         self._mark_interrupted()

@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from algorithmic_efficiency.analysis import loader, summary
+from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
 
@@ -395,9 +396,8 @@ def plot_runs(
             _log.warning('%s: no data for it in these runs; skipped', name)
             continue
         path = os.path.join(out_dir, name)
-        tmp = f'{path}.tmp.png'
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
+        with files.atomic_write(path, 'wb') as f:
+            fig.savefig(f, format='png', dpi=dpi)
         written.append(path)
     return written
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import pandas as pd
 
+from algorithmic_efficiency import spec
 from algorithmic_efficiency.analysis import loader
+from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ CONFIG_COLUMNS = [
 
 
 # Statuses that never make "the best" trial.
-NOT_CANDIDATES = ('failed', 'diverged')
+NOT_CANDIDATES = spec.NOT_CANDIDATES
 
 
 def config_data(trials: pd.DataFrame) -> pd.DataFrame:
@@ -201,20 +203,12 @@ def format_trajectory(trials: pd.DataFrame, with_config: bool = False, name: str
     return '\n'.join(lines) + '\n'
 
 
-def _write_text(path: str, text: str) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
-        f.write(text)
-    os.replace(tmp, path)  # readers (status --watch) never see half a file
-
-
 def _write_rows(path: str, header: list[str], rows: list[list[Any]]) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+    # Atomic: readers (status --watch) never see half a file.
+    with files.atomic_write(path) as f:
         w = csv.writer(f, lineterminator='\n')
         w.writerow(header)
         w.writerows([[format_value(v) for v in row] for row in rows])
-    os.replace(tmp, path)
 
 
 def _write_frame(path: str, df: pd.DataFrame) -> None:
@@ -230,8 +224,8 @@ def _write_sweep(summary_dir: str, trials: pd.DataFrame, metadata: dict, name: s
     _write_frame(paths[0], config_data(trials))
     status = run_status(trials, metadata)
     _write_rows(paths[1], ['description', 'value'], [[k, v] for k, v in status.items()])
-    _write_text(paths[2], format_trajectory(trials, False, name))
-    _write_text(paths[3], format_trajectory(trials, True, name))
+    files.write_text(paths[2], format_trajectory(trials, False, name))
+    files.write_text(paths[3], format_trajectory(trials, True, name))
     return paths
 
 

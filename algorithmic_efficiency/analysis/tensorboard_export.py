@@ -32,6 +32,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from algorithmic_efficiency import spec
+
 
 _log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ DEFAULT_METRICS = (
 )
 ENERGY_METRIC = 'telemetry/gpu/total.energy.trial_joules'  # added when the sweep saw GPUs
 # Failed and diverged trials never become the incumbent (as in the summary).
-NOT_CANDIDATES = ('failed', 'diverged')
+NOT_CANDIDATES = spec.NOT_CANDIDATES
 
 
 def _tb():

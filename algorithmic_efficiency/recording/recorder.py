@@ -22,7 +22,8 @@ import shutil
 import time
 from typing import Any, Dict, Iterable, List, Optional, Protocol, Set
 
-from algorithmic_efficiency.storage import csv_io
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.storage import csv_io, files
 
 from algorithmic_efficiency.recording import sysinfo
 
@@ -86,7 +87,6 @@ RESERVED_PREFIXES = (
     'meta.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
-FINISHED_STATUSES = ('complete', 'diverged')
 # Telemetry columns in the guide's order; the rest (interval stats, proc.*) follow.
 TELEMETRY_ORDER = (
     'cpu.util.avg_percent_since_last',
@@ -140,18 +140,6 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
         extra[key] = value
     return extra
 
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, indent=2, sort_keys=False, default=str, allow_nan=True)
-        f.write('\n')
-    os.replace(tmp, path)
-
-
-def read_json(path: str) -> Any:
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
 
 
 class MetricWriter(Protocol):
@@ -247,7 +235,7 @@ class Recorder:
 
     def previous_metadata(self) -> Optional[Dict[str, Any]]:
         path = os.path.join(self.workload_dir, METADATA_FILE)
-        return read_json(path) if os.path.exists(path) else None
+        return files.read_json(path) if os.path.exists(path) else None
 
     def check(self) -> None:
         """Refuses, without touching anything, a directory the mode can't use."""
@@ -282,13 +270,13 @@ class Recorder:
         return {
             idx
             for idx in self.existing_runs()
-            if (self.trial_info(idx) or {}).get('status') in FINISHED_STATUSES
+            if (self.trial_info(idx) or {}).get('status') in spec.FINISHED_STATUSES
         }
 
     def trial_info(self, run_idx: int) -> Optional[Dict[str, Any]]:
         path = os.path.join(self.run_dir(run_idx), TRIAL_FILE)
         try:
-            return read_json(path)
+            return files.read_json(path)
         except (OSError, ValueError):
             return None
 
@@ -300,16 +288,13 @@ class Recorder:
             # The sweep's identity stays the original's; note when it was resumed.
             previous.setdefault('resumed_at', []).append(metadata.get('datetime'))
             metadata = previous
-        write_json_atomic(path, metadata)
+        files.write_json(path, metadata)
 
     def write_packages(self) -> None:
         path = os.path.join(self.workload_dir, PACKAGES_FILE)
         if self.mode == 'resume' and os.path.exists(path):
             return
-        tmp = f'{path}.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(sysinfo.packages_text())
-        os.replace(tmp, path)
+        files.write_text(path, sysinfo.packages_text())
 
     # --- Trials.
     def _set_aside_previous_attempt(self, run_dir: str) -> None:
@@ -333,11 +318,11 @@ class Recorder:
         run_dir = self.run_dir(run_idx)
         os.makedirs(run_dir, exist_ok=True)
         self._set_aside_previous_attempt(run_dir)
-        write_json_atomic(
+        files.write_json(
             os.path.join(run_dir, TRIAL_FILE),
             {
                 'run_idx': run_idx,
-                'status': 'running',
+                'status': spec.TrialStatus.RUNNING,
                 'hyperparameters': hyperparameters,
                 'seed': seed,
                 'started': time.time(),
@@ -379,7 +364,7 @@ class Recorder:
                 'finished': time.time(),
             }
         )
-        write_json_atomic(os.path.join(trial.run_dir, TRIAL_FILE), info)
+        files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), info)
         if result.traceback:
             with open(os.path.join(trial.run_dir, ERROR_FILE), 'w', encoding='utf-8') as f:
                 f.write(result.traceback)

@@ -35,6 +35,8 @@ import os
 import re
 import tempfile
 
+from algorithmic_efficiency.storage.files import natural_key
+
 _log = logging.getLogger(__name__)
 
 __all__ = ['MetricsCsvWriter', 'concatenate_csvs', 'read_metrics_csv']
@@ -427,16 +429,9 @@ def read_metrics_csv(path):
 # concatenate_csvs formats rows in batches of about this many input bytes.
 _BATCH_BYTES = 64 << 20
 
-_NATURAL_SPLIT = re.compile(r'(\d+)', re.ASCII)
-
 
 def _natural_key(relpath: str):
-    parts = relpath.split(os.sep)
-    key = []
-    for part in parts:
-        pieces = _NATURAL_SPLIT.split(part)
-        key.append(tuple(int(p) if i % 2 else p for i, p in enumerate(pieces)))
-    return (tuple(key), relpath)
+    return (natural_key(relpath), relpath)
 
 
 def _find_metrics_files(root: str, exclude: str) -> list[str]:

@@ -32,7 +32,7 @@ from algorithmic_efficiency import spec
 
 from algorithmic_efficiency.search import seeds as random_utils
 
-COMPLETE, FAILED, DIVERGED = 'complete', 'failed', 'diverged'
+TrialStatus, StopReason = spec.TrialStatus, spec.StopReason
 
 
 @dataclasses.dataclass
@@ -40,8 +40,8 @@ class TrialResult:
     run_idx: int
     hyperparameters: Optional[Dict[str, Any]]
     seed: int
-    status: str = 'running'  # complete | failed | diverged
-    stop_reason: str = ''  # target | budget | max_steps | training_complete | diverged | error
+    status: str = TrialStatus.RUNNING
+    stop_reason: str = ''  # a StopReason once stopped
     global_step: int = 0
     accumulated_submission_time: float = 0.0
     time_to_target: Optional[float] = None
@@ -70,6 +70,10 @@ class NullTrialLog:
 def _fmt(value: Any) -> str:
     """A metric for the progress line; a non-number must not fail the trial."""
     return f'{value:.4f}' if isinstance(value, (int, float)) else str(value)
+
+
+def _final_status(stop_reason: str) -> TrialStatus:
+    return TrialStatus.DIVERGED if stop_reason == StopReason.DIVERGED else TrialStatus.COMPLETE
 
 
 def _is_finite(value: Any) -> bool:
@@ -161,9 +165,9 @@ def train_once(
                 )
                 step += 1
             except spec.TrainingCompleteError:
-                stop_reason = 'training_complete'
+                stop_reason = StopReason.TRAINING_COMPLETE
             if max_global_steps is not None and step >= max_global_steps:
-                stop_reason = stop_reason or 'max_steps'
+                stop_reason = stop_reason or StopReason.MAX_STEPS
             # Unsynchronised look: is an eval or the end of the budget near?
             if not stop_reason and accumulated + (clock() - interval_start) < min(
                 next_eval_at, budget
@@ -172,7 +176,7 @@ def train_once(
             workload.sync_device(params)
             accumulated += clock() - interval_start
             if accumulated >= budget:
-                stop_reason = stop_reason or 'budget'
+                stop_reason = stop_reason or StopReason.BUDGET
             if accumulated < next_eval_at and not stop_reason:
                 interval_start = clock()
                 continue
@@ -190,12 +194,12 @@ def train_once(
             goal = workload.has_reached_goal(metrics)
             if goal and result.time_to_target is None:
                 result.time_to_target = accumulated
-                stop_reason = 'target'
+                stop_reason = StopReason.TARGET
             if not _is_finite(metrics.get('loss')):
-                stop_reason = 'diverged'
-            status = 'running'
+                stop_reason = StopReason.DIVERGED
+            status = TrialStatus.RUNNING
             if stop_reason:
-                status = DIVERGED if stop_reason == 'diverged' else COMPLETE
+                status = _final_status(stop_reason)
             row = {
                 'framework': framework,
                 'run_idx': run_idx,
@@ -225,12 +229,12 @@ def train_once(
             next_eval_at = accumulated + period
             log.begin_interval()
             interval_start = clock()
-        result.status = DIVERGED if stop_reason == 'diverged' else COMPLETE
+        result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except Exception as e:  # pylint: disable=broad-except
         # A trial's failure is data, not a crash: the sweep goes on.
-        result.status = FAILED
-        result.stop_reason = 'error'
+        result.status = TrialStatus.FAILED
+        result.stop_reason = StopReason.ERROR
         first_line = (str(e).strip().splitlines() or [''])[0]
         result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
         result.traceback = traceback.format_exc()
@@ -255,7 +259,7 @@ class SweepResult:
 
     @property
     def failed(self) -> List[TrialResult]:
-        return [t for t in self.trials if t.status == FAILED]
+        return [t for t in self.trials if t.status == TrialStatus.FAILED]
 
 
 def trial_from_info(info: Dict[str, Any]) -> TrialResult:

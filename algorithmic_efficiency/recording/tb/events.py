@@ -40,6 +40,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from algorithmic_efficiency.storage import files
+
 try:
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
@@ -153,9 +155,8 @@ def replace_events(directory: str, name: str, events: Sequence[event_pb2.Event])
     path = os.path.join(directory, name)
     # No 'tfevents' in the temporary name: a running TensorBoard must not read it.
     tmp = os.path.join(directory, f'.{FILE_TAG}.{os.getpid()}.tmp')
-    with open(tmp, 'wb') as f:
+    with files.atomic_write(path, 'wb', tmp_path=tmp) as f:
         f.write(encode_events(events))
-    os.replace(tmp, path)
     remove_own_files(directory, keep=name)
     return path
 

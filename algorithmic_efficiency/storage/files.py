@@ -1,0 +1,95 @@
+"""Whole-file writes that readers never see half-done, and tolerant JSON reads.
+
+One definition each, used by the recorder (writes while a sweep runs) and by
+analysis (reads a live sweep, writes summaries and plots):
+
+* :func:`atomic_write` — write a temporary file in the same directory, then
+  ``os.replace`` it over the target: a reader sees the old file or the new
+  one, never a mix; a crash leaves at worst a stray ``*.tmp``.
+* :func:`write_json` — :func:`atomic_write` of a JSON document.
+* :func:`read_json` / :func:`read_json_object` — strict and tolerant reads.
+* :func:`natural_key` — sort ``run_2`` before ``run_10``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+_log = logging.getLogger(__name__)
+_DIGITS = re.compile(r'(\d+)', re.ASCII)
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str, mode: str = 'w', tmp_path: str | None = None, fsync: bool = False
+) -> Iterator[IO]:
+    """Opens a temporary sibling of `path` for writing; replaces `path` with it on success.
+
+    Args:
+      mode: ``'w'`` (text, UTF-8, no newline translation) or ``'wb'``.
+      tmp_path: the temporary file (default ``<path>.tmp``); in the same
+        directory, so the rename is atomic.
+      fsync: flush the data to the disk before the rename (survives power loss).
+    """
+    tmp = tmp_path or f'{path}.tmp'
+    kwargs = {} if 'b' in mode else {'encoding': 'utf-8', 'newline': ''}
+    try:
+        with open(tmp, mode, **kwargs) as f:
+            yield f
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def write_text(path: str, text: str) -> None:
+    """Writes `text` to `path` atomically."""
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def write_json(path: str, obj: Any) -> None:
+    """Writes `obj` as indented JSON to `path` atomically (key order kept)."""
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2, sort_keys=False, default=str, allow_nan=True)
+        f.write('\n')
+
+
+def read_json(path: str) -> Any:
+    """The JSON document at `path` (raises ``OSError`` / ``ValueError``)."""
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def read_json_object(path: str) -> dict[str, Any] | None:
+    """A JSON object, or None (with a warning) if missing, half-written or not an object."""
+    try:
+        obj = read_json(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        _log.warning('%s: unreadable (%s); ignoring it', path, e)
+        return None
+    if not isinstance(obj, dict):
+        _log.warning('%s: not a JSON object; ignoring it', path)
+        return None
+    return obj
+
+
+def natural_key(text: str) -> list:
+    """Sort key: digit runs as numbers (``run_2`` before ``run_10``), path parts in order."""
+    key = []
+    for part in text.split(os.sep):
+        key.append(tuple((0, int(t), '') if t.isdigit() else (1, 0, t)
+                         for t in _DIGITS.split(part) if t))
+    return key
