@@ -33,7 +33,8 @@ from algorithmic_efficiency.storage import csv_io, files
 _log = logging.getLogger(__name__)
 
 # The recorder's file names: one definition, shared with the writer.
-from algorithmic_efficiency.layout import (  # noqa: E402
+from algorithmic_efficiency.layout import (
+    LogDirError,  # noqa: E402
     METADATA_FILE,
     METRICS_FILE,
     RUN_DIR_RE,
@@ -59,8 +60,6 @@ STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')
 ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
 
 
-class LogDirError(ValueError):
-    """A directory that holds no runs, with what was expected (one-line message)."""
 
 
 

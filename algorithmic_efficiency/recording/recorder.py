@@ -29,7 +29,8 @@ from algorithmic_efficiency.recording import sysinfo
 
 from algorithmic_efficiency.telemetry import sampler as telemetry
 from algorithmic_efficiency.storage.csv_io import concatenate_csvs  # noqa: F401  (the guide's spelling)
-from algorithmic_efficiency.layout import (  # noqa: F401  (re-exported)
+from algorithmic_efficiency.layout import (
+    LogDirError,  # noqa: F401  (re-exported)
     ERROR_FILE,
     METADATA_FILE,
     METRICS_FILE,
@@ -107,8 +108,6 @@ def _telemetry_rank(key: str) -> int:
     return len(TELEMETRY_ORDER)
 
 
-class LogDirError(ValueError):
-    """An output directory that can't be used as asked (one-line message)."""
 
 
 def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()) -> Dict[str, str]:
