@@ -142,9 +142,11 @@ def _energy_to_target(rows: pd.DataFrame) -> tuple[bool, float]:
     energy = pd.to_numeric(rows[ENERGY_COLUMN], errors='coerce')
     if not energy.notna().any():
         return False, math.nan
-    if 'goal_reached' not in rows.columns or not rows['goal_reached'].any():
+    # eq(True): a cell missing in some trial's file (NaN after the concat) is not a hit.
+    hit = rows['goal_reached'].eq(True) if 'goal_reached' in rows.columns else None
+    if hit is None or not hit.any():
         return True, math.inf
-    first = rows[rows['goal_reached'].astype(bool)].groupby('run_idx', sort=False).head(1)
+    first = rows[hit].groupby('run_idx', sort=False).head(1)
     at_target = energy.loc[first.index].to_numpy(dtype=np.float64)
     at_target = at_target[np.isfinite(at_target)]
     # A trial at target without a reading: the study's energy is unknown.
