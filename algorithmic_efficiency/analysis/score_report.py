@@ -1,0 +1,200 @@
+"""The outputs of scoring: ``workload_times.csv``, ``scores.csv``, the profiles figure, a table.
+
+:func:`score_submissions` is the whole command: read the submissions, compute
+(:mod:`scoring`, :mod:`performance_profile`), write into an output directory.
+Figures are built with ``matplotlib.figure.Figure`` (Agg), never ``pyplot``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from algorithmic_efficiency.analysis import performance_profile as pp
+from algorithmic_efficiency.analysis import scoring, summary
+from algorithmic_efficiency.storage import files
+
+WORKLOAD_TIMES_FILE = 'workload_times.csv'
+SCORES_FILE = 'scores.csv'
+PROFILES_FILE = 'performance_profiles'  # .png and .svg
+LINESTYLES = ('-', '--', '-.', ':')
+
+
+def write_csv(path: str, df: pd.DataFrame) -> None:
+    """`df` as CSV, atomically: exact floats, ``inf`` as ``inf``, NaN as an empty cell."""
+    with files.atomic_write(path) as f:
+        w = csv.writer(f, lineterminator='\n')
+        w.writerow(list(df.columns))
+        for row in df.astype(object).itertuples(index=False):
+            w.writerow([summary.format_value(v) for v in row])
+
+
+def _panel(ax, times: pd.DataFrame, scores: pd.DataFrame, which: str, max_ratio: float) -> None:
+    ratio_col, score_col = (
+        ('ratio', 'score') if which == 'time' else ('energy_ratio', 'energy_score')
+    )
+    n_workloads = times['workload'].nunique()
+    drawn, unmeasured = 0, []
+    for i, (name, group) in enumerate(times.groupby('submission', sort=False)):
+        value = scores.loc[scores['submission'] == name, score_col].iloc[0]
+        if math.isnan(value):
+            unmeasured.append(str(name))
+            continue
+        x, y = pp.profile_steps(group[ratio_col].to_numpy(dtype=np.float64), max_ratio)
+        ax.step(
+            x,
+            y,
+            where='post',
+            color=f'C{i % 10}',
+            # Equal curves (e.g. two submissions missing everything) would hide
+            # each other: line styles and widths differ so both stay visible.
+            ls=LINESTYLES[i % len(LINESTYLES)],
+            lw=2.6 - 0.4 * (i % len(LINESTYLES)),
+            alpha=0.85,
+            label=f'{name} (score {value:.3f})',
+        )
+        drawn += 1
+    cost = 'time' if which == 'time' else 'energy'
+    ax.set_xlim(1.0, max_ratio)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(f'tau: {cost} to target / the lowest {cost} of any submission')
+    ax.set_ylabel(f'rho(tau): fraction of the {n_workloads} workload(s) with ratio <= tau')
+    ax.set_title(f'{"Time" if which == "time" else "Energy"} to target')
+    ax.grid(True, alpha=0.3)
+    if drawn:
+        ax.legend(fontsize='small', loc='lower right')
+    if unmeasured:
+        where = (0.5, 0.5, 'center') if not drawn else (0.02, 0.04, 'left')
+        ax.text(
+            where[0],
+            where[1],
+            'energy not measured: ' + ', '.join(unmeasured),
+            ha=where[2],
+            va='center',
+            fontsize='small',
+            transform=ax.transAxes,
+        )
+
+
+def plot_profiles(
+    times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float, out_dir: str, dpi: int = 120
+) -> list[str]:
+    """Writes rho(tau) step curves (time | energy) as PNG and SVG; returns the paths."""
+    from matplotlib.figure import Figure  # matplotlib only when a figure is drawn
+
+    fig = Figure(figsize=(13.0, 5.0), layout='constrained')
+    left, right = fig.subplots(1, 2)
+    _panel(left, times, scores, 'time', max_ratio)
+    _panel(right, times, scores, 'energy', max_ratio)
+    fig.suptitle(f'Performance profiles (score: normalised area under rho on [1, {max_ratio:g}])')
+    paths = []
+    for ext in ('png', 'svg'):
+        path = os.path.join(out_dir, f'{PROFILES_FILE}.{ext}')
+        with files.atomic_write(path, 'wb') as f:
+            fig.savefig(f, format=ext, dpi=dpi)
+        paths.append(path)
+    return paths
+
+
+def _cell(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return '-'
+    if isinstance(v, float) and math.isinf(v):
+        return 'inf'
+    return format(v, fmt)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    # Names left-aligned, numbers right-aligned.
+    align = ['<' if h in ('submission', 'workload', 'framework') else '>' for h in header]
+
+    def fmt(cells: list[str]) -> str:
+        return '  '.join(f'{c:{a}{w}}' for c, a, w in zip(cells, align, widths, strict=True))
+
+    return [fmt(header).rstrip()] + [fmt(r).rstrip() for r in rows]
+
+
+def format_table(times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float) -> str:
+    """The results as text: a line per submission and workload, then the scores."""
+    header = [
+        'submission',
+        'workload',
+        'framework',
+        'studies',
+        'trials',
+        'reached',
+        'time_s',
+        'ratio',
+        'energy_J',
+        'energy_ratio',
+    ]
+    rows = [
+        [
+            str(t.submission),
+            str(t.workload),
+            t.framework or '-',
+            str(t.studies),
+            str(t.trials),
+            str(t.trials_reaching_target),
+            _cell(t.time_to_target_sec, '.3f'),
+            _cell(t.ratio, '.3f'),
+            _cell(t.energy_to_target_joules, '.1f'),
+            _cell(t.energy_ratio, '.3f'),
+        ]
+        for t in times.itertuples(index=False)
+    ]
+    lines = _table(header, rows) + ['']
+    lines += _table(
+        ['submission', 'score', 'energy_score'],
+        [
+            [str(s.submission), _cell(s.score, '.4f'), _cell(s.energy_score, '.4f')]
+            for s in scores.itertuples(index=False)
+        ],
+    )
+    w = times['workload'].nunique()
+    lines.append(
+        f'score = (1/W) * sum over the W={w} workload(s) of max(0, ({max_ratio:g} - ratio) / '
+        f'({max_ratio:g} - 1)); 1 = fastest on every workload, 0 = none within {max_ratio:g}x'
+    )
+    return '\n'.join(lines) + '\n'
+
+
+def score_submissions(
+    submissions: Sequence[tuple[str, str]],
+    out_dir: str,
+    max_ratio: float = pp.DEFAULT_MAX_RATIO,
+    plot: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Scores ``[(name, dir)]``; writes the CSVs (and figures) into `out_dir`.
+
+    Returns:
+      ``(workload_times frame, scores frame, paths written)``.
+
+    Raises:
+      ValueError: bad input (one line): no submission, a name twice, a
+        directory without sweeps, a bad `max_ratio`.
+      OSError: `out_dir` can't be written.
+    """
+    max_ratio = pp.check_max_ratio(max_ratio)
+    if not submissions:
+        raise ValueError('no submission given; pass NAME=DIR for each one')
+    names = [n for n, _ in submissions]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"submission name '{dup}' given twice; give each submission its own name")
+    subs = [scoring.read_submission(name, path) for name, path in submissions]
+    times = scoring.workload_times(subs)
+    scores = scoring.scores(times, max_ratio)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = [os.path.join(out_dir, WORKLOAD_TIMES_FILE), os.path.join(out_dir, SCORES_FILE)]
+    write_csv(paths[0], times)
+    write_csv(paths[1], scores)
+    if plot:
+        paths += plot_profiles(times, scores, max_ratio, out_dir)
+    return times, scores, paths
