@@ -25,16 +25,24 @@ Scalars are float32 (``simple_value``): TensorBoard's fast loader reads no
 other scalar type, so the values shown equal the CSV's to float32 precision.
 Only the ``tensorboard`` package (no TensorFlow) is needed; JAX and PyTorch
 are never imported.
+
+Records are framed by the library's own
+``tensorboard.summary.writer.record_writer.RecordWriter`` (TFRecord: length,
+masked CRC of the length, data, masked CRC of the data), which is as fast as
+the hand-written framing it replaced (``benchmarks/bench_tb_events.py``, both
+side by side in one run, same bytes): a 634-byte scalars event 191.9 us
+hand-written vs 189.8 us with RecordWriter, a 12.5 KB image event 3.58 vs
+3.55 ms. Both spend their time in the same pure-Python ``masked_crc32c``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import os
 import re
-import struct
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,10 +52,10 @@ from algorithmic_efficiency.storage import files
 
 try:
     from tensorboard.compat.proto import event_pb2, summary_pb2
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
     from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
     from tensorboard.plugins.hparams import metadata as hparams_metadata
     from tensorboard.plugins.hparams import summary_v2 as hparams_summary
+    from tensorboard.summary.writer.record_writer import RecordWriter
 except ImportError as e:  # an optional dependency: say how to get it
     raise ImportError(
         f'TensorBoard output needs the tensorboard package (no TensorFlow): '
@@ -85,19 +93,18 @@ def event_file_name(timestamp: float | None) -> str:
     return f'events.out.tfevents.{max(0, int(t)):010d}.{FILE_TAG}'
 
 
-def _record(data: bytes) -> bytes:
-    # TFRecord framing: length, masked CRC of the length, data, masked CRC of the data.
-    header = struct.pack('<Q', len(data))
-    return (
-        header
-        + struct.pack('<I', masked_crc32c(header))
-        + data
-        + struct.pack('<I', masked_crc32c(data))
-    )
+def write_events(f, events: Iterable[event_pb2.Event]) -> None:
+    """Writes `events` as TFRecords to the binary file-like `f` (deterministic bytes)."""
+    records = RecordWriter(f)
+    for event in events:
+        records.write(event.SerializeToString(deterministic=True))
 
 
 def encode_events(events: Iterable[event_pb2.Event]) -> bytes:
-    return b''.join(_record(e.SerializeToString(deterministic=True)) for e in events)
+    """`events` as the bytes of an event file."""
+    buf = io.BytesIO()
+    write_events(buf, events)
+    return buf.getvalue()
 
 
 def file_version_event(wall_time: float) -> event_pb2.Event:
@@ -346,7 +353,10 @@ def finite(v: Any) -> float | None:
 
 
 def telemetry_tag(column: str) -> str | None:
-    """The telemetry run's tag for a metrics.csv column (``cpu.util.x`` -> ``cpu/util.x``), or None."""
+    """The telemetry run's tag of a metrics.csv column (``cpu.util.x`` -> ``cpu/util.x``), or None.
+
+    None for columns outside :data:`TELEMETRY_PREFIXES` and for constants.
+    """
     if not column.startswith(TELEMETRY_PREFIXES) or TELEMETRY_CONSTANT_RE.match(column):
         return None
     return column.replace('.', '/', 1)
