@@ -110,7 +110,8 @@ def make_tree(root, n_files, n_rows, seed=0):
                 if header is None:
                     header = list(row)
                     lines.append(csv_format.header_line(header))
-                lines.append(csv_format.format_line([csv_format.format_value(row[c]) for c in header]))
+                fields = [csv_format.format_value(row[c]) for c in header]
+                lines.append(csv_format.format_line(fields))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, 'w', encoding='utf-8') as f:
                 f.write(''.join(lines))

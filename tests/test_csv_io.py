@@ -423,7 +423,9 @@ def test_append_reads_nothing_whatever_the_file_size(tmp_path, monkeypatch):
     for name in ('read', 'pread', 'lseek', 'open', 'fstat', 'stat', 'replace', 'ftruncate'):
         monkeypatch.setattr(os, name, forbidden(f'os.{name}'))
     monkeypatch.setattr('builtins.open', forbidden('open'))
-    monkeypatch.setattr(os, 'write', lambda fd, data: writes.append(len(data)) or real_write(fd, data))
+    monkeypatch.setattr(
+        os, 'write', lambda fd, data: writes.append(len(data)) or real_write(fd, data)
+    )
     for _ in range(3):
         w.write_row(row)
     monkeypatch.undo()
@@ -479,7 +481,7 @@ def test_concatenate_union_and_natural_order(tmp_path):
         'bleu',
         'note',
     ]
-    order = [(w, r) for w, r in zip(df['workload'], df['run_idx'])][::3]
+    order = list(zip(df['workload'], df['run_idx'], strict=True))[::3]
     assert order == [
         ('mnist', 1),
         ('mnist', 2),
@@ -551,7 +553,10 @@ def test_concatenate_errors(tmp_path):
 
 def test_concatenate_one_liner_in_subprocess(tmp_path):
     _make_tree(tmp_path)
-    code = f'from algorithmic_efficiency import logging_utils; logging_utils.concatenate_csvs({str(tmp_path)!r})'
+    code = (
+        'from algorithmic_efficiency import logging_utils; '
+        f'logging_utils.concatenate_csvs({str(tmp_path)!r})'
+    )
     subprocess.run([sys.executable, '-c', code], check=True, cwd=tmp_path, timeout=60)
     assert len(pd.read_csv(tmp_path / 'all_metrics.csv')) == 18
 
