@@ -105,6 +105,7 @@ def natural_key(text: str) -> list:
     """Sort key: digit runs as numbers (``run_2`` before ``run_10``), path parts in order."""
     key = []
     for part in text.split(os.sep):
-        key.append(tuple((0, int(t), '') if t.isdigit() else (1, 0, t)
-                         for t in _DIGITS.split(part) if t))
+        key.append(
+            tuple((0, int(t), '') if t.isdigit() else (1, 0, t) for t in _DIGITS.split(part) if t)
+        )
     return key
