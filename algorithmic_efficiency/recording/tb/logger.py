@@ -46,7 +46,7 @@ from tensorboard.util import tensor_util
 
 from algorithmic_efficiency.recording import trial_context
 from algorithmic_efficiency.recording.tb import events as tb_writer
-from algorithmic_efficiency.recording.tb import images
+from algorithmic_efficiency.recording.tb import hparams, images
 
 _log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class Logger:
             )
         values = {}
         for key, value in params.items():
-            v = tb_writer.hparam_value(value)
+            v = hparams.hparam_value(value)
             if not isinstance(v, (bool, int, float)) and not isinstance(value, str):
                 raise TypeError(
                     f'add_parameters: params[{key!r}] = {value!r}; values must be numbers, '
@@ -317,7 +317,7 @@ class Logger:
         head, name = os.path.split(os.path.normpath(self.logdir or ''))
         trial_id = f'{name} ({head})' if head else name
         start = time.time()
-        self._write(tb_writer.session_start_summary(values, trial_id, start), 0)
+        self._write(hparams.session_start_summary(values, trial_id, start), 0)
         self._write(tb_writer.scalars_summary(scalars), step)
         self._parameters_logged = True
 
