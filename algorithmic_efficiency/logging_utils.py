@@ -6,6 +6,6 @@ LOG_DIR into ``LOG_DIR/all_metrics.csv`` (see
 :mod:`algorithmic_efficiency.recording.recorder`.
 """
 
-from algorithmic_efficiency.storage.csv_io import concatenate_csvs
+from algorithmic_efficiency.storage.csv_reader import concatenate_csvs
 
 __all__ = ['concatenate_csvs']

@@ -7,7 +7,7 @@ by side, median of REPEATS runs each:
   (a) the 2022 approach: a Python loop, ``df = pd.concat([df, pd.read_csv(f)])``
       per file, then ``to_csv``;
   (b) one ``pd.concat([pd.read_csv(f) for f in files])`` then ``to_csv``;
-  (c) ``algorithmic_efficiency.storage.csv_io.concatenate_csvs``.
+  (c) ``algorithmic_efficiency.storage.csv_reader.concatenate_csvs``.
 
 For reference, it also times (a) and (b) without their to_csv (the
 end-to-end comparison is the three lines above them; (c) always writes).
@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from algorithmic_efficiency.storage import csv_io
+from algorithmic_efficiency.storage import csv_format, csv_reader
 
 WORKLOADS = ('mnist', 'imagenet_resnet')
 
@@ -109,8 +109,9 @@ def make_tree(root, n_files, n_rows, seed=0):
                 row = _row(rng, framework, workload, run_idx, i, hparams)
                 if header is None:
                     header = list(row)
-                    lines.append(csv_io._format_line([csv_io._quote(c) for c in header]))
-                lines.append(csv_io._format_line([csv_io._format_value(row[c]) for c in header]))
+                    lines.append(csv_format.header_line(header))
+                fields = [csv_format.format_value(row[c]) for c in header]
+                lines.append(csv_format.format_line(fields))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, 'w', encoding='utf-8') as f:
                 f.write(''.join(lines))
@@ -123,7 +124,7 @@ def list_files(root):
     for dirpath, _, filenames in os.walk(root):
         if 'metrics.csv' in filenames:
             files.append(os.path.join(dirpath, 'metrics.csv'))
-    files.sort(key=lambda p: csv_io._natural_key(os.path.relpath(p, root)))
+    files.sort(key=lambda p: csv_reader._natural_key(os.path.relpath(p, root)))
     return files
 
 
@@ -160,8 +161,8 @@ def read_only_one_concat(root, out):
     return pd.concat([pd.read_csv(f) for f in list_files(root)])
 
 
-def approach_csv_io(root, out):
-    csv_io.concatenate_csvs(root, output_name=os.path.basename(out))
+def approach_arrow(root, out):
+    csv_reader.concatenate_csvs(root, output_name=os.path.basename(out))
 
 
 def timeit(fn, root, out, repeats):
@@ -203,7 +204,7 @@ def main(argv=None):
         for name, fn, out in (
             ('(a) 2022 loop: df = pd.concat([df, pd.read_csv(f)])', approach_2022, 'out_a.csv'),
             ('(b) one pd.concat([pd.read_csv(f) ...]) + to_csv', approach_one_concat, 'out_b.csv'),
-            ('(c) csv_io.concatenate_csvs (pyarrow)', approach_csv_io, 'out_c.csv'),
+            ('(c) csv_reader.concatenate_csvs (pyarrow)', approach_arrow, 'out_c.csv'),
         ):
             secs = timeit(fn, root, os.path.join(root, out), args.repeats)
             results.append((name, secs))

@@ -29,10 +29,8 @@ sys.path.insert(0, ROOT)
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
-from algorithmic_efficiency.storage import csv_io  # noqa: E402
-
 from algorithmic_efficiency.recording import recorder as logging_utils  # noqa: E402
-
+from algorithmic_efficiency.storage import csv_reader  # noqa: E402
 from algorithmic_efficiency.telemetry import sampler as telemetry  # noqa: E402
 
 SIZES = (10, 1000, 10000)
@@ -108,7 +106,7 @@ def sampler_share(seconds):
 def concat_check(tmp):
     """concatenate_csvs over what was written above still works (and how long it takes)."""
     t0 = time.perf_counter()
-    out = csv_io.concatenate_csvs(tmp)
+    out = csv_reader.concatenate_csvs(tmp)
     return time.perf_counter() - t0, len(pd.read_csv(out))
 
 

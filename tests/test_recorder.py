@@ -5,6 +5,7 @@ import os
 import pytest
 
 from algorithmic_efficiency.recording import recorder as logging_utils
+from algorithmic_efficiency.recording import trial_context
 
 
 def test_extra_metadata_parsing():
@@ -62,3 +63,59 @@ def test_rerun_sets_earlier_attempts_aside(tmp_path):
     aside = (tmp_path / 'w' / 'run_1' / 'attempt-1.metrics.csv').read_text().splitlines()
     assert aside[0].startswith('loss,') and aside[1].startswith('1.0,') and len(aside) == 2
     assert json.loads((tmp_path / 'w' / 'run_1' / 'trial.json').read_text())['seed'] == 3
+
+
+def test_trial_directory_is_handed_over_for_the_trial_only(tmp_path, monkeypatch):
+    """start_trial makes the trial current (exported for child processes); its end undoes it."""
+    monkeypatch.delenv(trial_context.TRIAL_DIR_ENV, raising=False)
+    rec = logging_utils.Recorder(str(tmp_path), 'w', mode='new')
+    rec.prepare()
+    assert trial_context.current_trial_dir() is None
+    opened = []
+    for run_idx in (1, 2):
+        trial = rec.start_trial(run_idx, {'lr': 0.1}, seed=run_idx)
+        run_dir = str(tmp_path / 'w' / f'run_{run_idx}')
+        assert trial_context.current_trial_dir() == run_dir
+        assert os.environ[trial_context.TRIAL_DIR_ENV] == run_dir
+        opened.append(trial_context.current().resource('thing', lambda: Closeable()))
+        trial.begin_interval()
+        trial.before_eval()
+        trial.record_eval({'loss': 0.5})
+        rec.finish_trial(trial, FinishedTrial(run_idx))
+        assert trial_context.current_trial_dir() is None
+        assert trial_context.TRIAL_DIR_ENV not in os.environ
+        trial.close()  # again: nothing
+    assert [t.closed for t in opened] == [True, True]  # the trial's end closed what it opened
+    assert json.loads((tmp_path / 'w' / 'run_2' / 'trial.json').read_text())['status'] == 'complete'
+
+
+def test_trial_context_restores_what_it_found(tmp_path, monkeypatch):
+    monkeypatch.setenv(trial_context.TRIAL_DIR_ENV, '/parent/run_9')  # we run inside a trial
+    assert trial_context.current_trial_dir() == '/parent/run_9'
+    with trial_context.trial(str(tmp_path / 'run_1')) as outer:
+        with trial_context.trial(str(tmp_path / 'run_2')):
+            assert trial_context.current_trial_dir() == str(tmp_path / 'run_2')
+        assert trial_context.current() is outer
+        assert os.environ[trial_context.TRIAL_DIR_ENV] == str(tmp_path / 'run_1')
+        # An explicit other directory gets its own trial, never the current one's resources.
+        other = trial_context.current(str(tmp_path / 'run_7'))
+        assert other is not outer and other.run_dir == str(tmp_path / 'run_7')
+        assert trial_context.current(str(tmp_path / 'run_1')) is outer and not outer.closed
+        other.close()
+    assert os.environ[trial_context.TRIAL_DIR_ENV] == '/parent/run_9'
+
+
+class Closeable:
+    closed = False
+
+    def close(self):
+        self.closed = True
+
+
+class FinishedTrial:
+    def __init__(self, run_idx):
+        self.run_idx = run_idx
+        self.status, self.stop_reason, self.global_step = 'complete', 'max_steps', 1
+        self.accumulated_submission_time, self.time_to_target = 0.5, None
+        self.evals, self.final_eval = [{'loss': 0.5}], {'loss': 0.5}
+        self.error = self.traceback = None

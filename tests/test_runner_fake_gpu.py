@@ -11,11 +11,10 @@ import sys
 
 import pandas as pd
 import pytest
+from fake_nvml import make_fake_pynvml, two_devices
 
 from algorithmic_efficiency import submission_runner
-
 from algorithmic_efficiency.telemetry import sampler as telemetry
-from fake_nvml import make_fake_pynvml, two_devices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,8 +41,9 @@ def flags(tmp_path):
     sub.write_text(FLAKY_GPU_SUBMISSION.format(root=ROOT))
     values = {name: submission_runner.FLAGS[name].default
               for name in submission_runner.RUNNER_FLAGS}
+    space = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')
     values.update(framework='pytorch', workload='mnist_pytorch', submission_path=str(sub),
-                  tuning_search_space=os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json'),
+                  tuning_search_space=space,
                   num_tuning_trials=1, max_global_steps=3, log_dir=str(tmp_path / 'logs'),
                   rng_seed=0, telemetry_interval_sec=0.05)
     return values

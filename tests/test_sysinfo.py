@@ -202,7 +202,7 @@ def test_packages_text_fake_distributions(tmp_path):
     text = sysinfo.packages_text([str(first), str(second)])
     lines = text.splitlines()
     assert lines[0].startswith('# Python packages (importlib.metadata, interpreter ')
-    os_idx = next(i for i, l in enumerate(lines) if l.startswith('# OS packages'))
+    os_idx = next(i for i, line in enumerate(lines) if line.startswith('# OS packages'))
     assert lines[1:os_idx] == [
         'alpha==0.1',
         'beta==1.0',
@@ -227,12 +227,14 @@ def test_packages_text_bad_direct_url_json(tmp_path, caplog):
 def test_packages_text_default_path_lists_this_environment():
     text = sysinfo.packages_text()
     names = {
-        re.split(r'[=@ ]', l)[0].lower() for l in text.splitlines() if l and not l.startswith('#')
+        re.split(r'[=@ ]', line)[0].lower()
+        for line in text.splitlines()
+        if line and not line.startswith('#')
     }
     assert {'pandas', 'pyarrow', 'psutil'} <= names
     if shutil.which('dpkg-query'):
         assert '# OS packages (dpkg-query)' in text
-        assert any(l.startswith('bash=') for l in text.splitlines())
+        assert any(line.startswith('bash=') for line in text.splitlines())
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
-"""Tests for algorithmic_efficiency.telemetry.sampler (psutil and NVML collectors).
+"""Tests of the telemetry collectors: readings (psutil, NVML) and the background Sampler.
 
 psutil tests use this machine's real readings (no sensors, no GPU here).
 GPU tests inject a FAKE ``pynvml`` module at the import boundary
-(``sys.modules['pynvml']``): no GPU is lent on this machine.
+(``sys.modules['pynvml']``): no GPU is lent on this machine. Sampler tests
+inject its clock and its wait (and fake ``psutil.cpu_times`` on that clock),
+so they take their samples without sleeping; one test samples for real.
 """
 import collections
 import logging
@@ -15,9 +17,11 @@ import types
 
 import psutil
 import pytest
-
-from algorithmic_efficiency.telemetry import sampler as telemetry
 from fake_nvml import MIB, FakeDevice, make_fake_pynvml, two_devices  # noqa: F401
+
+from algorithmic_efficiency.telemetry import readings
+from algorithmic_efficiency.telemetry import sampler as telemetry
+
 
 def _burn(seconds):
     end = time.perf_counter() + seconds
@@ -64,7 +68,7 @@ def test_snapshot_real_readings():
 
 
 def test_snapshot_first_call_has_no_since_last(monkeypatch):
-    monkeypatch.setattr(telemetry, '_snap_prev', None)
+    monkeypatch.setattr(readings, '_snap_prev', None)
     row = telemetry.snapshot()
     assert 'cpu.util.avg_percent_since_last' not in row
     assert 'proc.cpu.avg_percent_since_last' not in row
@@ -154,41 +158,103 @@ def test_sampler_real_cpu_interval_stats():
     assert sampler.cpu_seconds > 0
 
 
-def test_begin_interval_resets_stats(monkeypatch):
-    """Deterministic: cpu_times is faked to run 100 % busy, then 0 % busy."""
+class FakeTime:
+    """A monotonic clock the test advances, and psutil.cpu_times() that follows it.
+
+    The CPU is ``busy`` (a fraction) of the time that passes.
+    """
+
     fields = collections.namedtuple('scputimes', 'user system idle iowait')
-    state = {'busy': True, 'user': 0.0, 'idle': 0.0, 't': time.monotonic()}
-    lock = threading.Lock()
 
-    def fake_cpu_times():
-        with lock:
-            now = time.monotonic()
-            state['user' if state['busy'] else 'idle'] += now - state['t']
-            state['t'] = now
-            return fields(state['user'], 0.0, state['idle'], 0.0)
+    def __init__(self, busy=1.0):
+        self.now = 1000.0
+        self.busy = busy
+        self.user = self.idle = 0.0
+        self.waits = []
 
-    monkeypatch.setattr(psutil, 'cpu_times', fake_cpu_times)
-    with telemetry.Sampler(interval_sec=0.02) as sampler:
-        time.sleep(0.15)
-        busy = sampler.end_interval()
-        fake_cpu_times()
-        state['busy'] = False
-        sampler.begin_interval()
-        time.sleep(0.15)
-        idle = sampler.end_interval()
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.user += seconds * self.busy
+        self.idle += seconds * (1 - self.busy)
+        self.now += seconds
+
+    def cpu_times(self):
+        return self.fields(self.user, 0.0, self.idle, 0.0)
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(psutil, 'cpu_times', fake.cpu_times)
+    return fake
+
+
+def no_thread(timeout):
+    """A Sampler wait that stops its thread at once: the test takes the samples."""
+    return True
+
+
+def manual_sampler(fake_time, interval=1.0):
+    sampler = telemetry.Sampler(interval, clock=fake_time, wait=no_thread).start()
+    sampler._thread.join(5)
+    return sampler
+
+
+def test_begin_interval_resets_stats(fake_time):
+    sampler = manual_sampler(fake_time, interval=0.5)
+    for _ in range(3):
+        fake_time.advance(0.5)
+        sampler.sample()
+    busy = sampler.end_interval()
+    fake_time.busy = 0.25
+    sampler.begin_interval()
+    for _ in range(4):
+        fake_time.advance(0.5)
+        sampler.sample()
+    fake_time.busy = 0.75
+    fake_time.advance(0.5)
+    sampler.sample()
+    quiet = sampler.end_interval()
+    sampler.stop()
     assert busy['cpu.util.interval_mean_percent'] == pytest.approx(100)
     assert busy['cpu.util.avg_percent_since_last'] == pytest.approx(100)
-    assert idle['cpu.util.interval_mean_percent'] == pytest.approx(0)
-    assert idle['cpu.util.interval_max_percent'] == pytest.approx(0)
-    assert idle['cpu.util.avg_percent_since_last'] == pytest.approx(0)
+    assert quiet['cpu.util.interval_mean_percent'] == pytest.approx(35)  # (4*25 + 75) / 5
+    assert quiet['cpu.util.interval_max_percent'] == pytest.approx(75)
+    assert quiet['cpu.util.avg_percent_since_last'] == pytest.approx(35)
+    assert sampler._n_samples == 8
 
 
-def test_short_interval_still_has_stats():
-    with telemetry.Sampler(interval_sec=30) as sampler:
-        _burn(0.1)
-        row = sampler.end_interval()
-    assert 'cpu.util.interval_mean_percent' in row
-    assert 'cpu.util.avg_percent_since_last' in row
+def test_short_interval_still_has_stats(fake_time):
+    """An eval sooner than one interval: the closing sample alone gives the statistics."""
+    sampler = manual_sampler(fake_time, interval=30)
+    fake_time.busy = 0.5
+    fake_time.advance(0.1)
+    row = sampler.end_interval()
+    sampler.stop()
+    assert sampler._n_samples == 0
+    assert row['cpu.util.interval_mean_percent'] == pytest.approx(50)
+    assert row['cpu.util.avg_percent_since_last'] == pytest.approx(50)
+
+
+def test_sampler_thread_keeps_its_schedule_without_bursts(fake_time):
+    """Samples every interval on the injected clock; after oversleeping, one sample, no burst."""
+
+    def wait(timeout):
+        fake_time.waits.append(timeout)
+        fake_time.advance(timeout + (2.5 if len(fake_time.waits) == 3 else 0.0))
+        return len(fake_time.waits) > 6  # then stop
+
+    sampler = telemetry.Sampler(1.0, clock=fake_time, wait=wait).start()
+    sampler._thread.join(5)
+    assert not sampler._thread.is_alive()
+    assert fake_time.waits == [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    assert sampler._n_samples == 6
+    assert sampler.cpu_seconds > 0  # its own thread's CPU time
+    row = sampler.end_interval()
+    sampler.stop()
+    assert row['cpu.util.interval_mean_percent'] == pytest.approx(100)
 
 
 def test_stop_is_prompt_and_idempotent():
@@ -202,11 +268,18 @@ def test_stop_is_prompt_and_idempotent():
     sampler.stop()
 
 
-def test_sampler_cpu_seconds_positive():
-    with telemetry.Sampler(interval_sec=0.02) as sampler:
-        time.sleep(0.15)
-    assert sampler._n_samples >= 2
-    assert 0 < sampler.cpu_seconds < 0.15
+def test_stop_ends_a_thread_whose_wait_never_says_stop(fake_time):
+    waits = threading.Semaphore(0)
+
+    def wait(timeout):
+        waits.release()
+        time.sleep(0.001)  # a real wait, so the thread yields
+        return False
+
+    sampler = telemetry.Sampler(1.0, clock=fake_time, wait=wait).start()
+    assert waits.acquire(timeout=5)
+    sampler.stop()
+    assert sampler._thread is None
 
 
 def test_invalid_interval():
@@ -338,18 +411,21 @@ def test_pynvml_not_installed(monkeypatch):
     assert telemetry.snapshot()['gpu.count'] == 0
 
 
-def test_fake_sampler_interval_stats_and_energy_counter(fake_nvml):
+def test_fake_sampler_interval_stats_and_energy_counter(fake_nvml, fake_time):
     _, devices = fake_nvml
-    with telemetry.Sampler(interval_sec=0.02) as sampler:
-        time.sleep(0.1)
-        devices[0].util = 70  # Only the closing sample sees this.
-        row = sampler.end_interval()
-        sampler.begin_interval()
-        row2 = sampler.end_interval()
+    sampler = manual_sampler(fake_time, interval=0.5)
+    for _ in range(3):
+        fake_time.advance(0.5)
+        sampler.sample()
+    devices[0].util = 70  # Only the closing sample sees this.
+    row = sampler.end_interval()
+    sampler.begin_interval()
+    row2 = sampler.end_interval()
+    sampler.stop()
     _assert_clean(row)
     assert row['gpu.count'] == 2
     assert row['gpu.0.compute.util.interval_max'] == pytest.approx(0.70)
-    assert 0.30 < row['gpu.0.compute.util.interval_mean'] < 0.70
+    assert row['gpu.0.compute.util.interval_mean'] == pytest.approx((3 * 0.30 + 0.70) / 4)
     assert row['gpu.1.compute.util.interval_mean'] == pytest.approx(0.90)
     assert row['gpu.1.power.interval_mean_watts'] == pytest.approx(300)
     assert row['gpu.1.power.interval_max_watts'] == pytest.approx(300)
@@ -364,42 +440,43 @@ def test_fake_sampler_interval_stats_and_energy_counter(fake_nvml):
     assert row2['gpu.0.compute.util.interval_mean'] == pytest.approx(0.70)
 
 
-def test_fake_energy_power_integration_fallback(monkeypatch):
+def test_fake_energy_power_integration_fallback(monkeypatch, fake_time):
     devices = two_devices()
     devices[0].energy_mj = None  # Counter raises NVMLError_NotSupported.
     devices[0].power_mw = 150_000
     monkeypatch.setitem(sys.modules, 'pynvml', make_fake_pynvml(devices))
     monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)
-    sampler = telemetry.Sampler(interval_sec=0.02)
-    t0 = time.monotonic()
-    sampler.start()
-    time.sleep(0.2)
+    sampler = manual_sampler(fake_time, interval=1.0)
+    for _ in range(2):
+        fake_time.advance(1.0)
+        sampler.sample()
+    devices[0].power_mw = 250_000  # the trapezoid of the last 0.5 s: (150 + 250) / 2 W
+    fake_time.advance(0.5)
     row = sampler.end_interval()
-    elapsed = time.monotonic() - t0
     sampler.stop()
-    joules = row['gpu.0.energy.trial_joules']
-    assert 150 * (elapsed - 0.05) <= joules <= 150 * elapsed
+    assert row['gpu.0.energy.trial_joules'] == pytest.approx(150 * 2.0 + 200 * 0.5)
     assert row['gpu.1.energy.trial_joules'] == pytest.approx(5.0)  # Counter.
 
 
-def test_fake_nvml_error_mid_run(fake_nvml, caplog):
+def test_fake_nvml_error_mid_run(fake_nvml, caplog, fake_time):
     _, devices = fake_nvml
-    with telemetry.Sampler(interval_sec=0.02) as sampler:
-        time.sleep(0.05)
-        ok = sampler.end_interval()
+    sampler = manual_sampler(fake_time, interval=0.5)
+
+    def interval():
         sampler.begin_interval()
-        devices[0].fail = True
-        with caplog.at_level(logging.WARNING):
-            time.sleep(0.1)
-            broken = sampler.end_interval()
-            sampler.begin_interval()
-            time.sleep(0.05)
-            still_broken = sampler.end_interval()
-        devices[0].fail = False
-        sampler.begin_interval()
-        time.sleep(0.05)
-        recovered = sampler.end_interval()
-        assert sampler._thread.is_alive()  # The trial goes on.
+        for _ in range(2):
+            fake_time.advance(0.5)
+            sampler.sample()
+        return sampler.end_interval()
+
+    ok = interval()
+    devices[0].fail = True
+    with caplog.at_level(logging.WARNING):
+        broken = interval()
+        still_broken = interval()
+    devices[0].fail = False
+    recovered = interval()
+    sampler.stop()
     assert 'gpu.0.compute.util' in ok
     for row in (broken, still_broken):
         assert row['gpu.count'] == 2
@@ -410,15 +487,17 @@ def test_fake_nvml_error_mid_run(fake_nvml, caplog):
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and 'visible GPU 0' in warnings[0].message
     assert recovered['gpu.0.compute.util'] == pytest.approx(0.30)
-    assert 'gpu.0.compute.util.interval_mean' in recovered
+    assert recovered['gpu.0.compute.util.interval_mean'] == pytest.approx(0.30)
     assert 'gpu.0.energy.trial_joules' in recovered
 
 
-def test_fake_nvml_no_visible_gpu_sampler(fake_nvml, monkeypatch):
+def test_fake_nvml_no_visible_gpu_sampler(fake_nvml, monkeypatch, fake_time):
     monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')
-    with telemetry.Sampler(interval_sec=0.02) as sampler:
-        time.sleep(0.05)
-        row = sampler.end_interval()
+    sampler = manual_sampler(fake_time)
+    fake_time.advance(1.0)
+    sampler.sample()
+    row = sampler.end_interval()
+    sampler.stop()
     assert row['gpu.count'] == 0
     assert not [k for k in row if k.startswith('gpu.') and k != 'gpu.count']
 
@@ -439,8 +518,8 @@ def test_interval_without_a_clock_tick_keeps_its_columns(monkeypatch):
     A key that comes and goes with timing would change the CSV header from
     one row to the next (seen with a 3 ms first step in CI).
     """
-    frozen = telemetry._read_cpu()
-    monkeypatch.setattr(telemetry, '_read_cpu', lambda: frozen)
+    frozen = readings.read_cpu()
+    monkeypatch.setattr(readings, 'read_cpu', lambda: frozen)
     sampler = telemetry.Sampler(60.0).start()
     try:
         sampler.begin_interval()

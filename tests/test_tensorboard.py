@@ -20,24 +20,25 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
-from pyrun import run_module
 from PIL import Image
+from pyrun import run_module
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
-from algorithmic_efficiency.storage import csv_io
-
-from algorithmic_efficiency.recording.tb import events as tb_writer
 from algorithmic_efficiency.analysis import tensorboard_export as tb_cli
+from algorithmic_efficiency.recording import trial_context
+from algorithmic_efficiency.recording.tb import events as tb_writer
 from algorithmic_efficiency.recording.tb.logger import Logger
+from algorithmic_efficiency.storage import csv_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPACE = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')
@@ -552,7 +553,9 @@ def test_logger_every_method_read_back(tmp_path):
     # 5 images of 4x3 in a grid of 3 columns, 2 rows, 1 px apart.
     _, grid = read_png(acc, 'grid')
     assert grid.shape == (2 * 5 - 1, 3 * 4 - 1)
-    tile = lambda g, i: g[(i // 3) * 5 : (i // 3) * 5 + 4, (i % 3) * 4 : (i % 3) * 4 + 3]
+    def tile(g, i):
+        return g[(i // 3) * 5 : (i // 3) * 5 + 4, (i % 3) * 4 : (i % 3) * 4 + 3]
+
     lo, hi = batch.min(), batch.max()
     for i in range(5):
         np.testing.assert_array_equal(
@@ -644,18 +647,57 @@ def test_logger_add_parameters_once(tmp_path):
             logger.add_parameters({'a': 2}, {'m': 2.0})
 
 
-def test_logger_for_trial(tmp_path, monkeypatch, caplog):
+def test_logger_for_trial_follows_the_recorded_trial(tmp_path):
+    """The recorder hands the trial over (trial_context); its end closes the trial's Logger."""
+    run_dir = tmp_path / 'mnist' / 'run_1'
+    run_dir.mkdir(parents=True)
+    assert trial_context.current_trial_dir() is None
+    with trial_context.trial(str(run_dir)):
+        logger = Logger.for_trial()
+        assert Logger.for_trial() is logger  # the same trial, the same Logger
+        assert logger.logdir == str(run_dir / 'submission')
+        logger.add_scalar('train/lr', 0.1, 3)
+        assert accumulate(run_dir / 'submission').Scalars('train/lr')[0].step == 3
+        with pytest.raises(ValueError, match='already records'):
+            logger.add_parameters({'a': 1}, {'m': 1.0})
+        with pytest.raises(ValueError, match=r'\[0, 1\]'):  # a caller's bug still raises
+            logger.add_image('i', np.full((2, 2), 2.0))
+        # A thread starts with an empty context: it finds the trial through the environment.
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(Logger.for_trial()))
+        thread.start()
+        thread.join()
+        assert seen == [logger]
+    assert logger.closed and trial_context.current_trial_dir() is None
+    assert len(os.listdir(run_dir / 'submission')) == 1
+
+
+def test_logger_for_trial_in_a_child_process(tmp_path):
+    """A process the submission starts inherits AE_TRIAL_DIR and logs into the same trial."""
+    run_dir = tmp_path / 'mnist' / 'run_1'
+    code = (
+        'from algorithmic_efficiency.tensorboard import Logger\n'
+        'Logger.for_trial().add_scalar("child/x", 2.5, 7)\n'
+    )
+    with trial_context.trial(str(run_dir)):
+        proc = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert 'AE_TRIAL_DIR' not in os.environ
+    scalars = accumulate(run_dir / 'submission').Scalars('child/x')
+    assert [(s.step, s.value) for s in scalars] == [(7, 2.5)]
+
+
+def test_logger_for_trial_from_the_environment_or_nothing(tmp_path, monkeypatch, caplog):
+    """In a child process only AE_TRIAL_DIR names the trial; another trial closes the previous."""
     run_dir = tmp_path / 'mnist' / 'run_1'
     run_dir.mkdir(parents=True)
     monkeypatch.setenv('AE_TRIAL_DIR', str(run_dir))
     logger = Logger.for_trial()
-    assert Logger.for_trial() is logger  # the same trial, the same Logger
+    assert Logger.for_trial() is logger
     logger.add_scalar('train/lr', 0.1, 3)
     assert accumulate(run_dir / 'submission').Scalars('train/lr')[0].step == 3
-    with pytest.raises(ValueError, match='already records'):
-        logger.add_parameters({'a': 1}, {'m': 1.0})
-    with pytest.raises(ValueError, match=r'\[0, 1\]'):  # a caller's bug still raises
-        logger.add_image('i', np.full((2, 2), 2.0))
 
     # The next trial closes the previous one; I/O errors only warn.
     run_2 = tmp_path / 'mnist' / 'run_2'
@@ -665,7 +707,7 @@ def test_logger_for_trial(tmp_path, monkeypatch, caplog):
         second = Logger.for_trial(str(run_2))
         second.add_scalar('x', 1.0)
         second.add_scalar('x', 2.0)
-    assert logger._closed and len(caplog.records) == 1
+    assert logger.closed and len(caplog.records) == 1
 
     # Outside a trial (no --log_dir): checks its input, writes nothing.
     monkeypatch.delenv('AE_TRIAL_DIR')
@@ -680,20 +722,19 @@ def test_logger_for_trial(tmp_path, monkeypatch, caplog):
 
 LOGGING_SUBMISSION = '''
 import os, runpy
+from algorithmic_efficiency.recording.trial_context import current_trial_dir
 from algorithmic_efficiency.tensorboard import Logger
 _base = runpy.run_path(os.path.join({root!r}, 'baselines/mnist/mnist_pytorch/submission.py'))
 get_batch_size = _base['get_batch_size']
 data_selection = _base['data_selection']
 init_optimizer_state = _base['init_optimizer_state']
-_logger = {{}}
 
 def update_params(workload, params, types, state, hp, batch, loss_type, opt, evals, step, rng):
     # A submission logging its own scalar into its trial's directory.
-    run_dir = os.environ['AE_TRIAL_DIR']
-    if run_dir not in _logger:
-        _logger[run_dir] = Logger.for_trial()
-    _logger[run_dir].add_scalar('submission/step_seen', float(step), step)
-    _logger[run_dir].flush()
+    logger = Logger.for_trial()
+    assert logger is Logger.for_trial()
+    assert logger.logdir == os.path.join(current_trial_dir(), 'submission')
+    logger.add_scalar('submission/step_seen', float(step), step)
     return _base['update_params'](workload, params, types, state, hp, batch, loss_type, opt,
                                   evals, step, rng)
 '''
@@ -720,6 +761,7 @@ def test_runner_flag_writes_what_the_cli_rebuilds(tmp_path):
         acc = accumulate(log_dir / wdir / f'run_{run}' / 'submission')
         steps = [e.step for e in acc.Scalars('submission/step_seen')]
         assert steps == list(range(8))
+        assert len(os.listdir(log_dir / wdir / f'run_{run}' / 'submission')) == 1  # one Logger
     proc = run_module('algorithmic_efficiency.tensorboard', str(log_dir), '-q')
     assert proc.returncode == 0, proc.stderr
     assert own_files(log_dir) == live

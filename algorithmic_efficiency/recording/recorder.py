@@ -8,38 +8,34 @@
   LOG_DIR/<workload>/run_<N>/trial.json    the trial's status, hparams, seed, result
   LOG_DIR/<workload>/run_<N>/error.txt     the traceback of a failed trial
 
-Collectors (``telemetry``) never write and writers (``csv_io``) never
-collect; this module joins them. Writers share one tiny interface
-(``write_row``/``close``) so another sink is another backend, not an ``if``.
+Collectors (``telemetry``) never write and writers (:mod:`.writers`: CSV,
+TensorBoard) never collect; this module joins them. A trial's rows go through
+one :class:`~.writers.MultiWriter`, and the trial's directory is handed to the
+submission through :mod:`.trial_context` for as long as the trial records.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import time
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Set
+from collections.abc import Iterable
+from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.storage import csv_io, files
-
-from algorithmic_efficiency.recording import sysinfo
-
-from algorithmic_efficiency.telemetry import sampler as telemetry
-from algorithmic_efficiency.storage.csv_io import concatenate_csvs  # noqa: F401  (the guide's spelling)
 from algorithmic_efficiency.layout import (
-    LogDirError,  # noqa: F401  (re-exported)
     ERROR_FILE,
     METADATA_FILE,
     METRICS_FILE,
     PACKAGES_FILE,
     RUN_DIR_RE,
     TRIAL_FILE,
+    LogDirError,  # noqa: F401  (re-exported)
 )
-
-TRIAL_DIR_ENV = 'AE_TRIAL_DIR'  # the running trial's run_<N> directory, for submissions
+from algorithmic_efficiency.recording import sysinfo, trial_context, writers
+from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.telemetry import sampler as telemetry
 
 # Columns the runner writes itself; an extra-metadata key may not shadow them.
 BUILTIN_COLUMNS = frozenset(
@@ -108,9 +104,7 @@ def _telemetry_rank(key: str) -> int:
     return len(TELEMETRY_ORDER)
 
 
-
-
-def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()) -> Dict[str, str]:
+def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()) -> dict[str, str]:
     """``['key=value', ...]`` -> dict; the value may contain ``=``.
 
     Raises:
@@ -118,7 +112,7 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
         built-in column or metadata key.
     """
     reserved = BUILTIN_COLUMNS | BUILTIN_METADATA_KEYS | set(reserved_keys)
-    extra: Dict[str, str] = {}
+    extra: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition('=')
         key = key.strip()
@@ -140,31 +134,27 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
     return extra
 
 
-
-class MetricWriter(Protocol):
-    """A sink for eval rows (CSV here; TensorBoard and others plug in the same way)."""
-
-    def write_row(self, row: Dict[str, Any]) -> None: ...
-
-    def close(self) -> None: ...
-
-
 class TrialRecorder:
-    """One trial's recording: telemetry intervals in, rows out to every writer."""
+    """One trial's recording: telemetry intervals in, rows out through the writers.
+
+    While it is open, the trial is the current one (:mod:`.trial_context`):
+    ``Logger.for_trial()`` writes into `run_dir`. :meth:`close` ends that too.
+    """
 
     def __init__(
         self,
         run_dir: str,
-        writers: List[MetricWriter],
-        sampler: Optional['telemetry.Sampler'],
-        extra_columns: Dict[str, Any],
+        writer: writers.MetricWriter,
+        sampler: telemetry.Sampler | None,
+        extra_columns: dict[str, Any],
     ):
         self.run_dir = run_dir
-        self._writers = writers
+        self.writer = writer
         self._sampler = sampler
         self._extra = extra_columns
-        self._telemetry: Dict[str, Any] = {}
+        self._telemetry: dict[str, Any] = {}
         self.rows_written = 0
+        self._trial = trial_context.enter(run_dir)
 
     def begin_interval(self) -> None:
         if self._sampler is not None:
@@ -176,17 +166,21 @@ class TrialRecorder:
             readings = self._sampler.end_interval()
             self._telemetry = dict(sorted(readings.items(), key=lambda kv: _telemetry_rank(kv[0])))
 
-    def record_eval(self, row: Dict[str, Any]) -> None:
-        full = {**row, **self._telemetry, **self._extra}
-        for writer in self._writers:
-            writer.write_row(full)
+    def record_eval(self, row: dict[str, Any]) -> None:
+        self.writer.write_row({**row, **self._telemetry, **self._extra})
         self.rows_written += 1
 
     def close(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        if self._sampler is not None:
-            self._sampler.stop()
+        """Ends the trial's recording (again: nothing): sampler, writers, then the trial context."""
+        if self._trial is None:
+            return
+        entered, self._trial = self._trial, None
+        try:
+            if self._sampler is not None:
+                self._sampler.stop()
+            self.writer.close()
+        finally:
+            trial_context.leave(entered)
 
 
 class Recorder:
@@ -205,8 +199,8 @@ class Recorder:
         mode: str = 'new',
         fsync: bool = False,
         telemetry_interval_sec: float = 1.0,
-        extra_metadata: Optional[Dict[str, str]] = None,
-        tensorboard_hparams: Optional[List[str]] = None,
+        extra_metadata: dict[str, str] | None = None,
+        tensorboard_hparams: list[str] | None = None,
     ):
         if mode not in ('new', 'overwrite', 'resume'):
             raise ValueError(f"mode must be 'new', 'overwrite' or 'resume', got '{mode}'")
@@ -225,14 +219,14 @@ class Recorder:
     def run_dir(self, run_idx: int) -> str:
         return os.path.join(self.workload_dir, f'run_{run_idx}')
 
-    def existing_runs(self) -> List[int]:
+    def existing_runs(self) -> list[int]:
         if not os.path.isdir(self.workload_dir):
             return []
         return sorted(
             int(m.group(1)) for m in map(RUN_DIR_RE.match, os.listdir(self.workload_dir)) if m
         )
 
-    def previous_metadata(self) -> Optional[Dict[str, Any]]:
+    def previous_metadata(self) -> dict[str, Any] | None:
         path = os.path.join(self.workload_dir, METADATA_FILE)
         return files.read_json(path) if os.path.exists(path) else None
 
@@ -258,7 +252,7 @@ class Recorder:
                 'choose another --log_dir'
             )
 
-    def prepare(self) -> Set[int]:
+    def prepare(self) -> set[int]:
         """Applies the mode to the directory; returns the finished trials to skip."""
         self.check()
         if self.mode == 'overwrite' and os.path.isdir(self.workload_dir):
@@ -272,7 +266,7 @@ class Recorder:
             if (self.trial_info(idx) or {}).get('status') in spec.FINISHED_STATUSES
         }
 
-    def trial_info(self, run_idx: int) -> Optional[Dict[str, Any]]:
+    def trial_info(self, run_idx: int) -> dict[str, Any] | None:
         path = os.path.join(self.run_dir(run_idx), TRIAL_FILE)
         try:
             return files.read_json(path)
@@ -280,7 +274,7 @@ class Recorder:
             return None
 
     # --- Sweep files.
-    def write_metadata(self, metadata: Dict[str, Any]) -> None:
+    def write_metadata(self, metadata: dict[str, Any]) -> None:
         path = os.path.join(self.workload_dir, METADATA_FILE)
         previous = self.previous_metadata() if self.mode == 'resume' else None
         if previous is not None:
@@ -312,7 +306,7 @@ class Recorder:
             os.replace(os.path.join(run_dir, n), os.path.join(run_dir, f'attempt-{attempt}.{n}'))
 
     def start_trial(
-        self, run_idx: int, hyperparameters: Optional[Dict[str, Any]], seed: int
+        self, run_idx: int, hyperparameters: dict[str, Any] | None, seed: int
     ) -> TrialRecorder:
         run_dir = self.run_dir(run_idx)
         os.makedirs(run_dir, exist_ok=True)
@@ -327,26 +321,20 @@ class Recorder:
                 'started': time.time(),
             },
         )
-        writers: List[MetricWriter] = [
-            csv_io.MetricsCsvWriter(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
+        sinks: list[writers.MetricWriter] = [
+            writers.csv_writer(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
         ]
         if self.tensorboard_hparams is not None:
-            from algorithmic_efficiency.recording.tb import events as tb_writer  # tensorboard: only when asked
-
             # After trial.json: the writer takes the trial's start time from it.
-            # It never raises: a TensorBoard failure can't stop the trial.
-            writers.append(
-                tb_writer.TrialTensorBoardWriter(run_dir, hyperparameters, self.tensorboard_hparams)
+            sinks.append(
+                writers.tensorboard_writer(run_dir, hyperparameters, self.tensorboard_hparams)
             )
-        # Submissions find their trial's directory here (tensorboard.Logger.for_trial()).
-        os.environ[TRIAL_DIR_ENV] = os.path.abspath(run_dir)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
-        return TrialRecorder(run_dir, writers, sampler, self.extra_metadata)
+        return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata)
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""
         trial.close()
-        os.environ.pop(TRIAL_DIR_ENV, None)
         info = self.trial_info(result.run_idx) or {}
         final = result.final_eval
         info.update(

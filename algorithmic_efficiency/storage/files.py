@@ -8,6 +8,7 @@ analysis (reads a live sweep, writes summaries and plots):
   one, never a mix; a crash leaves at worst a stray ``*.tmp``.
 * :func:`write_json` — :func:`atomic_write` of a JSON document.
 * :func:`read_json` / :func:`read_json_object` — strict and tolerant reads.
+* :func:`fsync_dir` — make a rename in a directory durable.
 * :func:`natural_key` — sort ``run_2`` before ``run_10``.
 """
 
@@ -52,6 +53,20 @@ def atomic_write(
         raise
 
 
+def fsync_dir(dirname: str) -> None:
+    """Flushes `dirname`'s entries (a rename into it) to the disk; best effort."""
+    try:
+        fd = os.open(dirname, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse to fsync a directory: nothing more to do
+    finally:
+        os.close(fd)
+
+
 def write_text(path: str, text: str) -> None:
     """Writes `text` to `path` atomically."""
     with atomic_write(path) as f:
@@ -90,6 +105,7 @@ def natural_key(text: str) -> list:
     """Sort key: digit runs as numbers (``run_2`` before ``run_10``), path parts in order."""
     key = []
     for part in text.split(os.sep):
-        key.append(tuple((0, int(t), '') if t.isdigit() else (1, 0, t)
-                         for t in _DIGITS.split(part) if t))
+        key.append(
+            tuple((0, int(t), '') if t.isdigit() else (1, 0, t) for t in _DIGITS.split(part) if t)
+        )
     return key

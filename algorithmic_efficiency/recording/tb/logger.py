@@ -23,7 +23,8 @@ TensorBoard output, and never stops the trial on an I/O error.
 
 Bad input raises at once with what was expected (``ValueError`` for shapes and
 value ranges, ``TypeError`` for non-numeric data), also from a trial logger:
-those are bugs in the caller, not TensorBoard failures.
+those are bugs in the caller, not TensorBoard failures. Arrays become images
+in :mod:`.images`; events are encoded by :mod:`.events`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import datetime
 import io
 import logging
-import math
 import os
 import socket
 import sys
@@ -40,20 +40,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.histogram import metadata as histogram_metadata
-from tensorboard.plugins.image import metadata as image_metadata
 from tensorboard.util import tensor_util
 
+from algorithmic_efficiency.recording import trial_context
 from algorithmic_efficiency.recording.tb import events as tb_writer
+from algorithmic_efficiency.recording.tb import hparams, images
 
 _log = logging.getLogger(__name__)
 
-# Set by the runner to the trial's directory while a trial runs (see Logger.for_trial).
-TRIAL_DIR_ENV = 'AE_TRIAL_DIR'
 TRIAL_LOGGER_DIR = 'submission'
-CHANNELS = (1, 3, 4)
-GRID_PADDING = 1  # px of black between the images of add_images
 
 
 class _EventFile:
@@ -71,110 +68,11 @@ class _EventFile:
         self.write([tb_writer.file_version_event(now)])
 
     def write(self, events) -> None:
-        self._f.write(tb_writer.encode_events(events))
+        tb_writer.write_events(self._f, events)
         self._f.flush()
 
     def close(self) -> None:
         self._f.close()
-
-
-def _image_summary(tag: str, png: bytes, width: int, height: int) -> summary_pb2.Summary:
-    tensor = tensor_pb2.TensorProto(
-        dtype=types_pb2.DT_STRING,
-        tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=3)]
-        ),
-        string_val=[str(width).encode(), str(height).encode(), png],
-    )
-    summary = summary_pb2.Summary()
-    summary.value.add(
-        tag=tag,
-        metadata=image_metadata.create_summary_metadata(display_name=None, description=None),
-        tensor=tensor,
-    )
-    return summary
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    """PNG of uint8 (H, W, C) pixels, C in 1, 3, 4."""
-    from PIL import Image  # Pillow comes with matplotlib
-
-    buf = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buf, format='PNG')
-    return buf.getvalue()
-
-
-def _numeric(what: str, data: Any) -> np.ndarray:
-    arr = np.asarray(data)
-    if arr.dtype.kind not in 'biuf':
-        raise TypeError(f'{what}: expected numbers, got an array of dtype {arr.dtype}')
-    if arr.size == 0:
-        raise ValueError(f'{what}: the array is empty (shape {arr.shape})')
-    if arr.dtype.kind == 'f' and not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).sum())
-        raise ValueError(f'{what}: {bad} value(s) are NaN or infinite; images need finite values')
-    return arr
-
-
-def _images_nhwc(what: str, arr: np.ndarray, batched: bool) -> np.ndarray:
-    """(H, W) / (H, W, C) -- or (N, H, W) / (N, H, W, C) if `batched` -- as (N, H, W, C)."""
-    want = '(N, H, W) or (N, H, W, C)' if batched else '(H, W) or (H, W, C)'
-    ndim = arr.ndim - (1 if batched else 0)
-    if ndim == 3 and arr.shape[-1] not in CHANNELS and arr.shape[-3] in CHANNELS:
-        order = '(0, 2, 3, 1)' if batched else '(1, 2, 0)'
-        raise ValueError(
-            f'{what}: shape {arr.shape} looks channels-first; images are channels-last '
-            f'{want} with C in 1, 3 or 4: pass array.transpose{order}'
-        )
-    if ndim not in (2, 3) or (ndim == 3 and arr.shape[-1] not in CHANNELS):
-        raise ValueError(f'{what}: expected shape {want} with C in 1, 3 or 4; got {arr.shape}')
-    if not batched:
-        arr = arr[None]
-    return arr[..., None] if ndim == 2 else arr
-
-
-def _to_uint8(what: str, arr: np.ndarray, equalize: bool, per_image: bool) -> np.ndarray:
-    """(N, H, W, C) numbers -> uint8: floats in [0, 1], integers in [0, 255], or rescaled."""
-    if equalize or per_image:
-        x = arr.astype(np.float64)
-        axes = (1, 2, 3) if per_image else None
-        lo = x.min(axis=axes, keepdims=True)
-        span = x.max(axis=axes, keepdims=True) - lo
-        # A constant image has nothing to stretch: it becomes black.
-        x = np.divide(x - lo, span, out=np.zeros_like(x), where=span > 0)
-        return np.rint(x * 255).astype(np.uint8)
-    if arr.dtype.kind == 'b':
-        return arr.astype(np.uint8) * 255
-    lo, hi = arr.min(), arr.max()
-    if arr.dtype.kind == 'f':
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f'{what}: float values must lie in [0, 1], got min {lo:g}, max {hi:g}; '
-                'pass equalize=True to rescale them (or scale them yourself)'
-            )
-        return np.rint(arr.astype(np.float64) * 255).astype(np.uint8)
-    if lo < 0 or hi > 255:
-        raise ValueError(
-            f'{what}: integer values must lie in [0, 255], got min {lo}, max {hi}; '
-            'pass equalize=True to rescale them'
-        )
-    return arr.astype(np.uint8)
-
-
-def image_grid(tiles: np.ndarray, padding: int = GRID_PADDING) -> np.ndarray:
-    """(N, H, W, C) -> one image: ceil(sqrt(N)) columns, row by row, `padding` px of 0 between."""
-    n, h, w, c = tiles.shape
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    grid = np.zeros(
-        (rows * (h + padding) - padding, cols * (w + padding) - padding, c), tiles.dtype
-    )
-    for i in range(n):
-        r, q = divmod(i, cols)
-        grid[
-            r * (h + padding) : r * (h + padding) + h, q * (w + padding) : q * (w + padding) + w
-        ] = tiles[i]
-    return grid
 
 
 class Logger:
@@ -205,30 +103,35 @@ class Logger:
         self._max_step = 0
         self._parameters_logged = False
 
-    # --- Trials.
-    _trial_loggers: dict[tuple[str, str], Logger] = {}
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
+    # --- Trials.
     @classmethod
     def for_trial(cls, run_dir: str | None = None, name: str = TRIAL_LOGGER_DIR) -> Logger:
         """The Logger of the running trial, writing into ``<run_dir>/<name>/``.
 
-        `run_dir` defaults to the ``AE_TRIAL_DIR`` environment variable, which
-        the runner sets during each trial. Without either (no ``--log_dir``)
-        the Logger checks its input and writes nothing. The same trial gets the
-        same Logger back (call it wherever convenient); asking for another
-        trial's closes the previous one. Its I/O errors are logged once and
+        `run_dir` defaults to the current trial's directory, which the runner
+        hands over for the duration of each trial (see
+        :mod:`algorithmic_efficiency.recording.trial_context`; in a child
+        process, the ``AE_TRIAL_DIR`` environment variable). Without either
+        (no ``--log_dir``) the Logger checks its input and writes nothing. The
+        same trial gets the same Logger back (call it wherever convenient); the
+        runner closes it when the trial ends. Its I/O errors are logged once and
         never raised, so TensorBoard never stops a trial.
         """
-        run_dir = run_dir or os.environ.get(TRIAL_DIR_ENV) or None
-        key = (os.path.abspath(run_dir) if run_dir else '', name)
-        logger = cls._trial_loggers.get(key)
-        if logger is not None and not logger._closed:
-            return logger
-        for other in [k for k in cls._trial_loggers if k != key]:
-            cls._trial_loggers.pop(other).close()
+        trial = trial_context.current(run_dir)
+        if trial is None:
+            return cls._trial_logger(None)
+        return trial.resource(
+            f'Logger {name}', lambda: cls._trial_logger(os.path.join(trial.run_dir, name))
+        )
+
+    @classmethod
+    def _trial_logger(cls, logdir: str | None) -> Logger:
         logger = cls.__new__(cls)
-        logger._setup(os.path.join(run_dir, name) if run_dir else None, trial=True)
-        cls._trial_loggers[key] = logger
+        logger._setup(logdir, trial=True)
         return logger
 
     # --- Plumbing.
@@ -268,7 +171,7 @@ class Logger:
     def add_scalars(
         self, main_tag: str, tag_scalar_dict: Mapping[str, float], step: int | None = None
     ) -> None:
-        """Logs several numbers on one plot: one run ``<main_tag>_<key>`` per key, tag `main_tag`."""
+        """Logs several numbers on one plot: a run ``<main_tag>_<key>`` per key, tag `main_tag`."""
         if not isinstance(tag_scalar_dict, Mapping) or not tag_scalar_dict:
             raise ValueError(f'add_scalars({main_tag!r}): expected a non-empty dict of numbers')
         values = {
@@ -289,7 +192,9 @@ class Logger:
         rescales min..max to [0, 1] first (a constant image becomes black).
         """
         what = f'add_image({tag!r})'
-        tiles = _to_uint8(what, _images_nhwc(what, _numeric(what, img), False), equalize, False)
+        tiles = images.to_uint8(
+            what, images.images_nhwc(what, images.numeric(what, img), False), equalize, False
+        )
         self._write_image(tag, tiles[0], step)
 
     def add_images(
@@ -307,9 +212,9 @@ class Logger:
         to all images; ``equalize_per_image=True`` scales each on its own.
         """
         what = f'add_images({tag!r})'
-        tiles = _images_nhwc(what, _numeric(what, imgs), True)
+        tiles = images.images_nhwc(what, images.numeric(what, imgs), True)
         self._write_image(
-            tag, image_grid(_to_uint8(what, tiles, equalize, equalize_per_image)), step
+            tag, images.image_grid(images.to_uint8(what, tiles, equalize, equalize_per_image)), step
         )
 
     def _write_image(self, tag: str, pixels: np.ndarray, step: int | None) -> None:
@@ -317,12 +222,13 @@ class Logger:
         step = self._step(tag, step)
         if self.logdir is None:
             return
-        self._write(_image_summary(tag, _png(pixels), pixels.shape[1], pixels.shape[0]), step)
+        summary = images.image_summary(tag, images.png(pixels), pixels.shape[1], pixels.shape[0])
+        self._write(summary, step)
 
     def add_histogram(self, tag: str, values: Any, step: int | None = None, bins: int = 30) -> None:
         """Logs the distribution of `values` (any shape, flattened) in `bins` equal buckets."""
         what = f'add_histogram({tag!r})'
-        data = _numeric(what, values).astype(np.float64).ravel()
+        data = images.numeric(what, values).astype(np.float64).ravel()
         if not np.isfinite(data).all():  # ints are always finite; floats were checked
             raise ValueError(f'{what}: values must be finite')
         if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
@@ -364,12 +270,10 @@ class Logger:
                 pyplot = sys.modules.get('matplotlib.pyplot')
                 if pyplot is not None:  # a pyplot figure: let pyplot forget it
                     pyplot.close(figure)
-        from PIL import Image
-
         png = buf.getvalue()
-        width, height = Image.open(io.BytesIO(png)).size
+        width, height = images.png_size(png)
         step = self._step(tag, step)
-        self._write(_image_summary(tag, png, width, height), step)
+        self._write(images.image_summary(tag, png, width, height), step)
 
     def add_parameters(
         self, params: Mapping[str, Any], metrics: Mapping[str, float], step: int | None = None
@@ -400,7 +304,7 @@ class Logger:
             )
         values = {}
         for key, value in params.items():
-            v = tb_writer.hparam_value(value)
+            v = hparams.hparam_value(value)
             if not isinstance(v, (bool, int, float)) and not isinstance(value, str):
                 raise TypeError(
                     f'add_parameters: params[{key!r}] = {value!r}; values must be numbers, '
@@ -413,7 +317,7 @@ class Logger:
         head, name = os.path.split(os.path.normpath(self.logdir or ''))
         trial_id = f'{name} ({head})' if head else name
         start = time.time()
-        self._write(tb_writer.session_start_summary(values, trial_id, start), 0)
+        self._write(hparams.session_start_summary(values, trial_id, start), 0)
         self._write(tb_writer.scalars_summary(scalars), step)
         self._parameters_logged = True
 
