@@ -10,7 +10,7 @@ import textwrap
 from pyrun import run_python
 
 BLOCKED = ('jax', 'jaxlib', 'flax', 'optax', 'torch')
-ROOT_CLIS = ('status', 'summary', 'plot', 'tensorboard', 'dashboard')
+ROOT_CLIS = ('status', 'summary', 'plot', 'tensorboard', 'dashboard', 'score')
 # Modules the walk must find (a walk that silently found nothing would pass otherwise).
 EXPECTED = (
     'algorithmic_efficiency.analysis.loader',
