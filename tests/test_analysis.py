@@ -14,15 +14,15 @@ import struct
 import subprocess
 import sys
 
-import pytest
 import pyrun
+import pytest
 from pyrun import run_python
 
-from algorithmic_efficiency.storage import csv_io
 from algorithmic_efficiency import plot as plot_cli
 from algorithmic_efficiency import status as status_cli
 from algorithmic_efficiency import summary as summary_cli
 from algorithmic_efficiency.analysis import load_runs, load_trials, loader, summary
+from algorithmic_efficiency.storage import csv_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, 'algorithmic_efficiency', 'submission_runner.py')
@@ -340,7 +340,8 @@ from algorithmic_efficiency.analysis import load_runs, load_trials
 load_runs({log_dir!r}); load_trials({log_dir!r})
 assert algorithmic_efficiency.status.main([{log_dir!r}]) == 0
 assert algorithmic_efficiency.summary.main([{log_dir!r}, '-q']) == 0
-assert algorithmic_efficiency.plot.main([{log_dir!r}, '--out', {str(tmp_path)!r}, '--dpi', '40']) == 0
+out = {str(tmp_path)!r}
+assert algorithmic_efficiency.plot.main([{log_dir!r}, '--out', out, '--dpi', '40']) == 0
 bad = [m for m in {FRAMEWORK_MODULES!r} if m in sys.modules]
 assert not bad, bad
 """
@@ -678,3 +679,64 @@ def test_wall_times_prefer_the_recorded_column():
     rows['wall_time'] = [101.7, float('nan'), 203.0]
     # Recorded times win; a row without one falls back to the estimate.
     assert loader.wall_times(rows).tolist() == [101.7, 111.5, 203.0]
+
+
+def test_incumbent_one_rule_by_trial_and_by_eval():
+    """Failed and diverged trials and non-finite losses never improve the incumbent; it is
+    NaN until a first loss counts, and that first one is an improvement too."""
+    import pandas as pd
+
+    from algorithmic_efficiency.analysis import incumbent
+
+    nan, inf = math.nan, math.inf
+    trials = pd.DataFrame({
+        'run_idx': [3, 1, 2, 4, 5, 6],  # not in trial order
+        'status': ['complete', 'failed', 'complete', 'diverged', 'running', 'complete'],
+        'best_loss': [0.9, 0.1, nan, 0.05, 0.9, 0.4],
+    })
+    by_trial = incumbent.by_trial(trials)
+    assert by_trial['run_idx'].tolist() == [1, 2, 3, 4, 5, 6]
+    assert by_trial['incumbent'].fillna(-1).tolist() == [-1, -1, 0.9, 0.9, 0.9, 0.4]
+    assert incumbent.improvements(trials)['run_idx'].tolist() == [3, 6]  # 5 only ties
+    runs = pd.DataFrame({
+        'run_idx': [3, 1, 1, 3, 4, 4, 6, 6],
+        'eval_idx': [1, 1, 2, 2, 1, 2, 2, 1],
+        'loss': [0.9, 0.5, 0.1, inf, 0.05, nan, 0.4, 0.6],
+        'trial.status': ['complete', 'failed', 'failed', 'complete', 'diverged', 'diverged',
+                         'complete', 'complete'],
+    })
+    inc = incumbent.by_eval(runs)
+    assert inc['evals'].tolist() == list(range(1, 9))
+    assert inc['run_idx'].tolist() == [1, 1, 3, 3, 4, 4, 6, 6]
+    assert inc['best_loss'].fillna(-1).tolist() == [-1, -1, 0.9, 0.9, 0.9, 0.9, 0.6, 0.4]
+    assert incumbent.improved(inc['best_loss']).tolist() == [
+        False, False, True, False, False, False, True, True
+    ]  # fmt: skip
+
+
+def test_incumbent_is_the_same_in_the_summary_and_the_plot(crafted):
+    from algorithmic_efficiency.analysis import incumbent, plot
+
+    trials = load_trials(crafted)
+    runs = load_runs(crafted)
+    # Trial 3 (diverged) measured 0.05, the lowest loss: never the incumbent.
+    assert [int(t['run_idx']) for t in summary.incumbent_trajectory(trials)] == [1]
+    by_trial = incumbent.by_trial(trials)
+    assert by_trial['incumbent'].tolist() == [0.1] * 6
+    inc = plot.incumbent(runs)
+    assert inc.equals(incumbent.by_eval(runs))
+    # The last eval's incumbent is the best candidate trial's best loss.
+    assert inc['best_loss'].iloc[-1] == summary.best_trial(trials)['best_loss'] == 0.1
+
+
+def test_read_metadata_is_quiet_and_always_a_dict(tmp_path, caplog):
+    from algorithmic_efficiency.analysis import loader
+
+    assert loader.read_metadata(str(tmp_path / 'missing')) == {}
+    (tmp_path / 'metadata.json').write_text('{"workload": ')
+    assert loader.read_metadata(str(tmp_path)) == {}
+    (tmp_path / 'metadata.json').write_text('[1, 2]')
+    assert loader.read_metadata(str(tmp_path)) == {}
+    (tmp_path / 'metadata.json').write_text('{"workload": "wl", "rng_seed": 3}')
+    assert loader.read_metadata(str(tmp_path)) == {'workload': 'wl', 'rng_seed': 3}
+    assert caplog.text == ''

@@ -459,16 +459,66 @@ def test_damaged_hydra_files_are_warnings_and_jobs_stay_listed(hydra_root, tmp_p
     ]
 
 
-def test_explorer_imports_no_framework_nor_hydra(log_dir, hydra_root):
+def test_hydra_is_imported_only_for_hydra_folders_and_no_framework_ever(log_dir, hydra_root):
     code = textwrap.dedent(
         f"""
         import sys
         from algorithmic_efficiency.analysis import explorer
+        frameworks = ('jax', 'torch', 'flax', 'optax', 'tensorflow')
+        explorer.load([{log_dir!r}], '*.npy')
+        print([m for m in frameworks + ('hydra', 'omegaconf', 'yaml') if m in sys.modules])
         explorer.load([{log_dir!r}, {hydra_root!r}], '*.npy')
-        bad = [m for m in ('jax', 'torch', 'flax', 'tensorflow', 'hydra') if m in sys.modules]
-        print(bad)
+        print([m for m in frameworks if m in sys.modules])
+        print('hydra.core.override_parser.overrides_parser' in sys.modules)
         """
     )
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == '[]'
+    assert proc.stdout.strip().splitlines() == ['[]', '[]', 'True']
+
+
+def test_hydra_overrides_mean_what_they_meant_to_hydra(tmp_path):
+    """Values of overrides whose key the job's config.yaml lacks come from hydra-core's
+    parser: the same typed values Hydra put in the config of a real run."""
+    app_dir = tmp_path / 'app'
+    (app_dir / 'conf').mkdir(parents=True)
+    (app_dir / 'conf' / 'config.yaml').write_text(HYDRA_CONFIG)
+    (app_dir / 'app.py').write_text(HYDRA_APP)
+    run_dir = tmp_path / 'outputs' / '2024-02-03' / '04-05-06'
+    added = ['+extra=1e-3', '+flag=yes', '+hex=0x10', "+q='a b'", '+none=null', '+n=1_000']
+    proc = subprocess.run(
+        [sys.executable, 'app.py', 'lr=0.5', *added, f'hydra.run.dir={run_dir}'],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=app_dir,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import yaml
+
+    config_path = run_dir / '.hydra' / 'config.yaml'
+    config = yaml.safe_load(config_path.read_text())
+    names = [a.split('=', 1)[0].lstrip('+') for a in added]
+    hydra_values = {n: config.pop(n) for n in names}
+    assert hydra_values == {
+        'extra': 0.001, 'flag': 'yes', 'hex': '0x10', 'q': 'a b', 'none': None, 'n': 1000
+    }  # fmt: skip
+    # A config.yaml without them (an older or edited file): only overrides.yaml has them.
+    config_path.write_text(yaml.safe_dump(config))
+    overrides_path = run_dir / '.hydra' / 'overrides.yaml'
+    overrides = yaml.safe_load(overrides_path.read_text())
+    overrides += ['~gone', '+lst=[1, 2]', 'bad key=1']
+    overrides_path.write_text(yaml.safe_dump(overrides))
+    frame = explorer.load_folder(str(tmp_path / 'outputs'))
+    col = frame[('2024-02-03 04-05-06', 0)]
+    for name, value in hydra_values.items():
+        assert col[('hyperparameters', name)] == value, name
+        assert type(col[('hyperparameters', name)]) is type(value), name
+    assert col[('hyperparameters', 'lr')] == 0.5  # in the config: its typed value
+    assert col[('hyperparameters', 'gone')] is None  # a deletion
+    assert col[('hyperparameters', 'lst')] == '[1, 2]'  # not a scalar: the text as written
+    assert ('hyperparameters', 'bad key') not in frame.index
+    (warning,) = frame.attrs['warnings']
+    assert warning.startswith(f"{run_dir / '.hydra'}/overrides.yaml: override 'bad key=1' ")
+    assert warning.endswith('; ignored')

@@ -415,6 +415,16 @@ def test_incumbent_config_and_fixed_trials(tmp_path):
     by_eval = [(s.step, s.value) for s in inc.Scalars('incumbent/best_loss_by_eval')]
     # Evals of the failed and diverged trials count, but never improve it.
     assert by_eval == [(n, f32(v)) for n, v in enumerate([0.9, 0.6, 0.6, 0.6, 0.6, 0.5, 0.5], 1)]
+    # One rule (analysis.incumbent): the summary's trajectory and the plot agree with it.
+    from algorithmic_efficiency.analysis import load_runs, load_trials, plot, summary
+
+    trajectory = summary.incumbent_trajectory(load_trials(str(a)))
+    assert [(int(t['run_idx']), f32(t['best_loss'])) for t in trajectory] == [
+        (1, f32(0.6)),
+        (4, f32(0.5)),
+    ]
+    assert [(int(n), f32(v)) for n, v in plot.incumbent(load_runs(str(a)))[['evals', 'best_loss']]
+            .itertuples(index=False)] == by_eval
 
     # Statuses, and the diverged trial's NaN loss is shown as it was measured.
     def end_status(run_dir):

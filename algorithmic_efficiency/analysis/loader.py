@@ -7,8 +7,10 @@
   LOG_DIR/<workload>/run_<N>/metrics.csv    one row per eval   -> the rows themselves
 
 :func:`load_runs` gives one row per eval of every trial of every sweep in a
-log directory (``LOG_DIR/<workload>``, or one such directory itself); :func:`load_trials` one row per trial (including trials
-that never reached an eval). Both read files only: no JAX, no PyTorch, no
+log directory (``LOG_DIR/<workload>``, or one such directory itself);
+:func:`load_trials` one row per trial (including trials that never reached an
+eval). Where the sweeps are is :mod:`.sweep_dirs`; the per-trial numbers are
+:mod:`.eval_rows`. Both read files only: no JAX, no PyTorch, no
 ``logging_utils`` (which pulls in telemetry), so they start fast and can run
 while a sweep is still writing. Earlier attempts set aside by ``--resume``
 (``attempt-K.*``) and ``LOG_DIR/all_metrics.csv`` are never read.
@@ -17,29 +19,34 @@ while a sweep is still writing. Earlier attempts set aside by ``--resume``
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.analysis import eval_rows
+from algorithmic_efficiency.analysis.eval_rows import finite_mask, last_valid, num, wall_times
+from algorithmic_efficiency.analysis.sweep_dirs import find_workload_dirs, read_metadata, run_dirs
+from algorithmic_efficiency.layout import METADATA_FILE, METRICS_FILE, TRIAL_FILE, LogDirError
 from algorithmic_efficiency.storage import csv_io, files
 
 _log = logging.getLogger(__name__)
 
-# The recorder's file names: one definition, shared with the writer.
-from algorithmic_efficiency.layout import (
-    LogDirError,  # noqa: E402
-    METADATA_FILE,
-    METRICS_FILE,
-    RUN_DIR_RE,
-    TRIAL_FILE,
-)
+__all__ = [
+    'LogDirError',
+    'SweepInfo',
+    'finite_mask',
+    'find_workload_dirs',
+    'load',
+    'load_runs',
+    'load_trials',
+    'read_metadata',
+    'wall_times',
+]
 
 # Columns parsed as numbers whatever a partial or odd file made of them.
 NUMERIC_COLUMNS = (
@@ -58,89 +65,6 @@ NUMERIC_COLUMNS = (
 # and 'unknown' (no trial.json and no finished row).
 STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')
 ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
-
-
-
-
-
-def _run_dirs(workload_dir: str) -> list[tuple[int, str]]:
-    """(run_idx, path) of every run_<N> directory holding a trial or metrics file."""
-    found = []
-    try:
-        names = os.listdir(workload_dir)
-    except OSError:
-        return []
-    for name in names:
-        m = RUN_DIR_RE.match(name)
-        path = os.path.join(workload_dir, name)
-        if (
-            m
-            and os.path.isdir(path)
-            and any(os.path.exists(os.path.join(path, n)) for n in (TRIAL_FILE, METRICS_FILE))
-        ):
-            found.append((int(m.group(1)), path))
-    return sorted(found)
-
-
-def _is_workload_dir(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, METADATA_FILE)) or bool(_run_dirs(path))
-
-
-def _child_dirs(path: str) -> list[str]:
-    try:
-        names = sorted(os.listdir(path))
-    except OSError:
-        return []
-    return [
-        os.path.join(path, n)
-        for n in names
-        if not n.startswith('.') and os.path.isdir(os.path.join(path, n))
-    ]
-
-
-def find_workload_dirs(log_dir: str) -> list[str]:
-    """The sweep directories of `log_dir`: itself if it is one, else its children that are.
-
-    A sweep directory (``LOG_DIR/<workload>``) holds ``metadata.json`` or
-    ``run_<N>/`` directories with a ``trial.json`` or ``metrics.csv``. Only the
-    runner's layout is searched (one level down), so pointing a command at a
-    broad directory such as ``/tmp`` never picks up (or writes summaries into)
-    unrelated directories that happen to look like runs further down.
-
-    Raises:
-      LogDirError: `log_dir` is missing, is a file, is a single trial's
-        directory, or holds no sweep (naming any found one level deeper).
-    """
-    root = os.fspath(log_dir)
-    if not os.path.exists(root):
-        raise LogDirError(f"'{root}' does not exist; pass the --log_dir of a sweep")
-    if not os.path.isdir(root):
-        raise LogDirError(f"'{root}' is a file, not a directory; pass the --log_dir of a sweep")
-    if _is_workload_dir(root):
-        return [root]
-    if RUN_DIR_RE.match(os.path.basename(os.path.normpath(root))) and any(
-        os.path.exists(os.path.join(root, n)) for n in (TRIAL_FILE, METRICS_FILE)
-    ):
-        raise LogDirError(
-            f"'{root}' is a single trial's directory; pass its sweep "
-            f"'{os.path.dirname(os.path.normpath(root))}' or the --log_dir above it"
-        )
-    children = _child_dirs(root)
-    found = [d for d in children if _is_workload_dir(d)]
-    if found:
-        return found
-    deeper = sorted({d for c in children for d in _child_dirs(c) if _is_workload_dir(d)})
-    if deeper:
-        dirs = sorted({os.path.dirname(d) for d in deeper})
-        hint = ', '.join(f"'{d}'" for d in dirs[:3]) + (', ...' if len(dirs) > 3 else '')
-        raise LogDirError(
-            f"no sweep directly in '{root}'; log directories one level down: {hint}. "
-            'Pass one of those'
-        )
-    raise LogDirError(
-        f"no runs found in '{root}': expected LOG_DIR/<workload>/metadata.json or "
-        'LOG_DIR/<workload>/run_<N>/metrics.csv as written by submission_runner.py --log_dir'
-    )
 
 
 def _flatten_metadata(meta: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +135,7 @@ class _Sweep:
         self.metadata = files.read_json_object(os.path.join(workload_dir, METADATA_FILE)) or {}
         self.name = str(self.metadata.get('workload') or os.path.basename(workload_dir))
         self.trials = []
-        for run_idx, run_dir in _run_dirs(workload_dir):
+        for run_idx, run_dir in run_dirs(workload_dir):
             info = files.read_json_object(os.path.join(run_dir, TRIAL_FILE))
             rows = _numeric(_read_metrics(os.path.join(run_dir, METRICS_FILE)))
             self.trials.append((run_idx, run_dir, info, rows, _trial_status(info, rows)))
@@ -321,39 +245,14 @@ def _runs_frame(sweeps: list[_Sweep], metadata: bool = True) -> pd.DataFrame:
     return df[[c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]]
 
 
-def finite_mask(series: pd.Series) -> pd.Series:
-    """True where `series` holds a finite number (not NaN, not +-inf, not text)."""
-    values = pd.to_numeric(series, errors='coerce').astype('float64')
-    return pd.Series(np.isfinite(values.to_numpy()), index=series.index)
-
-
-def _finite(series: pd.Series) -> pd.Series:
-    values = pd.to_numeric(series, errors='coerce').astype('float64')
-    return values[finite_mask(values)]
-
-
-def _last_valid(rows: pd.DataFrame, col: str) -> Any:
-    if col not in rows.columns:
-        return None
-    values = rows[col].dropna()
-    return values.iloc[-1] if len(values) else None
-
-
-def _num(v: Any) -> float:
-    """A float, or NaN for None, text and other non-numbers."""
-    if isinstance(v, bool) or v is None:
-        return math.nan
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status) -> dict:
     info = info or {}
     n = len(rows)
     last = rows.iloc[-1] if n else pd.Series(dtype=object)
-    get = lambda col: last.get(col) if n else None
+
+    def get(col: str) -> Any:
+        return last.get(col) if n else None
+
     rec = {
         'sweep': sweep.key,
         'workload': sweep.name,
@@ -367,43 +266,15 @@ def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status)
         rec.update({f'hparam.{k}': v for k, v in hparams.items()})
     elif n:
         rec.update({c: rows[c].iloc[0] for c in rows.columns if c.startswith('hparam.')})
-
-    losses = _finite(rows['loss']) if 'loss' in rows.columns else pd.Series(dtype=float)
-    accs = _finite(rows['accuracy']) if 'accuracy' in rows.columns else pd.Series(dtype=float)
-    if len(losses):
-        best = losses.idxmin()  # the first eval with the lowest loss
-        rec['best_loss'] = float(losses[best])
-        rec['best_loss_step'] = (
-            _num(rows.at[best, 'global_step']) if 'global_step' in rows else math.nan
-        )
-    else:
-        rec['best_loss'], rec['best_loss_step'] = math.nan, math.nan
-    rec['final_loss'] = _num(get('loss')) if n else _num(info.get('final_loss'))
-    rec['best_accuracy'] = float(accs.max()) if len(accs) else math.nan
-    rec['final_accuracy'] = _num(get('accuracy')) if n else _num(info.get('final_accuracy'))
-    # trial.json's step is the step reached (a failed trial may be past its last
-    # eval); a running trial has none yet, so its last row tells the current step.
-    step = info.get('global_step')
-    rec['global_step'] = _num(step if step is not None else get('global_step'))
-    rec['num_evals'] = n
-    ast = info.get('accumulated_submission_time')
-    rec['accumulated_submission_time'] = _num(
-        ast if ast is not None else get('accumulated_submission_time')
-    )
-    rec['time_to_target'] = math.nan
-    if n and 'goal_reached' in rows.columns and rows['goal_reached'].any():
-        first = rows.index[rows['goal_reached']][0]
-        rec['time_to_target'] = _num(rows.at[first, 'accumulated_submission_time'])
-    elif not n:
-        rec['time_to_target'] = _num(info.get('time_to_target'))
+    rec.update(eval_rows.progress(rows, info))
     rec['target_metric'] = get('workload.target_metric_name') or sweep.metadata.get(
         'workload.target_metric_name'
     )
     target = get('workload.target_value')
-    rec['target_value'] = _num(
+    rec['target_value'] = num(
         target if target is not None else sweep.metadata.get('workload.target_value')
     )
-    rec['energy_joules'] = _num(_last_valid(rows, ENERGY_COLUMN))
+    rec['energy_joules'] = num(last_valid(rows, ENERGY_COLUMN))
     cpu = 'cpu.util.interval_mean_percent'
     rec['cpu_util_mean_percent'] = (
         float(pd.to_numeric(rows[cpu], errors='coerce').mean()) if cpu in rows.columns else math.nan
@@ -413,8 +284,8 @@ def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status)
         float(pd.to_numeric(rows[rss], errors='coerce').max()) if rss in rows.columns else math.nan
     )
     rec['seed'] = info.get('seed')
-    rec['started'] = _num(info.get('started'))
-    rec['finished'] = _num(info.get('finished'))
+    rec['started'] = num(info.get('started'))
+    rec['finished'] = num(info.get('finished'))
     rec['wallclock_sec'] = rec['finished'] - rec['started']
     rec['error'] = info.get('error')
     rec['run_dir'] = run_dir
@@ -498,23 +369,3 @@ def load(log_dir: str, metadata: bool = True) -> tuple[pd.DataFrame, pd.DataFram
     sweeps = _sweeps(log_dir)
     infos = [SweepInfo(s.key, s.name, s.framework, s.dir, s.metadata) for s in sweeps]
     return _runs_frame(sweeps, metadata), _trials_frame(sweeps), infos
-
-
-def wall_times(df: pd.DataFrame, keys: Sequence[str] = ('run_idx',)) -> pd.Series:
-    """Unix seconds at which each eval row's training interval ended.
-
-    The ``wall_time`` column where the runner recorded it; for older rows
-    without it, an approximation: the trial's start (``global_start_time``)
-    plus its submission time plus the evals before it (evals are untimed;
-    set-up time is not in the rows). ``keys`` name the columns that identify
-    a trial in ``df``.
-    """
-    start = pd.to_numeric(df['global_start_time'], errors='coerce')
-    sub = pd.to_numeric(df['accumulated_submission_time'], errors='coerce')
-    ev = pd.to_numeric(df['eval_time_sec'], errors='coerce') if 'eval_time_sec' in df else None
-    ev = (ev if ev is not None else pd.Series(0.0, index=df.index)).fillna(0.0)
-    group = [df[k] for k in keys if k in df.columns] or [df['run_idx']]
-    approx = start + sub + (ev.groupby(group).cumsum() - ev)
-    if 'wall_time' not in df.columns:
-        return approx
-    return pd.to_numeric(df['wall_time'], errors='coerce').fillna(approx)

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from algorithmic_efficiency.analysis import loader, summary
+from algorithmic_efficiency.analysis import incumbent as incumbent_lib
+from algorithmic_efficiency.analysis import loader
 from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def _per_trial(
     """A panel per sweep, a line per trial of `y` against `x`."""
     sweeps = list(dict.fromkeys(runs['sweep']))
     fig, axes = _panels(len(sweeps))
-    for ax, key in zip(axes, sweeps):
+    for ax, key in zip(axes, sweeps, strict=True):
         df = runs[runs['sweep'] == key]
         n = 0
         for i, (run_idx, t) in enumerate(df.groupby('run_idx', sort=True)):
@@ -181,24 +182,8 @@ def accuracy_vs_time(runs: pd.DataFrame, logx: bool = False, logy: bool = False)
     )
 
 
-def incumbent(runs: pd.DataFrame) -> pd.DataFrame:
-    """One sweep's evals in trial order with ``evals`` (1, 2, ...) and ``best_loss`` so far.
-
-    Failed and diverged trials' evals count as evaluations but never become
-    the best (as in the summary); non-finite losses never do either.
-    """
-    df = runs.sort_values(['run_idx', 'eval_idx'], kind='stable').reset_index(drop=True)
-    loss = pd.to_numeric(df['loss'], errors='coerce')
-    ok = ~df['trial.status'].isin(summary.NOT_CANDIDATES) & loader.finite_mask(loss)
-    return pd.DataFrame(
-        {
-            'evals': range(1, len(df) + 1),
-            'run_idx': df['run_idx'],
-            'loss': loss,
-            # Carried over evals that cannot improve it (failed, diverged, NaN).
-            'best_loss': loss.where(ok).cummin().ffill(),
-        }
-    )
+# One sweep's evals in trial order with the best loss so far (the summary's rule).
+incumbent = incumbent_lib.by_eval
 
 
 def best_loss_vs_evals(runs: pd.DataFrame, logx: bool = False, logy: bool = False) -> Figure:
@@ -223,7 +208,7 @@ def best_loss_vs_evals(runs: pd.DataFrame, logx: bool = False, logy: bool = Fals
             label=f'{key}: best so far',
         )
         ax.plot(inc['evals'], inc['loss'], '.', ms=4, alpha=0.4, color=color)
-        better = inc['best_loss'].lt(inc['best_loss'].shift(fill_value=math.inf))
+        better = incumbent_lib.improved(inc['best_loss'])
         ax.plot(inc['evals'][better], inc['best_loss'][better], 'o', ms=6, color=color)
         for _, r in inc[better].iterrows():
             ax.annotate(

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.analysis import loader
+from algorithmic_efficiency.analysis import incumbent, loader
 from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
@@ -104,13 +104,8 @@ def best_trial(trials: pd.DataFrame) -> pd.Series | None:
 
 
 def incumbent_trajectory(trials: pd.DataFrame) -> list[pd.Series]:
-    """Trials that improved the best loss, in trial order (run_idx)."""
-    out, best = [], math.inf
-    for _, t in _eligible(trials).sort_values('run_idx').iterrows():
-        if t['best_loss'] < best:
-            best = t['best_loss']
-            out.append(t)
-    return out
+    """Trials that improved the best loss, in trial order (see :mod:`.incumbent`)."""
+    return [t for _, t in incumbent.improvements(trials).iterrows()]
 
 
 def scalar(v: Any) -> Any:
@@ -127,14 +122,20 @@ def scalar(v: Any) -> Any:
 def run_status(trials: pd.DataFrame, metadata: dict[str, Any] | None = None) -> dict:
     """The sweep in one dict (``run_status.csv``'s rows, in order)."""
     metadata = metadata or {}
-    count = lambda s: int(trials['status'].eq(s).sum())
+
+    def count(status: str) -> int:
+        return int(trials['status'].eq(status).sum())
+
     best = best_trial(trials)
     best_acc = _eligible(trials, 'best_accuracy').sort_values(
         ['best_accuracy', 'run_idx'], ascending=[False, True], kind='stable'
     )
     reached = trials[trials['time_to_target'].notna()]
     fastest = reached.sort_values(['time_to_target', 'run_idx'], kind='stable')
-    first = lambda col: trials[col].dropna().iloc[0] if trials[col].notna().any() else None
+
+    def first(col: str) -> Any:
+        return trials[col].dropna().iloc[0] if trials[col].notna().any() else None
+
     energy = trials['energy_joules'].dropna()
     return {
         'workload': metadata.get('workload') or first('workload'),
@@ -195,7 +196,8 @@ def format_trajectory(trials: pd.DataFrame, with_config: bool = False, name: str
                     lines.append(f'  {c[len("hparam.") :]}: {format_value(t[c])}')
             lines.append(
                 f'  status: {t["status"]}, step {format_value(t["best_loss_step"])} of '
-                f'{format_value(t["global_step"])}, best accuracy {format_value(t["best_accuracy"])}, '
+                f'{format_value(t["global_step"])}, '
+                f'best accuracy {format_value(t["best_accuracy"])}, '
                 f'time to target {format_value(t["time_to_target"]) or "-"}'
             )
     if len(lines) == 1:
@@ -230,7 +232,9 @@ def _write_sweep(summary_dir: str, trials: pd.DataFrame, metadata: dict, name: s
 
 
 def write_summary(log_dir: str) -> list[str]:
-    """Writes the summary of every sweep in `log_dir` (itself, or its children); returns the paths written.
+    """Writes the summary of every sweep in `log_dir` (itself, or its children).
+
+    Returns the paths written.
 
     Each sweep gets ``<sweep dir>/summary/``; several sweeps also get
     ``log_dir/summary/comparison.csv``.

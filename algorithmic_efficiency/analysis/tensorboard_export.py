@@ -22,23 +22,21 @@ encoding is :mod:`algorithmic_efficiency.recording.tb.events`.
 
 from __future__ import annotations
 
-import os
-
 import datetime
 import importlib
-import json
 import logging
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from algorithmic_efficiency import spec
-
+from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
 
 _log = logging.getLogger(__name__)
 
 PROG = 'tensorboard'
-METADATA_FILE = 'metadata.json'
+METADATA_FILE = layout.METADATA_FILE
 INCUMBENT_RUN = 'incumbent'
 INCUMBENT_TAGS = ('incumbent/best_loss_by_trial', 'incumbent/best_loss_by_eval')
 # HParams metrics, as '<child run>/<tag>' of every trial (see tb_writer.EVAL_TAGS).
@@ -59,15 +57,6 @@ def _tb():
         return importlib.import_module('algorithmic_efficiency.recording.tb.events')
     except ImportError as e:
         raise ValueError(str(e)) from None
-
-
-def _read_metadata(workload_dir: str) -> dict[str, Any]:
-    try:
-        with open(os.path.join(workload_dir, METADATA_FILE), encoding='utf-8') as f:
-            meta = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _time_created(meta: dict[str, Any]) -> float:
@@ -105,12 +94,12 @@ def _write_config(
     searched: Sequence[str] | None = None,
 ) -> list[str]:
     tb = _tb()
-    meta = _read_metadata(workload_dir)
+    meta = read_metadata(workload_dir)
     if search_space is None:
         search_space = meta.get('search_space')
     # One TensorBoard over LOG_DIR picks ONE experiment config among the sweeps':
     # every sweep's config covers the hparams of all sweeps beside it.
-    siblings = [(d, _read_metadata(d)) for d in _siblings(workload_dir)]
+    siblings = [(d, read_metadata(d)) for d in _siblings(workload_dir)]
     spaces = [search_space] + [m.get('search_space') for _, m in siblings]
     domains = _config_domains(tb, spaces, searched)
     gpus = any((m.get('gpu_count') or 0) > 0 for m in [meta] + [m for _, m in siblings])
@@ -160,31 +149,27 @@ def write_experiment_config(
 
 
 def _incumbent_events(tb, trials, runs) -> list:
-    """Best loss so far: by trial (step = run_idx) and by eval (step = evals so far, trial order)."""
-    events, best = [], math.inf
-    for _, t in trials.sort_values('run_idx').iterrows():
-        loss = t['best_loss']
-        if t['status'] not in NOT_CANDIDATES and isinstance(loss, float) and math.isfinite(loss):
-            best = min(best, loss)
-        if math.isfinite(best):
+    """Best loss so far: by trial (step run_idx) and by eval (step: evals so far, trial order)."""
+    from algorithmic_efficiency.analysis import incumbent  # pandas: not at the sweep's start
+
+    events = []
+    for t in incumbent.by_trial(trials).to_dict('records'):
+        if not math.isnan(t['incumbent']):
             wall = next((float(t[c]) for c in ('finished', 'started') if math.isfinite(t[c])), 0.0)
-            summary = tb.scalars_summary({INCUMBENT_TAGS[0]: best})
+            summary = tb.scalars_summary({INCUMBENT_TAGS[0]: float(t['incumbent'])})
             events.append(tb.summary_event(summary, int(t['run_idx']), wall))
     if not len(runs):
         return events
-    best, n = math.inf, 0
-    status = dict(zip(trials['run_idx'], trials['status'], strict=True))
-    for run_idx, rows in runs.sort_values(['run_idx', 'eval_idx']).groupby('run_idx', sort=True):
-        trial_events = tb.TrialEvents(0.0)
-        for row in rows.to_dict('records'):
-            n += 1
-            trial_events.add(row)  # only for the row's wall time
-            loss = tb.finite(row.get('loss'))
-            if status.get(run_idx) not in NOT_CANDIDATES and loss is not None:
-                best = min(best, loss)
-            if math.isfinite(best):
-                summary = tb.scalars_summary({INCUMBENT_TAGS[1]: best})
-                events.append(tb.summary_event(summary, n, trial_events.wall_time(row)))
+    ordered = runs.sort_values(['run_idx', 'eval_idx'], kind='stable')
+    best = incumbent.by_eval(ordered)['best_loss'].tolist()
+    trial_events, current = None, None
+    for n, row in enumerate(ordered.to_dict('records'), start=1):
+        if trial_events is None or row['run_idx'] != current:
+            trial_events, current = tb.TrialEvents(0.0), row['run_idx']
+        trial_events.add(row)  # only for the row's wall time
+        if not math.isnan(best[n - 1]):
+            summary = tb.scalars_summary({INCUMBENT_TAGS[1]: float(best[n - 1])})
+            events.append(tb.summary_event(summary, n, trial_events.wall_time(row)))
     return events
 
 
@@ -208,10 +193,10 @@ def write_incumbent(workload_dir: str) -> list[str]:
     sweeps call it at the end. Returns the paths written (maybe none).
     """
     try:
-        from algorithmic_efficiency.analysis import loader
+        from algorithmic_efficiency.analysis import loader  # pandas: not at the sweep's start
 
         runs, trials, _ = loader.load(workload_dir, metadata=False)
-        return _write_incumbent(workload_dir, trials, runs, _read_metadata(workload_dir))
+        return _write_incumbent(workload_dir, trials, runs, read_metadata(workload_dir))
     except Exception as e:  # noqa: BLE001
         _log.warning(
             'TensorBoard incumbent of %s not written: %s: %s', workload_dir, type(e).__name__, e

@@ -1,1 +1,1 @@
-"""The runs dashboard (Streamlit + Plotly); started by ``python -m algorithmic_efficiency.dashboard``."""
+"""The runs dashboard (Streamlit + Plotly): ``python -m algorithmic_efficiency.dashboard``."""
