@@ -14,7 +14,7 @@ import pytest
 
 from algorithmic_efficiency import spec
 
-from algorithmic_efficiency.training import trainer
+from algorithmic_efficiency.training import results, trainer, trials
 
 
 class FakeClock:
@@ -202,11 +202,11 @@ def test_nan_loss_is_diverged_and_exception_is_failed():
 
 
 def test_score_is_fastest_time_to_target_not_an_index():
-    make = lambda idx, ttt: trainer.TrialResult(run_idx=idx, hyperparameters=None, seed=0,
+    make = lambda idx, ttt: results.TrialResult(run_idx=idx, hyperparameters=None, seed=0,
                                                 time_to_target=ttt)
-    assert trainer.sweep_score([make(1, None), make(2, 30.0), make(3, 12.5)]) == 12.5
-    assert trainer.sweep_score([make(1, None), make(2, None)]) == math.inf
-    assert trainer.sweep_score([]) == math.inf
+    assert results.sweep_score([make(1, None), make(2, 30.0), make(3, 12.5)]) == 12.5
+    assert results.sweep_score([make(1, None), make(2, None)]) == math.inf
+    assert results.sweep_score([]) == math.inf
 
 
 def test_trial_seeds_differ_and_are_reproducible():
@@ -222,7 +222,7 @@ def test_trial_seeds_differ_and_are_reproducible():
 
     for _ in range(2):
         w = AsyncDeviceWorkload(FakeClock(), period=1000.0)
-        trainer.score_submission_on_workload(w, 'fake', 'jax', make_submission(), [{}, {}, {}],
+        trials.score_submission_on_workload(w, 'fake', 'jax', make_submission(), [{}, {}, {}],
                                              rng_seed=42, recorder=Recorder(),
                                              progress=lambda m: None, clock=w.clock,
                                              max_global_steps=2)
