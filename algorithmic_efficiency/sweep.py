@@ -13,7 +13,7 @@ import importlib.util
 import logging
 import math
 import os
-from typing import Any, Dict, List, Optional, Set
+from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds
@@ -31,19 +31,19 @@ class RunConfig:
     ``flags``); defaults are the flags' defaults.
     """
 
-    framework: Optional[str] = None
-    workload: Optional[str] = None
-    submission_path: Optional[str] = None
+    framework: str | None = None
+    workload: str | None = None
+    submission_path: str | None = None
     tuning_ruleset: str = 'external'
-    tuning_search_space: Optional[str] = None
+    tuning_search_space: str | None = None
     num_tuning_trials: int = 20
     search_algorithm: str = 'halton'
-    data_dir: Optional[str] = None
-    log_dir: Optional[str] = None
+    data_dir: str | None = None
+    log_dir: str | None = None
     record_extra_metadata: tuple = ()
-    rng_seed: Optional[int] = None
-    max_global_steps: Optional[int] = None
-    max_submission_time_sec: Optional[float] = None
+    rng_seed: int | None = None
+    max_global_steps: int | None = None
+    max_submission_time_sec: float | None = None
     overwrite: bool = False
     resume: bool = False
     fsync: bool = False
@@ -84,7 +84,7 @@ def load_submission(path: str) -> Any:
     return module
 
 
-def package_versions(names) -> Dict[str, str]:
+def package_versions(names) -> dict[str, str]:
     versions = {}
     for name in names:
         try:
@@ -99,8 +99,8 @@ class CheckedInputs:
     """What :func:`check_config` derives from a valid config."""
 
     framework: str
-    search_space: Optional[search.SearchSpace]  # None with --tuning_ruleset=self
-    extra: Dict[str, str]  # --record_extra_metadata, parsed
+    search_space: search.SearchSpace | None  # None with --tuning_ruleset=self
+    extra: dict[str, str]  # --record_extra_metadata, parsed
 
 
 def _framework(config: RunConfig) -> str:
@@ -115,7 +115,7 @@ def _framework(config: RunConfig) -> str:
     return framework
 
 
-def _search_space(config: RunConfig) -> Optional[search.SearchSpace]:
+def _search_space(config: RunConfig) -> search.SearchSpace | None:
     """The parsed --tuning_search_space (external ruleset); None for self-tuning."""
     if config.tuning_ruleset != 'external':
         if config.tuning_search_space:
@@ -173,8 +173,8 @@ def _prepare_environment(framework: str) -> None:
 
 
 def _tensorboard_hparams(
-    config: RunConfig, search_space: Optional[search.SearchSpace]
-) -> Optional[List[str]]:
+    config: RunConfig, search_space: search.SearchSpace | None
+) -> list[str] | None:
     """The searched hyperparameters for TensorBoard's HParams view (None without --tensorboard)."""
     if not config.tensorboard:
         return None
@@ -192,7 +192,7 @@ def _tensorboard_hparams(
 
 
 def _open_recorder(
-    config: RunConfig, inputs: CheckedInputs, tensorboard_hparams: Optional[List[str]]
+    config: RunConfig, inputs: CheckedInputs, tensorboard_hparams: list[str] | None
 ) -> Any:
     """A ``Recorder`` for --log_dir (None without one); checks the directory, writes nothing."""
     if not config.log_dir:
@@ -214,7 +214,7 @@ def _open_recorder(
 
 
 def _sweep_seed(
-    config: RunConfig, recorder: Any, search_space: Optional[search.SearchSpace]
+    config: RunConfig, recorder: Any, search_space: search.SearchSpace | None
 ) -> int:
     """--rng_seed; a resumed sweep's own (a different one is refused); else a fresh one."""
     rng_seed = config.rng_seed
@@ -238,8 +238,8 @@ def _sweep_seed(
 
 
 def trial_list(
-    config: RunConfig, search_space: Optional[search.SearchSpace], rng_seed: int
-) -> List[Optional[Dict[str, Any]]]:
+    config: RunConfig, search_space: search.SearchSpace | None, rng_seed: int
+) -> list[dict[str, Any] | None]:
     """The sweep's trials: hyperparameters drawn from the space, or one ``None`` (self-tuning)."""
     if config.tuning_ruleset == 'self':
         return [None]
@@ -258,11 +258,12 @@ def _write_sweep_files(
     workload: spec.Workload,
     rng_seed: int,
     num_trials: int,
-    data_info: Dict[str, Any],
-) -> Set[int]:
+    data_info: dict[str, Any],
+) -> set[int]:
     """The first writes, once every input was checked; returns the finished trials to skip."""
     skip = recorder.prepare()
-    recorder.write_metadata(sweep_metadata(config, inputs, workload, rng_seed, num_trials, data_info))
+    metadata = sweep_metadata(config, inputs, workload, rng_seed, num_trials, data_info)
+    recorder.write_metadata(metadata)
     recorder.write_packages()
     if config.tensorboard:
         # pylint: disable=import-outside-toplevel
@@ -287,7 +288,7 @@ def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
         logging.info('TensorBoard: tensorboard --logdir %s', config.log_dir)
 
 
-def run(config: RunConfig | Dict[str, Any]) -> int:
+def run(config: RunConfig | dict[str, Any]) -> int:
     """The whole sweep; returns the exit code (0 all trials ran, 1 a trial failed).
 
     Raises:
@@ -309,7 +310,7 @@ def run(config: RunConfig | Dict[str, Any]) -> int:
     workload = registry.load_workload(config.workload, inputs.framework)
     data_info = workload.prepare_data(config.data_dir)
     logging.info('Data: %s', data_info.get('data.description'))
-    skip: Set[int] = set()
+    skip: set[int] = set()
     if recorder is not None:
         skip = _write_sweep_files(
             recorder, config, inputs, workload, rng_seed, len(trials), data_info
@@ -339,8 +340,8 @@ def sweep_metadata(
     workload: spec.Workload,
     rng_seed: int,
     num_trials: int,
-    data_info: Dict[str, Any],
-) -> Dict[str, Any]:
+    data_info: dict[str, Any],
+) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.recording import sysinfo
@@ -371,7 +372,8 @@ def sweep_metadata(
 def _summary_line(trial: Any) -> str:
     """One trial's line of the end table."""
     final = trial.final_eval
-    fmt = lambda v, spec_: format(v, spec_) if isinstance(v, (int, float)) else '-'
+    def fmt(v, spec_):
+        return format(v, spec_) if isinstance(v, (int, float)) else '-'
     return (
         f'{trial.run_idx:>5}  {trial.status:<9} {trial.global_step:>6} '
         f'{trial.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '

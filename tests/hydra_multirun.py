@@ -1,4 +1,4 @@
-"""A real Hydra multirun made by hydra-core itself: a tiny ``@hydra.main`` app run with ``--multirun``.
+"""A real Hydra multirun made by hydra-core itself: a tiny ``@hydra.main`` app, ``--multirun``.
 
 A plain helper module (conftest's ``hydra_multirun`` fixture builds the tree once
 per session; the explorer and dashboard tests read it).

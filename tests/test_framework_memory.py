@@ -7,12 +7,9 @@ with fake devices at the framework boundary (no GPU is lent here).
 import types
 
 import jax
-import pytest
 import torch
 
-from algorithmic_efficiency.workloads import jax_utils
-
-from algorithmic_efficiency.workloads import pytorch_utils
+from algorithmic_efficiency.workloads import jax_utils, pytorch_utils
 
 
 def test_cpu_reports_no_framework_memory():

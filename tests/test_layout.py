@@ -123,7 +123,7 @@ def test_header_follows_the_schema_order(guide_sweeps):
         return layout.METRICS_SCHEMA.index(layout.TELEMETRY)
 
     places = [place(c) for c in got]
-    assert places == sorted(places), list(zip(got, places))
+    assert places == sorted(places), list(zip(got, places, strict=False))
 
 
 def test_schema_derivations():

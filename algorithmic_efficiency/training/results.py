@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from algorithmic_efficiency import spec
 
@@ -14,19 +15,19 @@ class TrialResult:
     """One trial: how it ended, where it got, and every eval row it produced."""
 
     run_idx: int
-    hyperparameters: Optional[Dict[str, Any]]
+    hyperparameters: dict[str, Any] | None
     seed: int
     status: str = spec.TrialStatus.RUNNING
     stop_reason: str = ''  # a StopReason once stopped
     global_step: int = 0
     accumulated_submission_time: float = 0.0
-    time_to_target: Optional[float] = None
-    evals: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
-    error: Optional[str] = None  # first line of the error, for tables
-    traceback: Optional[str] = None
+    time_to_target: float | None = None
+    evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    error: str | None = None  # first line of the error, for tables
+    traceback: str | None = None
 
     @property
-    def final_eval(self) -> Dict[str, Any]:
+    def final_eval(self) -> dict[str, Any]:
         return self.evals[-1] if self.evals else {}
 
 
@@ -40,18 +41,18 @@ def sweep_score(trials: Sequence[TrialResult]) -> float:
 class SweepResult:
     """Every trial of a sweep, in ``run_idx`` order."""
 
-    trials: List[TrialResult]
+    trials: list[TrialResult]
 
     @property
     def score(self) -> float:
         return sweep_score(self.trials)
 
     @property
-    def failed(self) -> List[TrialResult]:
+    def failed(self) -> list[TrialResult]:
         return [t for t in self.trials if t.status == spec.TrialStatus.FAILED]
 
 
-def trial_from_info(info: Dict[str, Any]) -> TrialResult:
+def trial_from_info(info: dict[str, Any]) -> TrialResult:
     """A finished trial read back from its trial.json (for --resume)."""
     result = TrialResult(
         run_idx=info['run_idx'],

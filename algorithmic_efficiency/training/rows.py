@@ -7,7 +7,8 @@ metadata after it (``layout.METRICS_SCHEMA``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from algorithmic_efficiency import layout
 
@@ -17,7 +18,7 @@ _SCHEMA_GROUPS = frozenset(e for e in layout.TRAINER_SCHEMA if isinstance(e, lay
 
 def build_row(
     columns: Mapping[str, Any], groups: Mapping[layout.Group, Mapping[str, Any]]
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Lays out one row in the schema's order.
 
     Args:
@@ -29,12 +30,13 @@ def build_row(
         in the schema (a programming error, not bad input).
     """
     if set(columns) != _SCHEMA_COLUMNS or not set(groups) <= _SCHEMA_GROUPS:
+        missing = sorted(_SCHEMA_COLUMNS - set(columns))
+        unknown = sorted(set(columns) - _SCHEMA_COLUMNS)
         raise ValueError(
-            f'row does not follow layout.TRAINER_SCHEMA: columns missing '
-            f'{sorted(_SCHEMA_COLUMNS - set(columns))}, unknown {sorted(set(columns) - _SCHEMA_COLUMNS)}'
-            f', groups unknown {[g.name for g in groups if g not in _SCHEMA_GROUPS]}'
+            f'row does not follow layout.TRAINER_SCHEMA: columns missing {missing}, unknown '
+            f'{unknown}, groups unknown {[g.name for g in groups if g not in _SCHEMA_GROUPS]}'
         )
-    row: Dict[str, Any] = {}
+    row: dict[str, Any] = {}
     for entry in layout.TRAINER_SCHEMA:
         if isinstance(entry, layout.Group):
             # A name seen before keeps its place (as in a dict literal): schema order wins.
@@ -44,13 +46,13 @@ def build_row(
     return row
 
 
-def order_metrics(metrics: Mapping[str, Any]) -> Dict[str, Any]:
+def order_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """An eval's metrics with the schema's lead metrics (accuracy, loss) first."""
     lead = [c.name for c in layout.EVAL_METRICS.lead]
     return {**{k: metrics[k] for k in lead if k in metrics}, **metrics}
 
 
-def hparam_columns(hyperparameters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def hparam_columns(hyperparameters: Mapping[str, Any] | None) -> dict[str, Any]:
     """``hparam.<name>`` columns (none for a self-tuning trial)."""
     return {f'{layout.HPARAM_PREFIX}{k}': v for k, v in (hyperparameters or {}).items()}
 
@@ -79,7 +81,7 @@ class TrialColumns:
         eval_time: float,
         status: str,
         framework_memory: Mapping[str, Any],
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         """One eval's row; ``metrics`` already in :func:`order_metrics` order."""
         return build_row(
             {

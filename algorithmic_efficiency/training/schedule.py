@@ -16,7 +16,8 @@ work is declared, and time is injected rather than slept in tests):
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 
 class SubmissionTimer:
@@ -60,7 +61,7 @@ class EvalSchedule:
       max_steps: end the trial after this many steps (``None``: no cap).
     """
 
-    def __init__(self, period_sec: float, budget_sec: float, max_steps: Optional[int] = None):
+    def __init__(self, period_sec: float, budget_sec: float, max_steps: int | None = None):
         self.period_sec = period_sec
         self.budget_sec = budget_sec
         self.max_steps = max_steps

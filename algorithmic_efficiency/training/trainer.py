@@ -30,7 +30,8 @@ import logging
 import math
 import time
 import traceback
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
@@ -50,7 +51,7 @@ class NullTrialLog:
     def before_eval(self) -> None:
         pass
 
-    def record_eval(self, row: Dict[str, Any]) -> None:
+    def record_eval(self, row: dict[str, Any]) -> None:
         pass
 
 
@@ -75,7 +76,7 @@ class _State:
     model_state: Any = None
     optimizer_state: Any = None
     step: int = 0
-    eval_results: List = dataclasses.field(default_factory=list)
+    eval_results: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +94,16 @@ class _Inputs:
 class _Trial:
     """The state and collaborators of one running trial (see :func:`train_once`)."""
 
-    def __init__(self, workload, workload_name, submission, hyperparameters, result, log,
-                 progress):
+    def __init__(
+        self,
+        workload: spec.Workload,
+        workload_name: str,
+        submission: Any,
+        hyperparameters: dict[str, Any] | None,
+        result: TrialResult,
+        log: Any,
+        progress: Callable[[str], None],
+    ):
         self.workload = workload
         self.name = workload_name
         self.submission = submission
@@ -104,10 +113,13 @@ class _Trial:
         self.progress = progress
         self.state = _State()
 
-    def set_up(self, seed: int, data_dir: Optional[str]) -> _Inputs:
+    def set_up(self, seed: int, data_dir: str | None) -> _Inputs:
         """The model, the optimizer and the input queue, each from its own derived seed."""
         workload, submission, state = self.workload, self.submission, self.state
-        rng = lambda name: workload.rng_from_seed(random_utils.derive_seed(seed, name))
+
+        def rng(name: str) -> Any:
+            return workload.rng_from_seed(random_utils.derive_seed(seed, name))
+
         state.params, state.model_state = workload.init_model_fn(rng('init'))
         params_types = workload.param_shapes(state.params)
         state.optimizer_state = submission.init_optimizer_state(
@@ -123,40 +135,52 @@ class _Trial:
     def run(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
             columns: rows.TrialColumns) -> str:
         """Steps until a stop rule fires; returns the stop reason."""
-        workload, submission, state, hp = self.workload, self.submission, self.state, self.hyperparameters
-        stop_reason = ''
-        workload.sync_device(state.params)
+        workload, hp, state = self.workload, self.hyperparameters, self.state
+        # Locals in the timed loop: it runs the loop's own instructions between
+        # the submission's calls, which count as submission time.
+        data_selection = self.submission.data_selection
+        update_params = self.submission.update_params
+        capped, near, peek = schedule.capped, schedule.near, timer.peek
+        queue, params_types, loss_type = inputs.input_queue, inputs.params_types, workload.loss_type
+        data_rng, update_rng, eval_results = inputs.data_rng, inputs.update_rng, state.eval_results
+        params, model_state = state.params, state.model_state
+        optimizer_state = state.optimizer_state
+        step, stop_reason = state.step, ''
+        workload.sync_device(params)
         self.log.begin_interval()
         timer.start()
-        while not stop_reason:
-            try:
-                batch = submission.data_selection(
-                    workload, inputs.input_queue, state.optimizer_state, state.params,
-                    state.model_state, hp, state.step, inputs.data_rng,
-                )  # fmt: skip
-                state.optimizer_state, state.params, state.model_state = submission.update_params(
-                    workload, state.params, inputs.params_types, state.model_state, hp, batch,
-                    workload.loss_type, state.optimizer_state, state.eval_results, state.step,
-                    inputs.update_rng,
-                )  # fmt: skip
-                state.step += 1
-            except spec.TrainingCompleteError:
-                stop_reason = StopReason.TRAINING_COMPLETE
-            if schedule.capped(state.step):
-                stop_reason = stop_reason or StopReason.MAX_STEPS
-            # Unsynchronised look: is an eval or the end of the budget near?
-            if not stop_reason and not schedule.near(timer.peek()):
-                continue
-            accumulated = timer.stop(state.params)
-            if schedule.spent(accumulated):
-                stop_reason = stop_reason or StopReason.BUDGET
-            if not stop_reason and not schedule.due(accumulated):
+        try:
+            while not stop_reason:
+                try:
+                    batch = data_selection(workload, queue, optimizer_state, params, model_state,
+                                           hp, step, data_rng)
+                    optimizer_state, params, model_state = update_params(
+                        workload, params, params_types, model_state, hp, batch, loss_type,
+                        optimizer_state, eval_results, step, update_rng,
+                    )  # fmt: skip
+                    step += 1
+                except spec.TrainingCompleteError:
+                    stop_reason = StopReason.TRAINING_COMPLETE
+                if capped(step):
+                    stop_reason = stop_reason or StopReason.MAX_STEPS
+                # Unsynchronised look: is an eval or the end of the budget near?
+                if not stop_reason and not near(peek()):
+                    continue
+                accumulated = timer.stop(params)
+                if schedule.spent(accumulated):
+                    stop_reason = stop_reason or StopReason.BUDGET
+                if not stop_reason and not schedule.due(accumulated):
+                    timer.start()
+                    continue
+                state.params, state.model_state, state.step = params, model_state, step
+                stop_reason = self.evaluate(inputs, columns, timer.clock, accumulated, stop_reason)
+                schedule.evaluated(accumulated)
+                self.log.begin_interval()
                 timer.start()
-                continue
-            stop_reason = self.evaluate(inputs, columns, timer.clock, accumulated, stop_reason)
-            schedule.evaluated(accumulated)
-            self.log.begin_interval()
-            timer.start()
+        finally:  # also on a failure: the step reached is the trial's
+            state.params, state.model_state, state.optimizer_state = (
+                params, model_state, optimizer_state)
+            state.step = step
         return stop_reason
 
     def evaluate(self, inputs: _Inputs, columns: rows.TrialColumns, clock: Callable[[], float],
@@ -197,13 +221,13 @@ def train_once(
     workload_name: str,
     framework: str,
     submission: Any,
-    hyperparameters: Optional[Dict[str, Any]],
+    hyperparameters: dict[str, Any] | None,
     run_idx: int,
     seed: int,
-    data_dir: Optional[str] = None,
+    data_dir: str | None = None,
     trial_log: Any = None,
-    max_submission_time_sec: Optional[float] = None,
-    max_global_steps: Optional[int] = None,
+    max_submission_time_sec: float | None = None,
+    max_global_steps: int | None = None,
     clock: Callable[[], float] = time.perf_counter,
     progress: Callable[[str], None] = logging.info,
 ) -> TrialResult:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
@@ -16,9 +17,9 @@ def score_submission_on_workload(
     workload_name: str,
     framework: str,
     submission: Any,
-    trials: Sequence[Optional[Dict[str, Any]]],
+    trials: Sequence[dict[str, Any] | None],
     rng_seed: int,
-    data_dir: Optional[str] = None,
+    data_dir: str | None = None,
     recorder: Any = None,
     skip: Sequence[int] = (),
     progress: Callable[[str], None] = logging.info,
@@ -33,7 +34,7 @@ def score_submission_on_workload(
       skip: trials already finished (``--resume``); read back from the recorder.
       **train_kwargs: passed to :func:`~.trainer.train_once` (caps, clock).
     """
-    results: List[TrialResult] = []
+    results: list[TrialResult] = []
     for run_idx, hyperparameters in enumerate(trials, start=1):
         if run_idx in skip:
             progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
