@@ -182,7 +182,7 @@ def test_guide_concatenate_one_liner(sweep_dir):
     ], check=True, cwd=ROOT)
     df = pd.read_csv(os.path.join(log_dir, 'all_metrics.csv'))
     assert len(df) == 8
-    assert sorted(set(zip(df['framework'], df['run_idx']))) == [('jax', 1), ('jax', 2),
+    assert sorted(set(zip(df['framework'], df['run_idx'], strict=True))) == [('jax', 1), ('jax', 2),
                                                                ('pytorch', 1), ('pytorch', 2)]
     assert not [c for c in GUIDE_COLUMNS if c not in df.columns]
 
