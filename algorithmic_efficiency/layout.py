@@ -3,9 +3,9 @@
 The trainer builds rows in :data:`METRICS_SCHEMA`'s order, the recorder adds
 its part (telemetry, extra metadata) after them and refuses extra-metadata
 keys that would shadow a built-in column, and the analysis loader parses the
-numeric ones: all from the definitions here. Constants (and two tiny frozen
-dataclasses) only, so readers can import this without the recorder's imports
-(telemetry, psutil).
+numeric ones: all from the definitions here. Constants, two tiny frozen
+dataclasses and tuples derived from them; nothing else is imported, so readers
+can import this without the recorder's imports (telemetry, psutil).
 
 A row of ``metrics.csv``, in order::
 
