@@ -21,8 +21,8 @@ import urllib.request
 
 import numpy as np
 import pytest
-from pyrun import run_python
 from hydra_multirun import N_JOBS, NO_RESULTS, read_overrides, sweep_dir_of
+from pyrun import run_python
 from sweeps import N_TRIALS, ROOT, SWEEP_KEY, file_trials
 
 APP = os.path.join(ROOT, 'algorithmic_efficiency', 'analysis', 'dashboard', 'app.py')

@@ -67,7 +67,7 @@ RESERVED_PREFIXES = (
     'meta.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
-# Telemetry columns in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
+# Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
 TELEMETRY_ORDER = layout.TELEMETRY_ORDER
 
 
