@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 # Framework-native containers. JAX: pytrees of arrays and a PRNG key array.
 # PyTorch: the ``torch.nn.Module`` itself (its parameters are the params) and
@@ -23,9 +24,9 @@ ParameterContainer = Any
 ModelAuxiliaryState = Any
 OptimizerState = Any
 RandomState = Any
-Batch = Dict[str, Any]
-Hyperparameters = Optional[Mapping[str, Any]]
-EvalResults = List[Tuple[int, Dict[str, float]]]  # (global_step, metrics) per eval so far
+Batch = dict[str, Any]
+Hyperparameters = Mapping[str, Any] | None
+EvalResults = list[tuple[int, dict[str, float]]]  # (global_step, metrics) per eval so far
 
 
 class LossType(enum.Enum):
@@ -39,7 +40,7 @@ class ForwardPassMode(enum.Enum):
     EVAL = 1
 
 
-class _StrEnum(str, enum.Enum):
+class _StrEnum(str, enum.Enum):  # noqa: UP042  (enum.StrEnum is Python 3.11+; 3.10 is supported)
     """A string enum that prints and formats as its value (what the files hold)."""
 
     def __str__(self) -> str:
@@ -136,7 +137,7 @@ class Workload(abc.ABC):
 
     # --- Data.
     @abc.abstractmethod
-    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         """Loads the data once per sweep.
 
         Returns:
@@ -149,7 +150,7 @@ class Workload(abc.ABC):
 
     @abc.abstractmethod
     def build_input_queue(
-        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+        self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
     ) -> Iterator[Batch]:
         """An endless iterator of training batches, reshuffled every epoch.
 
@@ -158,7 +159,7 @@ class Workload(abc.ABC):
 
     # --- Model.
     @abc.abstractmethod
-    def init_model_fn(self, rng: RandomState) -> Tuple[ParameterContainer, ModelAuxiliaryState]:
+    def init_model_fn(self, rng: RandomState) -> tuple[ParameterContainer, ModelAuxiliaryState]:
         """Fresh parameters (and model state such as batch-norm statistics)."""
 
     @abc.abstractmethod
@@ -170,18 +171,22 @@ class Workload(abc.ABC):
         mode: ForwardPassMode,
         rng: RandomState,
         update_batch_norm: bool,
-    ) -> Tuple[Any, ModelAuxiliaryState]:
+    ) -> tuple[Any, ModelAuxiliaryState]:
         """Forward pass: returns ``(logits, new_model_state)``."""
 
     @abc.abstractmethod
-    def loss_fn(self, label_batch: Any, logits_batch: Any, mask_batch: Optional[Any] = None) -> Any:
+    def loss_fn(self, label_batch: Any, logits_batch: Any, mask_batch: Any | None = None) -> Any:
         """Per-example losses (unreduced), zero where ``mask_batch`` is 0."""
 
     @abc.abstractmethod
     def eval_model(
         self, params: ParameterContainer, model_state: ModelAuxiliaryState, rng: RandomState
-    ) -> Dict[str, float]:
-        """Evaluates on the eval split: returns host floats, at least ``loss`` and the target metric."""
+    ) -> dict[str, float]:
+        """Evaluates on the eval split: host floats, at least ``loss`` and the target metric.
+
+        Every key becomes a ``metrics.csv`` column (``accuracy`` and ``loss``
+        first: ``layout.EVAL_METRICS``).
+        """
 
     def has_reached_goal(self, eval_result: Mapping[str, float]) -> bool:
         """Whether an eval result meets the target (higher is better for accuracy)."""
@@ -205,8 +210,9 @@ class Workload(abc.ABC):
         called per step: between evals the loop reads an unsynchronised clock
         only to decide when to synchronise.
         """
+        return None  # a synchronous device (the CPU) has nothing to wait for
 
-    def memory_stats(self) -> Dict[str, int]:
+    def memory_stats(self) -> dict[str, int]:
         """The framework allocator's view of device memory, as ``framework.<i>.mem.*`` columns.
 
         Read just before each eval (so it describes training). Empty where the
@@ -214,7 +220,7 @@ class Workload(abc.ABC):
         """
         return {}
 
-    def properties(self) -> Dict[str, Any]:
+    def properties(self) -> dict[str, Any]:
         """The primitive properties as ``workload.<name>`` keys: the guide's (sorted), then ours."""
         names = [
             'eval_period_time_sec',
@@ -251,7 +257,7 @@ UpdateParamsFn = Callable[
         int,
         RandomState,
     ],
-    Tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState],
+    tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState],
 ]
 """``update_params(workload, current_param_container, current_params_types, model_state,
 hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step, rng)``

@@ -24,13 +24,9 @@ if __name__ == '__main__' and not __package__:
     if sys.path and os.path.abspath(sys.path[0] or '.') == _here:
         sys.path[0] = os.path.dirname(_here)
 
-from typing import List  # noqa: E402
-
 from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
-
-
 from algorithmic_efficiency.search import spaces as search  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
@@ -102,7 +98,7 @@ RunConfig = sweep.RunConfig
 run = sweep.run
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     if len(argv) > 1:
         print(
             f'submission_runner: error: unexpected arguments {argv[1:]}; flags look like '
@@ -127,7 +123,7 @@ def main(argv: List[str]) -> int:
         return 130
 
 
-def parse_flags(argv: List[str]) -> List[str]:
+def parse_flags(argv: list[str]) -> list[str]:
     """absl's parsing, but a bad flag is one line and exit 2 like any other bad input."""
     try:
         return FLAGS(argv)

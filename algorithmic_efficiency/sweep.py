@@ -13,7 +13,7 @@ import importlib.util
 import logging
 import math
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds
@@ -31,19 +31,19 @@ class RunConfig:
     ``flags``); defaults are the flags' defaults.
     """
 
-    framework: Optional[str] = None
-    workload: Optional[str] = None
-    submission_path: Optional[str] = None
+    framework: str | None = None
+    workload: str | None = None
+    submission_path: str | None = None
     tuning_ruleset: str = 'external'
-    tuning_search_space: Optional[str] = None
+    tuning_search_space: str | None = None
     num_tuning_trials: int = 20
     search_algorithm: str = 'halton'
-    data_dir: Optional[str] = None
-    log_dir: Optional[str] = None
+    data_dir: str | None = None
+    log_dir: str | None = None
     record_extra_metadata: tuple = ()
-    rng_seed: Optional[int] = None
-    max_global_steps: Optional[int] = None
-    max_submission_time_sec: Optional[float] = None
+    rng_seed: int | None = None
+    max_global_steps: int | None = None
+    max_submission_time_sec: float | None = None
     overwrite: bool = False
     resume: bool = False
     fsync: bool = False
@@ -84,7 +84,7 @@ def load_submission(path: str) -> Any:
     return module
 
 
-def package_versions(names) -> Dict[str, str]:
+def package_versions(names) -> dict[str, str]:
     versions = {}
     for name in names:
         try:
@@ -94,35 +94,17 @@ def package_versions(names) -> Dict[str, str]:
     return versions
 
 
-def _trials(
-    search_space: Optional[search.SearchSpace],
-    ruleset: str,
-    num_trials: int,
-    seed: int,
-    algorithm: str,
-) -> List[Optional[Dict[str, Any]]]:
-    if ruleset == 'self':
-        return [None]
-    return search.generate_trials(
-        search_space, num_trials, seeds.derive_seed(seed, 'search'), algorithm
-    )
+@dataclasses.dataclass(frozen=True)
+class CheckedInputs:
+    """What :func:`check_config` derives from a valid config."""
+
+    framework: str
+    search_space: search.SearchSpace | None  # None with --tuning_ruleset=self
+    extra: dict[str, str]  # --record_extra_metadata, parsed
 
 
-def run(config: RunConfig | Dict[str, Any]) -> int:
-    """The whole sweep; returns the exit code (0 all trials ran, 1 a trial failed).
-
-    Raises:
-      ValueError: bad input (``UsageError`` and the readers' errors), before
-        anything is written.
-    """
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import recorder as recording
-    from algorithmic_efficiency.training import trainer
-
-    if not isinstance(config, RunConfig):
-        config = RunConfig(**config)
-    if config.overwrite and config.resume:
-        raise UsageError('--overwrite and --resume exclude each other; pick one')
+def _framework(config: RunConfig) -> str:
+    """The framework asked for, or the workload's own; checked against the workload."""
     if not config.workload:
         raise UsageError(f"--workload is required; known: {', '.join(registry.WORKLOADS)}")
     framework = (
@@ -130,23 +112,42 @@ def run(config: RunConfig | Dict[str, Any]) -> int:
         or registry.WORKLOADS.get(config.workload, registry.WorkloadEntry('', 'jax')).framework
     )
     registry.check_workload(config.workload, framework)
-    search_space = None
-    if config.tuning_ruleset == 'external':
-        if not config.tuning_search_space:
+    return framework
+
+
+def _search_space(config: RunConfig) -> search.SearchSpace | None:
+    """The parsed --tuning_search_space (external ruleset); None for self-tuning."""
+    if config.tuning_ruleset != 'external':
+        if config.tuning_search_space:
             raise UsageError(
-                '--tuning_search_space is required with --tuning_ruleset=external '
-                '(e.g. baselines/mnist/tuning_search_space.json)'
+                '--tuning_search_space is for --tuning_ruleset=external; with self the '
+                'submission tunes itself'
             )
-        if config.num_tuning_trials < 1:
-            raise UsageError(
-                f"--num_tuning_trials must be at least 1, got {config.num_tuning_trials}"
-            )
-        search_space = search.load_search_space(config.tuning_search_space)
-    elif config.tuning_search_space:
+        return None
+    if not config.tuning_search_space:
         raise UsageError(
-            '--tuning_search_space is for --tuning_ruleset=external; with self the '
-            'submission tunes itself'
+            '--tuning_search_space is required with --tuning_ruleset=external '
+            '(e.g. baselines/mnist/tuning_search_space.json)'
         )
+    if config.num_tuning_trials < 1:
+        raise UsageError(f"--num_tuning_trials must be at least 1, got {config.num_tuning_trials}")
+    return search.load_search_space(config.tuning_search_space)
+
+
+def check_config(config: RunConfig) -> CheckedInputs:
+    """Checks every input that needs neither the submission nor the log directory.
+
+    Raises:
+      ValueError: ``UsageError``, the registry's and the search space's
+        errors; one line naming the value and the fix.
+    """
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.recording import recorder as recording
+
+    if config.overwrite and config.resume:
+        raise UsageError('--overwrite and --resume exclude each other; pick one')
+    framework = _framework(config)
+    search_space = _search_space(config)
     if config.max_submission_time_sec is not None and config.max_submission_time_sec <= 0:
         raise UsageError(
             f"--max_submission_time_sec must be positive, got {config.max_submission_time_sec}"
@@ -156,6 +157,11 @@ def run(config: RunConfig | Dict[str, Any]) -> int:
             f"--telemetry_interval_sec must be positive, got {config.telemetry_interval_sec}"
         )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
+    return CheckedInputs(framework, search_space, extra)
+
+
+def _prepare_environment(framework: str) -> None:
+    """Environment variables the frameworks read once, at import: set before the submission."""
     # CUDA numbers GPUs fastest-first by default, NVML by PCI bus: with this the
     # gpu.<i> columns and the framework's device i are the same card.
     os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
@@ -164,73 +170,155 @@ def run(config: RunConfig | Dict[str, Any]) -> int:
         # ~75 % of GPU memory up front, which makes the memory columns
         # meaningless; allocate on demand unless the user decided otherwise.
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
-    submission = load_submission(config.submission_path)
 
-    tensorboard_hparams = None
-    if config.tensorboard:
-        if not config.log_dir:
-            raise UsageError('--tensorboard writes into --log_dir; give a --log_dir')
-        try:
-            from algorithmic_efficiency.recording.tb import events as tb_writer
-        except ModuleNotFoundError as e:
-            raise UsageError(f"--tensorboard needs the '{e.name}' package; install it with: "
-                             "pip install -e '.[tensorboard]'") from e
-        tensorboard_hparams = tb_writer.searched_hparams(
-            search_space.to_json() if search_space else None)
-    recorder, skip, rng_seed = None, set(), config.rng_seed
-    if config.log_dir:
-        mode = 'overwrite' if config.overwrite else 'resume' if config.resume else 'new'
-        recorder = recording.Recorder(
-            config.log_dir,
-            config.workload,
-            mode=mode,
-            fsync=config.fsync,
-            telemetry_interval_sec=config.telemetry_interval_sec,
-            extra_metadata=extra,
-            tensorboard_hparams=tensorboard_hparams,
-        )
-        previous = recorder.previous_metadata() if mode == 'resume' else None
-        if previous is not None:
-            if rng_seed is not None and rng_seed != previous.get('rng_seed'):
-                raise UsageError(
-                    f"--rng_seed={rng_seed} differs from the resumed sweep's "
-                    f"{previous.get('rng_seed')}; omit --rng_seed to resume it"
-                )
-            if search_space is not None and previous.get('search_space') != search_space.to_json():
-                raise UsageError(
-                    f"--tuning_search_space {config.tuning_search_space} differs from the "
-                    'resumed sweep\'s; resume with the same file or use a new --log_dir'
-                )
-            rng_seed = previous.get('rng_seed')
-        recorder.check()
+
+def _tensorboard_hparams(
+    config: RunConfig, search_space: search.SearchSpace | None
+) -> list[str] | None:
+    """The searched hyperparameters for TensorBoard's HParams view (None without --tensorboard)."""
+    if not config.tensorboard:
+        return None
+    if not config.log_dir:
+        raise UsageError('--tensorboard writes into --log_dir; give a --log_dir')
+    try:
+        # pylint: disable=import-outside-toplevel
+        from algorithmic_efficiency.recording.tb import events as tb_writer
+    except ModuleNotFoundError as e:
+        raise UsageError(
+            f"--tensorboard needs the '{e.name}' package; install it with: "
+            "pip install -e '.[tensorboard]'"
+        ) from e
+    return tb_writer.searched_hparams(search_space.to_json() if search_space else None)
+
+
+def _open_recorder(
+    config: RunConfig, inputs: CheckedInputs, tensorboard_hparams: list[str] | None
+) -> Any:
+    """A ``Recorder`` for --log_dir (None without one); checks the directory, writes nothing."""
+    if not config.log_dir:
+        return None
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.recording import recorder as recording
+
+    recorder = recording.Recorder(
+        config.log_dir,
+        config.workload,
+        mode='overwrite' if config.overwrite else 'resume' if config.resume else 'new',
+        fsync=config.fsync,
+        telemetry_interval_sec=config.telemetry_interval_sec,
+        extra_metadata=inputs.extra,
+        tensorboard_hparams=tensorboard_hparams,
+    )
+    recorder.check()
+    return recorder
+
+
+def _sweep_seed(
+    config: RunConfig, recorder: Any, search_space: search.SearchSpace | None
+) -> int:
+    """--rng_seed; a resumed sweep's own (a different one is refused); else a fresh one."""
+    rng_seed = config.rng_seed
+    previous = recorder.previous_metadata() if recorder and recorder.mode == 'resume' else None
+    if previous is not None:
+        if rng_seed is not None and rng_seed != previous.get('rng_seed'):
+            raise UsageError(
+                f"--rng_seed={rng_seed} differs from the resumed sweep's "
+                f"{previous.get('rng_seed')}; omit --rng_seed to resume it"
+            )
+        if search_space is not None and previous.get('search_space') != search_space.to_json():
+            raise UsageError(
+                f"--tuning_search_space {config.tuning_search_space} differs from the "
+                'resumed sweep\'s; resume with the same file or use a new --log_dir'
+            )
+        rng_seed = previous.get('rng_seed')
     if rng_seed is None:
         rng_seed = seeds.draw_seed()
         logging.info('No --rng_seed given: drew %d (recorded in metadata.json)', rng_seed)
-    trials = _trials(
-        search_space, config.tuning_ruleset, config.num_tuning_trials, rng_seed, config.search_algorithm
+    return rng_seed
+
+
+def trial_list(
+    config: RunConfig, search_space: search.SearchSpace | None, rng_seed: int
+) -> list[dict[str, Any] | None]:
+    """The sweep's trials: hyperparameters drawn from the space, or one ``None`` (self-tuning)."""
+    if config.tuning_ruleset == 'self':
+        return [None]
+    return search.generate_trials(
+        search_space,
+        config.num_tuning_trials,
+        seeds.derive_seed(rng_seed, 'search'),
+        config.search_algorithm,
     )
 
-    workload = registry.load_workload(config.workload, framework)
+
+def _write_sweep_files(
+    recorder: Any,
+    config: RunConfig,
+    inputs: CheckedInputs,
+    workload: spec.Workload,
+    rng_seed: int,
+    num_trials: int,
+    data_info: dict[str, Any],
+) -> set[int]:
+    """The first writes, once every input was checked; returns the finished trials to skip."""
+    skip = recorder.prepare()
+    metadata = sweep_metadata(config, inputs, workload, rng_seed, num_trials, data_info)
+    recorder.write_metadata(metadata)
+    recorder.write_packages()
+    if config.tensorboard:
+        # pylint: disable=import-outside-toplevel
+        from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
+
+        tensorboard.write_experiment_config(recorder.workload_dir)
+    return skip
+
+
+def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
+    """The summary files (unless --nosummary) and TensorBoard's incumbent (--tensorboard)."""
+    # pylint: disable=import-outside-toplevel
+    if config.summary:
+        from algorithmic_efficiency.analysis import summary  # pandas: only now
+
+        for path in summary.write_summaries(recorder.workload_dir):
+            logging.info('Summary: %s', path)
+    if config.tensorboard:
+        from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
+
+        tensorboard.write_incumbent(recorder.workload_dir)
+        logging.info('TensorBoard: tensorboard --logdir %s', config.log_dir)
+
+
+def run(config: RunConfig | dict[str, Any]) -> int:
+    """The whole sweep; returns the exit code (0 all trials ran, 1 a trial failed).
+
+    Raises:
+      ValueError: bad input (``UsageError`` and the readers' errors), before
+        anything is written.
+    """
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training import trials as trial_loop
+
+    if not isinstance(config, RunConfig):
+        config = RunConfig(**config)
+    inputs = check_config(config)
+    _prepare_environment(inputs.framework)
+    submission = load_submission(config.submission_path)
+    tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
+    recorder = _open_recorder(config, inputs, tensorboard_hparams)
+    rng_seed = _sweep_seed(config, recorder, inputs.search_space)
+    trials = trial_list(config, inputs.search_space, rng_seed)
+    workload = registry.load_workload(config.workload, inputs.framework)
     data_info = workload.prepare_data(config.data_dir)
     logging.info('Data: %s', data_info.get('data.description'))
-
+    skip: set[int] = set()
     if recorder is not None:
-        skip = recorder.prepare()  # only now, after every input was checked, touch the disk
-        recorder.write_metadata(
-            sweep_metadata(
-                config, framework, workload, rng_seed, len(trials), search_space, data_info, extra
-            )
+        skip = _write_sweep_files(
+            recorder, config, inputs, workload, rng_seed, len(trials), data_info
         )
-        recorder.write_packages()
-        if config.tensorboard:
-            from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
-
-            tensorboard.write_experiment_config(recorder.workload_dir)
-
-    sweep = trainer.score_submission_on_workload(
+    sweep = trial_loop.score_submission_on_workload(
         workload,
         config.workload,
-        framework,
+        inputs.framework,
         submission,
         trials,
         rng_seed,
@@ -241,29 +329,19 @@ def run(config: RunConfig | Dict[str, Any]) -> int:
         max_global_steps=config.max_global_steps,
     )
     print(format_summary(config.workload, sweep), flush=True)
-    if recorder is not None and config.summary:
-        from algorithmic_efficiency.analysis import summary  # pandas: only now
-
-        for path in summary.write_summaries(recorder.workload_dir):
-            logging.info('Summary: %s', path)
-    if recorder is not None and config.tensorboard:
-        from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
-
-        tensorboard.write_incumbent(recorder.workload_dir)
-        logging.info('TensorBoard: tensorboard --logdir %s', config.log_dir)
+    if recorder is not None:
+        _write_end_of_sweep_files(recorder, config)
     return 1 if sweep.failed else 0
 
 
 def sweep_metadata(
     config: RunConfig,
-    framework: str,
+    inputs: CheckedInputs,
     workload: spec.Workload,
     rng_seed: int,
     num_trials: int,
-    search_space: Optional[search.SearchSpace],
-    data_info: Dict[str, Any],
-    extra: Dict[str, str],
-) -> Dict[str, Any]:
+    data_info: dict[str, Any],
+) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.recording import sysinfo
@@ -271,44 +349,49 @@ def sweep_metadata(
 
     return {
         'workload': config.workload,
-        'framework': framework,
+        'framework': inputs.framework,
         'log_dir': config.log_dir,
         **sysinfo.system_metadata(None),  # git of this code's checkout
         **telemetry.gpu_info(),
         **workload.properties(),
-        'framework_versions': package_versions(FRAMEWORK_PACKAGES[framework]),
+        'framework_versions': package_versions(FRAMEWORK_PACKAGES[inputs.framework]),
         'rng_seed': rng_seed,
         'tuning_ruleset': config.tuning_ruleset,
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
-        'search_space': search_space.to_json() if search_space else None,
-        'flags': {**dataclasses.asdict(config), 'record_extra_metadata': list(config.record_extra_metadata)},
+        'search_space': inputs.search_space.to_json() if inputs.search_space else None,
+        'flags': {
+            **dataclasses.asdict(config),
+            'record_extra_metadata': list(config.record_extra_metadata),
+        },
         **data_info,
-        **extra,
+        **inputs.extra,
     }
 
 
-def format_summary(workload_name: str, sweep: Any) -> str:
-    """A plain table of the trials and the sweep's score, for the console."""
-    lines = [
-        f'{workload_name}: {len(sweep.trials)} trial(s)',
-        f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
-        f"{'accuracy':>8} {'to_target_s':>11}  note",
-    ]
-    for t in sweep.trials:
-        final = t.final_eval
-        fmt = lambda v, spec_: format(v, spec_) if isinstance(v, (int, float)) else '-'
-        lines.append(
-            f'{t.run_idx:>5}  {t.status:<9} {t.global_step:>6} '
-            f'{t.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
-            f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(t.time_to_target, ">11.1f")}  '
-            f'{t.error or t.stop_reason}'
-        )
-    score = sweep.score
-    lines.append(
-        'score (fastest time to target): '
-        + (f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)')
+def _summary_line(trial: Any) -> str:
+    """One trial's line of the end table."""
+    final = trial.final_eval
+    def fmt(v, spec_):
+        return format(v, spec_) if isinstance(v, (int, float)) else '-'
+    return (
+        f'{trial.run_idx:>5}  {trial.status:<9} {trial.global_step:>6} '
+        f'{trial.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
+        f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(trial.time_to_target, ">11.1f")}  '
+        f'{trial.error or trial.stop_reason}'
     )
-    return '\n'.join(lines)
 
 
+def format_summary(workload_name: str, sweep: Any) -> str:
+    """The end table: the trials and the sweep's score, for the console."""
+    score = sweep.score
+    return '\n'.join(
+        [
+            f'{workload_name}: {len(sweep.trials)} trial(s)',
+            f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
+            f"{'accuracy':>8} {'to_target_s':>11}  note",
+            *(_summary_line(t) for t in sweep.trials),
+            'score (fastest time to target): '
+            + (f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)'),
+        ]
+    )

@@ -21,19 +21,9 @@ import urllib.request
 
 import numpy as np
 import pytest
+from hydra_multirun import N_JOBS, NO_RESULTS, read_overrides, sweep_dir_of
 from pyrun import run_python
-from test_explorer import (
-    N_JOBS,
-    N_TRIALS,
-    NO_RESULTS,
-    ROOT,
-    SWEEP_KEY,
-    file_trials,
-    make_hydra_multirun,
-    read_overrides,
-    run_sweep,
-    sweep_dir_of,
-)
+from sweeps import N_TRIALS, ROOT, SWEEP_KEY, file_trials
 
 APP = os.path.join(ROOT, 'algorithmic_efficiency', 'analysis', 'dashboard', 'app.py')
 # Debian's packages (apt: chromium, chromium-driver) put both in /usr/bin.
@@ -51,13 +41,13 @@ def needs(module):
 
 
 @pytest.fixture(scope='module')
-def log_dir(tmp_path_factory):
-    return run_sweep(tmp_path_factory.mktemp('dashboard') / 'logs')
+def log_dir(pytorch_sweep):
+    return pytorch_sweep  # conftest's shared sweep (read-only: copy before changing it)
 
 
 @pytest.fixture(scope='module')
-def hydra_root(tmp_path_factory):
-    return make_hydra_multirun(tmp_path_factory.mktemp('dashboard_hydra'))
+def hydra_root(hydra_multirun):
+    return hydra_multirun  # conftest's shared multirun (read-only)
 
 
 def run_app(monkeypatch, *argv, at=None):

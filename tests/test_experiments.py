@@ -1,7 +1,9 @@
 """The guide's worked example (experiments/): measure_loss.sh then plot_loss.py, as documented.
 
-Runs the real script (a real JAX sweep of 2 trials, capped at 1 s of submission time each
-through MAX_SECONDS) into a temporary LOG_DIR, from the repository root.
+Runs the real script (a real JAX sweep of 2 trials, capped at 20 steps each through
+EXTRA_ARGS, and at 30 s of submission time through MAX_SECONDS, which a 20-step trial never
+reaches) into a temporary LOG_DIR, from the repository root. The step cap, not the time cap,
+ends the trials: a 1 s cap ended them after their first (compiling) step on a busy machine.
 """
 
 import os
@@ -21,8 +23,8 @@ def test_measure_then_plot(tmp_path):
         os.environ,
         PYTHON=sys.executable,
         LOG_DIR=str(log_dir),
-        MAX_SECONDS='1',
-        EXTRA_ARGS='--rng_seed=0',
+        MAX_SECONDS='30',
+        EXTRA_ARGS='--rng_seed=0 --max_global_steps=20',
     )
     cmd = ['bash', 'experiments/simple_example_mnist_loss/measure_loss.sh']
     for attempt in (1, 2):  # a re-run replaces the first run's files instead of refusing
@@ -46,6 +48,8 @@ def test_measure_then_plot(tmp_path):
         csv_io.read_metrics_csv(log_dir / 'mnist_jax' / f'run_{i}' / 'metrics.csv') for i in (1, 2)
     ]
     assert len(joined) == sum(len(df) for df in per_trial) >= 4
+    for df in per_trial:  # the eval after step 1 ... the final one at the cap
+        assert df['global_step'].iloc[0] == 1 and df['global_step'].iloc[-1] == 20
     assert joined['loss'].tolist() == [v for df in per_trial for v in df['loss']]
 
     out = tmp_path / 'plot_loss.png'

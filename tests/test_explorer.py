@@ -5,7 +5,6 @@ Expected values are read here independently from the files (metrics.csv with the
 module, trial.json, the jobs' overrides.yaml with PyYAML), not through the loader.
 """
 
-import csv
 import json
 import math
 import os
@@ -17,145 +16,29 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from hydra_multirun import (
+    HYDRA_APP,
+    HYDRA_CONFIG,
+    HYDRA_KEY,
+    N_JOBS,
+    NO_RESULTS,
+    read_overrides,
+    sweep_dir_of,
+)
 from pyrun import run_python
+from sweeps import N_TRIALS, SWEEP_KEY, file_trials
 
 from algorithmic_efficiency.analysis import explorer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SWEEP_KEY = 'mnist_pytorch'
-HYDRA_KEY = '2024-01-02 03-04-05'
-N_TRIALS = 3
-N_JOBS = 12  # lr x batch x optimizer: 2 x 3 x 2, so job 10 and 11 exist ("10 after 2")
-HYDRA_CONFIG = """\
-lr: 0.1
-batch: 8
-optimizer: adam
-model:
-  depth: 2
-  width: ${model.depth}
-dataset:
-  name: toy
-  size: 100
-hyperparameters:
-  dropout: 0.5
-out: ${hydra:runtime.output_dir}
-stamp: ${now:%Y-%m-%d}
-"""
-HYDRA_APP = """\
-import json
-import os
 
-import hydra
-import numpy as np
-from hydra.core.hydra_config import HydraConfig
-
-
-@hydra.main(version_base=None, config_path='conf', config_name='config')
-def main(cfg):
-    out = HydraConfig.get().runtime.output_dir
-    if cfg.lr == 0.01 and cfg.batch == 32 and cfg.optimizer == 'sgd':
-        return  # this job writes no results
-    loss = cfg.lr * cfg.batch / (2 if cfg.optimizer == 'adam' else 1)
-    with open(os.path.join(out, 'result.json'), 'w') as f:
-        json.dump({'loss': loss, 'accuracy': 1 - loss / 10}, f)
-    np.save(os.path.join(out, 'metric.npy'), np.array([2 * loss, loss]))
-
-
-main()
-"""
-NO_RESULTS = {'lr': 0.01, 'batch': 32, 'optimizer': 'sgd'}
-
-
-def run_sweep(log_dir):
-    """A real sweep: 3 PyTorch trials of 20 steps (about 5 s)."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'algorithmic_efficiency.submission_runner',
-            '--workload=mnist_pytorch',
-            '--submission_path=baselines/mnist/mnist_pytorch/submission.py',
-            '--tuning_search_space=baselines/mnist/tuning_search_space.json',
-            f'--num_tuning_trials={N_TRIALS}',
-            '--max_global_steps=20',
-            '--rng_seed=0',
-            f'--log_dir={log_dir}',
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return str(log_dir)
-
-
-def make_hydra_multirun(tmp):
-    """Runs a tiny Hydra app with --multirun; returns the folder holding ``multirun/``."""
-    app_dir = tmp / 'app'
-    (app_dir / 'conf').mkdir(parents=True)
-    (app_dir / 'conf' / 'config.yaml').write_text(HYDRA_CONFIG)
-    (app_dir / 'app.py').write_text(HYDRA_APP)
-    runs = tmp / 'hydra_runs'
-    sweep_dir = runs / 'multirun' / '2024-01-02' / '03-04-05'
-    proc = subprocess.run(
-        [
-            sys.executable,
-            'app.py',
-            '--multirun',
-            'lr=0.1,0.01',
-            'batch=8,16,32',
-            'optimizer=adam,sgd',
-            f'hydra.sweep.dir={sweep_dir}',
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=app_dir,
-        env={**os.environ, 'HYDRA_FULL_ERROR': '1'},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return str(runs)
+@pytest.fixture(scope='module')
+def log_dir(pytorch_sweep):
+    return pytorch_sweep  # conftest's shared sweep (read-only: copy before changing it)
 
 
 @pytest.fixture(scope='module')
-def log_dir(tmp_path_factory):
-    return run_sweep(tmp_path_factory.mktemp('explorer') / 'logs')
-
-
-@pytest.fixture(scope='module')
-def hydra_root(tmp_path_factory):
-    return make_hydra_multirun(tmp_path_factory.mktemp('hydra'))
-
-
-def sweep_dir_of(hydra_root):
-    return os.path.join(hydra_root, 'multirun', '2024-01-02', '03-04-05')
-
-
-def read_overrides(job_dir):
-    import yaml
-
-    with open(os.path.join(job_dir, '.hydra', 'overrides.yaml')) as f:
-        items = yaml.safe_load(f)
-    out = {}
-    for item in items:
-        k, v = item.split('=', 1)
-        out[k] = yaml.safe_load(v)
-    return out
-
-
-def file_trials(workload_dir):
-    """run_idx -> (rows of metrics.csv as dicts, trial.json)."""
-    out = {}
-    for n in range(1, N_TRIALS + 1):
-        run = os.path.join(workload_dir, f'run_{n}')
-        with open(os.path.join(run, 'metrics.csv'), newline='') as f:
-            rows = list(csv.DictReader(f))
-        with open(os.path.join(run, 'trial.json')) as f:
-            out[n] = (rows, json.load(f))
-    return out
+def hydra_root(hydra_multirun):
+    return hydra_multirun  # conftest's shared multirun (read-only)
 
 
 def groups_of(frame):

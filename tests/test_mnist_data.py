@@ -390,7 +390,7 @@ def tfds_build(tmp_path_factory):
 
         def _generate_examples(self, split):
             images, labels = written[split]
-            for i, (image, label) in enumerate(zip(images, labels)):
+            for i, (image, label) in enumerate(zip(images, labels, strict=True)):
                 # Encoded bytes: tfds' numpy-image path calls tf.image.encode_png.
                 yield i, {'image': png_gray(image), 'label': int(label)}
 

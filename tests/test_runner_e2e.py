@@ -1,8 +1,9 @@
 """The runner end to end: real JAX and PyTorch sweeps on the embedded MNIST sample.
 
 Sweeps run through the command line (both spellings of the guide's command)
-into one shared --log_dir, and the files they leave are checked column by
-column against the guide (reference/runner-experiments-guide.md).
+into one shared --log_dir (conftest's ``guide_sweeps``), and the files they
+leave are checked column by column against the guide
+(reference/runner-experiments-guide.md).
 """
 
 import json
@@ -17,12 +18,9 @@ import time
 import pandas as pd
 import psutil
 import pytest
+from sweeps import ROOT, SECRET, SPACE, run_cli, runner_env, sweep_args
 
 from algorithmic_efficiency.storage import csv_io
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPACE = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')
-SECRET = 's3cr3t-value-do-not-record'
 
 # The guide's metrics.csv columns, with the disk counters under their
 # corrected names (the guide called them mem.*).
@@ -45,39 +43,10 @@ GUIDE_METADATA_KEYS = [
 ]
 
 
-def runner_env():
-    env = dict(os.environ, AE_TEST_SECRET_TOKEN=SECRET, PYTHONUNBUFFERED='1')
-    env.pop('CUDA_VISIBLE_DEVICES', None)
-    return env
-
-
-def run_cli(args, module=False, check_rc=None, timeout=600, cwd=ROOT):
-    entry = (['-m', 'algorithmic_efficiency.submission_runner'] if module else
-             [os.path.join(ROOT, 'algorithmic_efficiency/submission_runner.py')])
-    proc = subprocess.run([sys.executable] + entry + list(args), capture_output=True, text=True,
-                          timeout=timeout, env=runner_env(), cwd=cwd)
-    if check_rc is not None:
-        assert proc.returncode == check_rc, proc.stderr[-3000:]
-    return proc
-
-
-def sweep_args(fw, log_dir, *extra, trials=2, steps=25):
-    return [f'--framework={fw}', f'--workload=mnist_{fw}',
-            f'--submission_path={ROOT}/baselines/mnist/mnist_{fw}/submission.py',
-            f'--tuning_search_space={SPACE}', f'--num_tuning_trials={trials}',
-            f'--max_global_steps={steps}', f'--log_dir={log_dir}', *extra]
-
-
 @pytest.fixture(scope='module')
-def sweep_dir(tmp_path_factory):
-    """Both frameworks, 2 trials each, into one --log_dir."""
-    log_dir = str(tmp_path_factory.mktemp('logs'))
-    common = ['--rng_seed=3', '--record_extra_metadata=exp=guide=1',
-              '--record_extra_metadata=owner=team-a']
-    out = {}
-    out['jax'] = run_cli(sweep_args('jax', log_dir, *common), check_rc=0)
-    out['pytorch'] = run_cli(sweep_args('pytorch', log_dir, *common), module=True, check_rc=0)
-    return log_dir, out
+def sweep_dir(guide_sweeps):
+    """conftest's guide sweeps: both frameworks, 2 trials each, into one --log_dir."""
+    return guide_sweeps
 
 
 def metrics(log_dir, fw, run):
@@ -213,7 +182,7 @@ def test_guide_concatenate_one_liner(sweep_dir):
     ], check=True, cwd=ROOT)
     df = pd.read_csv(os.path.join(log_dir, 'all_metrics.csv'))
     assert len(df) == 8
-    assert sorted(set(zip(df['framework'], df['run_idx']))) == [('jax', 1), ('jax', 2),
+    assert sorted(set(zip(df['framework'], df['run_idx'], strict=True))) == [('jax', 1), ('jax', 2),
                                                                ('pytorch', 1), ('pytorch', 2)]
     assert not [c for c in GUIDE_COLUMNS if c not in df.columns]
 

@@ -1,4 +1,5 @@
 """Tests for the search-space parser, trial generation and Halton points."""
+import dataclasses
 import json
 import math
 import pathlib
@@ -11,10 +12,15 @@ import pytest
 from algorithmic_efficiency.search import halton as halton_lib
 from algorithmic_efficiency.search import spaces as search
 from algorithmic_efficiency.search.halton import halton
-from algorithmic_efficiency.search.spaces import (ALGORITHMS, Dimension, SearchSpace,
-                                           SearchSpaceError, generate_trials,
-                                           load_search_space,
-                                           parse_search_space)
+from algorithmic_efficiency.search.spaces import (
+    ALGORITHMS,
+    Dimension,
+    SearchSpace,
+    SearchSpaceError,
+    generate_trials,
+    load_search_space,
+    parse_search_space,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BASELINE = REPO / 'baselines' / 'mnist' / 'tuning_search_space.json'
@@ -501,9 +507,9 @@ def test_bad_seed(seed):
 def test_search_space_dataclass_is_frozen():
     space = parse_search_space(EXAMPLE)
     assert isinstance(space, SearchSpace)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         space.source = 'x'  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         space.dimensions[0].min = 0  # type: ignore[misc]
 
 

@@ -13,8 +13,7 @@ import types
 import pytest
 
 from algorithmic_efficiency import spec
-
-from algorithmic_efficiency.training import trainer
+from algorithmic_efficiency.training import results, trainer, trials
 
 
 class FakeClock:
@@ -88,7 +87,7 @@ def make_submission(step_cost=1.0, host_cost=0.0, fail_at=None, complete_at=None
 
     def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):
         if fail_at is not None and step == fail_at:
-            raise RuntimeError('boom at step %d\nsecond line' % step)
+            raise RuntimeError(f'boom at step {step}\nsecond line')
         if complete_at is not None and step == complete_at:
             raise spec.TrainingCompleteError()
         workload.pending += step_cost
@@ -127,7 +126,7 @@ def test_async_work_is_counted_and_evals_are_not():
         assert row['accumulated_submission_time'] == pytest.approx(row['global_step'] * 1.0)
     steps = [e['global_step'] for e in r.evals]
     assert steps[0] == 1  # first eval right after the first step
-    gaps = [b - a for a, b in zip(steps, steps[1:])]
+    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
     assert all(10 <= g <= 10 + w.max_queue + 1 for g in gaps[:-1]), steps
     assert clock.now == pytest.approx(r.global_step + 5.0 * len(r.evals))
     # Not synchronised every step: only around evals and the budget.
@@ -139,7 +138,7 @@ def test_next_eval_is_due_a_period_after_the_previous_eval():
     w = AsyncDeviceWorkload(clock, eval_cost=100.0, period=4.0, budget=20.0)
     r = run(w, make_submission(step_cost=1.5))
     times = [e['accumulated_submission_time'] for e in r.evals]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert all(g >= 4.0 for g in gaps[:-1]), gaps
     # Due at the first step past the period, give or take the host's run-ahead.
     assert all(g <= 4.0 + w.max_queue + 1.5 for g in gaps[:-1]), gaps
@@ -202,11 +201,12 @@ def test_nan_loss_is_diverged_and_exception_is_failed():
 
 
 def test_score_is_fastest_time_to_target_not_an_index():
-    make = lambda idx, ttt: trainer.TrialResult(run_idx=idx, hyperparameters=None, seed=0,
-                                                time_to_target=ttt)
-    assert trainer.sweep_score([make(1, None), make(2, 30.0), make(3, 12.5)]) == 12.5
-    assert trainer.sweep_score([make(1, None), make(2, None)]) == math.inf
-    assert trainer.sweep_score([]) == math.inf
+    def make(idx, ttt):
+        return results.TrialResult(run_idx=idx, hyperparameters=None, seed=0,
+                                                    time_to_target=ttt)
+    assert results.sweep_score([make(1, None), make(2, 30.0), make(3, 12.5)]) == 12.5
+    assert results.sweep_score([make(1, None), make(2, None)]) == math.inf
+    assert results.sweep_score([]) == math.inf
 
 
 def test_trial_seeds_differ_and_are_reproducible():
@@ -222,7 +222,7 @@ def test_trial_seeds_differ_and_are_reproducible():
 
     for _ in range(2):
         w = AsyncDeviceWorkload(FakeClock(), period=1000.0)
-        trainer.score_submission_on_workload(w, 'fake', 'jax', make_submission(), [{}, {}, {}],
+        trials.score_submission_on_workload(w, 'fake', 'jax', make_submission(), [{}, {}, {}],
                                              rng_seed=42, recorder=Recorder(),
                                              progress=lambda m: None, clock=w.clock,
                                              max_global_steps=2)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import layout, spec
 from algorithmic_efficiency.analysis import eval_rows
 from algorithmic_efficiency.analysis.eval_rows import finite_mask, last_valid, num, wall_times
 from algorithmic_efficiency.analysis.sweep_dirs import find_workload_dirs, read_metadata, run_dirs
@@ -48,19 +48,8 @@ __all__ = [
     'wall_times',
 ]
 
-# Columns parsed as numbers whatever a partial or odd file made of them.
-NUMERIC_COLUMNS = (
-    'run_idx',
-    'accumulated_submission_time',
-    'global_step',
-    'epoch',
-    'accuracy',
-    'loss',
-    'batch_size',
-    'steps_per_epoch',
-    'global_start_time',
-    'eval_time_sec',
-)
+# Columns parsed as numbers whatever a partial or odd file made of them (layout's schema).
+NUMERIC_COLUMNS = layout.NUMERIC_COLUMNS
 # Statuses of a trial (trial.json), plus 'interrupted' (derived, see _Sweep._mark_interrupted)
 # and 'unknown' (no trial.json and no finished row).
 STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import layout, spec
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -37,25 +37,8 @@ from algorithmic_efficiency.recording import sysinfo, trial_context, writers
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.telemetry import sampler as telemetry
 
-# Columns the runner writes itself; an extra-metadata key may not shadow them.
-BUILTIN_COLUMNS = frozenset(
-    {
-        'framework',
-        'run_idx',
-        'accumulated_submission_time',
-        'global_step',
-        'epoch',
-        'accuracy',
-        'loss',
-        'batch_size',
-        'steps_per_epoch',
-        'global_start_time',
-        'wall_time',
-        'goal_reached',
-        'eval_time_sec',
-        'status',
-    }
-)
+# Columns the runner writes itself (layout's schema); an extra-metadata key may not shadow them.
+BUILTIN_COLUMNS = frozenset(layout.BUILTIN_COLUMNS)
 # metadata.json's own keys, and the columns the analysis loader adds: an
 # extra-metadata key may shadow none of them either.
 BUILTIN_METADATA_KEYS = frozenset(
@@ -84,17 +67,8 @@ RESERVED_PREFIXES = (
     'meta.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
-# Telemetry columns in the guide's order; the rest (interval stats, proc.*) follow.
-TELEMETRY_ORDER = (
-    'cpu.util.avg_percent_since_last',
-    'cpu.freq.current',
-    'temp.',
-    'mem.',
-    'disk.',
-    'net.',
-    'gpu.count',
-    'gpu.',
-)
+# Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
+TELEMETRY_ORDER = layout.TELEMETRY_ORDER
 
 
 def _telemetry_rank(key: str) -> int:

@@ -1,4 +1,4 @@
-"""The trial loop and the sweep: flags never reach here, only explicit arguments.
+"""One trial's loop: flags never reach here, only explicit arguments.
 
 Timing rules (what users compare, so they are exact):
 
@@ -17,6 +17,10 @@ Timing rules (what users compare, so they are exact):
   (``max_allowed_runtime_sec`` or a smaller cap), at a step cap, on
   ``TrainingCompleteError``, on a non-finite eval loss (diverged) or on an
   exception (failed). Every trial ends with an eval at its last step.
+
+The schedule and the timer are :mod:`.schedule`'s, the row's layout is
+:mod:`.rows`' (from ``layout``'s schema), the results are :mod:`.results`';
+the loop over trials is :mod:`.trials`.
 """
 
 from __future__ import annotations
@@ -26,32 +30,16 @@ import logging
 import math
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from algorithmic_efficiency import spec
-
 from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.training import rows
+from algorithmic_efficiency.training.results import TrialResult
+from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
 
 TrialStatus, StopReason = spec.TrialStatus, spec.StopReason
-
-
-@dataclasses.dataclass
-class TrialResult:
-    run_idx: int
-    hyperparameters: Optional[Dict[str, Any]]
-    seed: int
-    status: str = TrialStatus.RUNNING
-    stop_reason: str = ''  # a StopReason once stopped
-    global_step: int = 0
-    accumulated_submission_time: float = 0.0
-    time_to_target: Optional[float] = None
-    evals: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
-    error: Optional[str] = None  # first line of the error, for tables
-    traceback: Optional[str] = None
-
-    @property
-    def final_eval(self) -> Dict[str, Any]:
-        return self.evals[-1] if self.evals else {}
 
 
 class NullTrialLog:
@@ -63,7 +51,7 @@ class NullTrialLog:
     def before_eval(self) -> None:
         pass
 
-    def record_eval(self, row: Dict[str, Any]) -> None:
+    def record_eval(self, row: dict[str, Any]) -> None:
         pass
 
 
@@ -80,18 +68,166 @@ def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+@dataclasses.dataclass
+class _State:
+    """What the submission updates step by step (and the step reached, should it fail)."""
+
+    params: Any = None
+    model_state: Any = None
+    optimizer_state: Any = None
+    step: int = 0
+    eval_results: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inputs:
+    """What the loop feeds the submission, fixed for the trial."""
+
+    params_types: Any
+    batch_size: int
+    input_queue: Iterator[spec.Batch]
+    update_rng: Any
+    data_rng: Any
+    eval_rng: Any
+
+
+class _Trial:
+    """The state and collaborators of one running trial (see :func:`train_once`)."""
+
+    def __init__(
+        self,
+        workload: spec.Workload,
+        workload_name: str,
+        submission: Any,
+        hyperparameters: dict[str, Any] | None,
+        result: TrialResult,
+        log: Any,
+        progress: Callable[[str], None],
+    ):
+        self.workload = workload
+        self.name = workload_name
+        self.submission = submission
+        self.hyperparameters = hyperparameters
+        self.result = result
+        self.log = log
+        self.progress = progress
+        self.state = _State()
+
+    def set_up(self, seed: int, data_dir: str | None) -> _Inputs:
+        """The model, the optimizer and the input queue, each from its own derived seed."""
+        workload, submission, state = self.workload, self.submission, self.state
+
+        def rng(name: str) -> Any:
+            return workload.rng_from_seed(random_utils.derive_seed(seed, name))
+
+        state.params, state.model_state = workload.init_model_fn(rng('init'))
+        params_types = workload.param_shapes(state.params)
+        state.optimizer_state = submission.init_optimizer_state(
+            workload, state.params, state.model_state, self.hyperparameters, rng('optimizer')
+        )
+        batch_size = int(submission.get_batch_size(self.name))
+        input_queue = workload.build_input_queue(
+            random_utils.derive_seed(seed, 'data'), 'train', data_dir, batch_size
+        )
+        return _Inputs(params_types, batch_size, input_queue, rng('update'),
+                       rng('data_selection'), rng('eval'))
+
+    def run(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
+            columns: rows.TrialColumns) -> str:
+        """Steps until a stop rule fires; returns the stop reason."""
+        workload, hp, state = self.workload, self.hyperparameters, self.state
+        # Locals in the timed loop: it runs the loop's own instructions between
+        # the submission's calls, which count as submission time.
+        data_selection = self.submission.data_selection
+        update_params = self.submission.update_params
+        capped, near, peek = schedule.capped, schedule.near, timer.peek
+        queue, params_types, loss_type = inputs.input_queue, inputs.params_types, workload.loss_type
+        data_rng, update_rng, eval_results = inputs.data_rng, inputs.update_rng, state.eval_results
+        params, model_state = state.params, state.model_state
+        optimizer_state = state.optimizer_state
+        step, stop_reason = state.step, ''
+        workload.sync_device(params)
+        self.log.begin_interval()
+        timer.start()
+        try:
+            while not stop_reason:
+                try:
+                    batch = data_selection(workload, queue, optimizer_state, params, model_state,
+                                           hp, step, data_rng)
+                    optimizer_state, params, model_state = update_params(
+                        workload, params, params_types, model_state, hp, batch, loss_type,
+                        optimizer_state, eval_results, step, update_rng,
+                    )  # fmt: skip
+                    step += 1
+                except spec.TrainingCompleteError:
+                    stop_reason = StopReason.TRAINING_COMPLETE
+                if capped(step):
+                    stop_reason = stop_reason or StopReason.MAX_STEPS
+                # Unsynchronised look: is an eval or the end of the budget near?
+                if not stop_reason and not near(peek()):
+                    continue
+                accumulated = timer.stop(params)
+                if schedule.spent(accumulated):
+                    stop_reason = stop_reason or StopReason.BUDGET
+                if not stop_reason and not schedule.due(accumulated):
+                    timer.start()
+                    continue
+                state.params, state.model_state, state.step = params, model_state, step
+                stop_reason = self.evaluate(inputs, columns, timer.clock, accumulated, stop_reason)
+                schedule.evaluated(accumulated)
+                self.log.begin_interval()
+                timer.start()
+        finally:  # also on a failure: the step reached is the trial's
+            state.params, state.model_state, state.optimizer_state = (
+                params, model_state, optimizer_state)
+            state.step = step
+        return stop_reason
+
+    def evaluate(self, inputs: _Inputs, columns: rows.TrialColumns, clock: Callable[[], float],
+                 accumulated: float, stop_reason: str) -> str:
+        """Untimed: telemetry for the interval, the eval, the row; returns the stop reason."""
+        workload, state, result = self.workload, self.state, self.result
+        self.log.before_eval()
+        wall_time = time.time()  # when the interval ended, as the telemetry was read
+        framework_memory = workload.memory_stats()
+        eval_start = clock()
+        metrics = workload.eval_model(state.params, state.model_state, inputs.eval_rng)
+        eval_time = clock() - eval_start
+        state.eval_results.append((state.step, metrics))
+        metrics = rows.order_metrics(metrics)
+        goal = workload.has_reached_goal(metrics)
+        if goal and result.time_to_target is None:
+            result.time_to_target = accumulated
+            stop_reason = StopReason.TARGET
+        if not _is_finite(metrics.get('loss')):
+            stop_reason = StopReason.DIVERGED
+        status = _final_status(stop_reason) if stop_reason else TrialStatus.RUNNING
+        row = columns.row(step=state.step, accumulated=accumulated, metrics=metrics,
+                          wall_time=wall_time, goal_reached=goal, eval_time=eval_time,
+                          status=status, framework_memory=framework_memory)
+        result.evals.append(row)
+        self.log.record_eval(row)
+        self.progress(
+            f'{self.name} trial {result.run_idx}: step {state.step}, {accumulated:.1f}s, '
+            + ', '.join(f'{k} {_fmt(v)}' for k, v in metrics.items())
+            + f' (eval {eval_time:.2f}s){" -> " + stop_reason if stop_reason else ""}'
+        )
+        result.global_step, result.accumulated_submission_time = state.step, accumulated
+        return stop_reason
+
+
 def train_once(
     workload: spec.Workload,
     workload_name: str,
     framework: str,
     submission: Any,
-    hyperparameters: Optional[Dict[str, Any]],
+    hyperparameters: dict[str, Any] | None,
     run_idx: int,
     seed: int,
-    data_dir: Optional[str] = None,
+    data_dir: str | None = None,
     trial_log: Any = None,
-    max_submission_time_sec: Optional[float] = None,
-    max_global_steps: Optional[int] = None,
+    max_submission_time_sec: float | None = None,
+    max_global_steps: int | None = None,
     clock: Callable[[], float] = time.perf_counter,
     progress: Callable[[str], None] = logging.info,
 ) -> TrialResult:
@@ -102,133 +238,35 @@ def train_once(
       seed: the trial's seed; data order, initial weights and the update RNG
         are derived from it.
       trial_log: receives ``begin_interval``/``before_eval``/``record_eval``
-        (see ``logging_utils.TrialRecorder``); ``None`` records nothing.
+        (see ``recording.recorder.TrialRecorder``); ``None`` records nothing.
       max_submission_time_sec: caps the budget below the workload's.
       max_global_steps: stops after this many steps (with a final eval).
       clock: injectable for tests; must be monotonic seconds.
     """
-    log = trial_log or NullTrialLog()
     result = TrialResult(run_idx=run_idx, hyperparameters=hyperparameters, seed=seed)
     budget = workload.max_allowed_runtime_sec
     if max_submission_time_sec is not None:
         budget = min(budget, max_submission_time_sec)
-    period = workload.eval_period_time_sec
-    hparam_cols = {f'hparam.{k}': v for k, v in (hyperparameters or {}).items()}
+    schedule = EvalSchedule(workload.eval_period_time_sec, budget, max_global_steps)
+    hparams = rows.hparam_columns(hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
-    step = 0
+    trial = _Trial(workload, workload_name, submission, hyperparameters, result,
+                   trial_log or NullTrialLog(), progress)
     try:
-        rng = lambda name: workload.rng_from_seed(random_utils.derive_seed(seed, name))
-        params, model_state = workload.init_model_fn(rng('init'))
-        params_types = workload.param_shapes(params)
-        optimizer_state = submission.init_optimizer_state(
-            workload, params, model_state, hyperparameters, rng('optimizer')
+        inputs = trial.set_up(seed, data_dir)
+        columns = rows.TrialColumns(
+            framework=framework,
+            run_idx=run_idx,
+            batch_size=inputs.batch_size,
+            num_train_examples=workload.num_train_examples,
+            steps_per_epoch=workload.num_train_examples // inputs.batch_size,
+            global_start_time=global_start_time,
+            hparams=hparams,
+            properties=properties,
         )
-        batch_size = int(submission.get_batch_size(workload_name))
-        input_queue = workload.build_input_queue(
-            random_utils.derive_seed(seed, 'data'), 'train', data_dir, batch_size
-        )
-        update_rng, data_rng, eval_rng = rng('update'), rng('data_selection'), rng('eval')
-        steps_per_epoch = workload.num_train_examples // batch_size
-        eval_results: List = []
-        accumulated = 0.0
-        next_eval_at = 0.0
-        stop_reason = ''
-
-        workload.sync_device(params)
-        log.begin_interval()
-        interval_start = clock()
-        while not stop_reason:
-            try:
-                batch = submission.data_selection(
-                    workload,
-                    input_queue,
-                    optimizer_state,
-                    params,
-                    model_state,
-                    hyperparameters,
-                    step,
-                    data_rng,
-                )
-                optimizer_state, params, model_state = submission.update_params(
-                    workload,
-                    params,
-                    params_types,
-                    model_state,
-                    hyperparameters,
-                    batch,
-                    workload.loss_type,
-                    optimizer_state,
-                    eval_results,
-                    step,
-                    update_rng,
-                )
-                step += 1
-            except spec.TrainingCompleteError:
-                stop_reason = StopReason.TRAINING_COMPLETE
-            if max_global_steps is not None and step >= max_global_steps:
-                stop_reason = stop_reason or StopReason.MAX_STEPS
-            # Unsynchronised look: is an eval or the end of the budget near?
-            if not stop_reason and accumulated + (clock() - interval_start) < min(
-                next_eval_at, budget
-            ):
-                continue
-            workload.sync_device(params)
-            accumulated += clock() - interval_start
-            if accumulated >= budget:
-                stop_reason = stop_reason or StopReason.BUDGET
-            if accumulated < next_eval_at and not stop_reason:
-                interval_start = clock()
-                continue
-
-            # Untimed: telemetry for the interval, the eval, the row.
-            log.before_eval()
-            wall_time = time.time()  # when the interval ended, as the telemetry was read
-            framework_memory = workload.memory_stats()
-            eval_start = clock()
-            metrics = workload.eval_model(params, model_state, eval_rng)
-            eval_time = clock() - eval_start
-            eval_results.append((step, metrics))
-            # The guide's order (accuracy, loss) first, then any other metric.
-            metrics = {**{k: metrics[k] for k in ('accuracy', 'loss') if k in metrics}, **metrics}
-            goal = workload.has_reached_goal(metrics)
-            if goal and result.time_to_target is None:
-                result.time_to_target = accumulated
-                stop_reason = StopReason.TARGET
-            if not _is_finite(metrics.get('loss')):
-                stop_reason = StopReason.DIVERGED
-            status = TrialStatus.RUNNING
-            if stop_reason:
-                status = _final_status(stop_reason)
-            row = {
-                'framework': framework,
-                'run_idx': run_idx,
-                'accumulated_submission_time': accumulated,
-                'global_step': step,
-                'epoch': step * batch_size / workload.num_train_examples,
-                **metrics,
-                'batch_size': batch_size,
-                **hparam_cols,
-                **properties,
-                'steps_per_epoch': steps_per_epoch,
-                'global_start_time': global_start_time,
-                'wall_time': wall_time,
-                'goal_reached': goal,
-                'eval_time_sec': eval_time,
-                'status': status,
-                **framework_memory,
-            }
-            result.evals.append(row)
-            log.record_eval(row)
-            progress(
-                f'{workload_name} trial {run_idx}: step {step}, {accumulated:.1f}s, '
-                + ', '.join(f'{k} {_fmt(v)}' for k, v in metrics.items())
-                + f' (eval {eval_time:.2f}s){" -> " + stop_reason if stop_reason else ""}'
-            )
-            result.global_step, result.accumulated_submission_time = step, accumulated
-            next_eval_at = accumulated + period
-            log.begin_interval()
-            interval_start = clock()
+        stop_reason = trial.run(inputs, schedule, SubmissionTimer(workload.sync_device, clock),
+                                columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except Exception as e:  # pylint: disable=broad-except
@@ -238,100 +276,6 @@ def train_once(
         first_line = (str(e).strip().splitlines() or [''])[0]
         result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
         result.traceback = traceback.format_exc()
-        result.global_step = step  # the step reached; the time stays as of the last eval
+        result.global_step = trial.state.step  # the step reached; the time as of the last eval
         progress(f'{workload_name} trial {run_idx} FAILED: {result.error}')
     return result
-
-
-def sweep_score(trials: Sequence[TrialResult]) -> float:
-    """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
-    times = [t.time_to_target for t in trials if t.time_to_target is not None]
-    return min(times) if times else math.inf
-
-
-@dataclasses.dataclass
-class SweepResult:
-    trials: List[TrialResult]
-
-    @property
-    def score(self) -> float:
-        return sweep_score(self.trials)
-
-    @property
-    def failed(self) -> List[TrialResult]:
-        return [t for t in self.trials if t.status == TrialStatus.FAILED]
-
-
-def trial_from_info(info: Dict[str, Any]) -> TrialResult:
-    """A finished trial read back from its trial.json (for --resume)."""
-    result = TrialResult(
-        run_idx=info['run_idx'],
-        hyperparameters=info.get('hyperparameters'),
-        seed=info.get('seed', 0),
-        status=info.get('status', ''),
-        stop_reason=info.get('stop_reason', ''),
-        global_step=info.get('global_step', 0),
-        accumulated_submission_time=info.get('accumulated_submission_time', 0.0),
-        time_to_target=info.get('time_to_target'),
-        error=info.get('error'),
-    )
-    result.evals = [{'loss': info.get('final_loss'), 'accuracy': info.get('final_accuracy')}]
-    return result
-
-
-def score_submission_on_workload(
-    workload: spec.Workload,
-    workload_name: str,
-    framework: str,
-    submission: Any,
-    trials: Sequence[Optional[Dict[str, Any]]],
-    rng_seed: int,
-    data_dir: Optional[str] = None,
-    recorder: Any = None,
-    skip: Sequence[int] = (),
-    progress: Callable[[str], None] = logging.info,
-    **train_kwargs: Any,
-) -> SweepResult:
-    """Runs every trial (``run_idx`` from 1) and scores the sweep.
-
-    Args:
-      trials: one hyperparameter dict per trial (``None`` for self-tuning).
-      rng_seed: the sweep's seed; trial ``i`` gets ``derive_seed(rng_seed, 'trial', i)``.
-      recorder: a ``logging_utils.Recorder`` or ``None`` (record nothing).
-      skip: trials already finished (``--resume``); read back from the recorder.
-      **train_kwargs: passed to :func:`train_once` (caps, clock).
-    """
-    results: List[TrialResult] = []
-    for run_idx, hyperparameters in enumerate(trials, start=1):
-        if run_idx in skip:
-            progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
-            results.append(trial_from_info(recorder.trial_info(run_idx)))
-            continue
-        seed = random_utils.derive_seed(rng_seed, 'trial', run_idx)
-        progress(
-            f'{workload_name} trial {run_idx}/{len(trials)}: seed {seed}, '
-            f'hyperparameters {hyperparameters}'
-        )
-        trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
-        try:
-            result = train_once(
-                workload,
-                workload_name,
-                framework,
-                submission,
-                hyperparameters,
-                run_idx,
-                seed,
-                data_dir=data_dir,
-                trial_log=trial_log,
-                progress=progress,
-                **train_kwargs,
-            )
-        except BaseException:  # Ctrl-C: stop the sampler; trial.json stays 'running'.
-            if trial_log is not None:
-                trial_log.close()
-            raise
-        if recorder:
-            recorder.finish_trial(trial_log, result)
-        results.append(result)
-    return SweepResult(results)

@@ -1,5 +1,4 @@
 """JAX helpers shared by JAX workloads (imports JAX: never import it from torch code)."""
-from typing import Dict
 
 import jax
 
@@ -8,7 +7,7 @@ _MEMORY_KEYS = (('bytes_in_use', 'in_use_bytes'), ('peak_bytes_in_use', 'peak_by
                 ('bytes_reserved', 'reserved_bytes'), ('bytes_limit', 'limit_bytes'))
 
 
-def memory_stats() -> Dict[str, int]:
+def memory_stats() -> dict[str, int]:
     """The allocator's own view of device memory, as ``framework.<i>.mem.*`` columns.
 
     Next to NVML's ``gpu.<i>.mem.used`` (what the process holds from the

@@ -1,10 +1,9 @@
 """PyTorch helpers shared by PyTorch workloads (imports torch: never import it from JAX code)."""
-from typing import Dict
 
 import torch
 
 
-def memory_stats(device: torch.device) -> Dict[str, int]:
+def memory_stats(device: torch.device) -> dict[str, int]:
     """The caching allocator's view of a CUDA device, as ``framework.<i>.mem.*`` columns.
 
     ``in_use_bytes`` is what tensors occupy (``memory_allocated``),

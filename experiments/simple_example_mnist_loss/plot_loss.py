@@ -49,7 +49,7 @@ def main(argv):
     several = df['framework'].nunique() > 1
     df['trial'] = [
         f'{fw} trial {int(i)}' if several else f'trial {int(i)}'
-        for fw, i in zip(df['framework'], df['run_idx'])
+        for fw, i in zip(df['framework'], df['run_idx'], strict=True)
     ]
 
     # Plot

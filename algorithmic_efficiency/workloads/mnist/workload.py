@@ -9,7 +9,8 @@ NumPy from the trial's seed), which makes their curves directly comparable.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.nd
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
 
 
-def init_mlp_params(seed: int) -> Dict[str, Dict[str, np.ndarray]]:
+def init_mlp_params(seed: int) -> dict[str, dict[str, np.ndarray]]:
     """The MLP's initial weights: Glorot-uniform kernels (in, out), zero biases.
 
     Layout follows flax (``Dense_0``/``Dense_1`` with ``kernel`` of shape
@@ -84,10 +85,10 @@ class BaseMnistWorkload(spec.Workload):
     """An MLP (784-128-sigmoid-10) on MNIST; the target is 0.97 test accuracy."""
 
     def __init__(self) -> None:
-        self._data: Optional[mnist_data.MnistData] = None
-        self._train_x: Optional[np.ndarray] = None
-        self._train_y: Optional[np.ndarray] = None
-        self._eval_arrays: Optional[Dict[str, np.ndarray]] = None
+        self._data: mnist_data.MnistData | None = None
+        self._train_x: np.ndarray | None = None
+        self._train_y: np.ndarray | None = None
+        self._eval_arrays: dict[str, np.ndarray] | None = None
 
     # --- Properties.
     @property
@@ -130,7 +131,7 @@ class BaseMnistWorkload(spec.Workload):
         x *= 1.0 / self.train_stddev
         return x
 
-    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         data = mnist_data.load_mnist(data_dir)
         self._data = data
         self._train_x = self._normalise(data.train_images)
@@ -159,13 +160,13 @@ class BaseMnistWorkload(spec.Workload):
             'data.num_eval_examples': data.num_test_examples,
         }
 
-    def _ensure_data(self, data_dir: Optional[str]) -> None:
+    def _ensure_data(self, data_dir: str | None) -> None:
         if self._data is None:
             self.prepare_data(data_dir)
 
     def numpy_train_batches(
-        self, data_seed: int, data_dir: Optional[str], global_batch_size: int
-    ) -> Iterator[Dict[str, np.ndarray]]:
+        self, data_seed: int, data_dir: str | None, global_batch_size: int
+    ) -> Iterator[dict[str, np.ndarray]]:
         """Endless ``{'inputs', 'targets'}`` NumPy batches, reshuffled every epoch."""
         self._ensure_data(data_dir)
         x, y = self._train_x, self._train_y
@@ -173,12 +174,12 @@ class BaseMnistWorkload(spec.Workload):
             yield {'inputs': x[idx], 'targets': y[idx]}
 
     @property
-    def eval_arrays(self) -> Dict[str, np.ndarray]:
+    def eval_arrays(self) -> dict[str, np.ndarray]:
         """Eval split as (num_batches, batch, ...) arrays with a 0/1 ``weights`` mask."""
         if self._eval_arrays is None:
             raise RuntimeError('prepare_data() must run before eval')
         return self._eval_arrays
 
     @staticmethod
-    def summarise_eval(loss_sum: float, correct_sum: float, count: float) -> Dict[str, float]:
+    def summarise_eval(loss_sum: float, correct_sum: float, count: float) -> dict[str, float]:
         return {'loss': float(loss_sum / count), 'accuracy': float(correct_sum / count)}

@@ -13,7 +13,8 @@ is never fetched to the host (that would force a device sync every step).
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +25,7 @@ from algorithmic_efficiency import spec
 DEFAULTS = {'learning_rate': 1e-3, 'one_minus_beta_1': 0.1, 'epsilon': 1e-8}
 
 
-def _hparams(hyperparameters: spec.Hyperparameters) -> Dict[str, float]:
+def _hparams(hyperparameters: spec.Hyperparameters) -> dict[str, float]:
     return {**DEFAULTS, **(hyperparameters or {})}
 
 
@@ -56,7 +57,7 @@ def _train_step(
     opt_state: Any,
     params: Any,
     model_state: Any,
-    batch: Dict[str, jax.Array],
+    batch: dict[str, jax.Array],
 ):
     # The update rule reads the hyperparameters from opt_state, so any
     # instance of the transform works here.
@@ -79,7 +80,7 @@ def update_params(
     current_params_types: Any,
     model_state: Any,
     hyperparameters: spec.Hyperparameters,
-    batch: Dict[str, Any],
+    batch: dict[str, Any],
     loss_type: spec.LossType,
     optimizer_state: Any,
     eval_results: Any,
@@ -92,14 +93,14 @@ def update_params(
 
 def data_selection(
     workload: spec.Workload,
-    input_queue: Iterator[Dict[str, Any]],
+    input_queue: Iterator[dict[str, Any]],
     optimizer_state: Any,
     current_param_container: Any,
     model_state: Any,
     hyperparameters: spec.Hyperparameters,
     global_step: int,
     rng: Any,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     del workload, optimizer_state, current_param_container, model_state, hyperparameters
     del global_step, rng
     return next(input_queue)

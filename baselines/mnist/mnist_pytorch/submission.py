@@ -7,7 +7,8 @@ With ``--tuning_ruleset=self`` (no search space) the defaults below apply.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -27,7 +28,7 @@ def init_optimizer_state(
     model_state: Any,
     hyperparameters: spec.Hyperparameters,
     rng: Any,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     del workload, model_state, rng
     hp = {**DEFAULTS, **(hyperparameters or {})}
     optimizer = torch.optim.Adam(
@@ -45,9 +46,9 @@ def update_params(
     current_params_types: Any,
     model_state: Any,
     hyperparameters: spec.Hyperparameters,
-    batch: Dict[str, torch.Tensor],
+    batch: dict[str, torch.Tensor],
     loss_type: spec.LossType,
-    optimizer_state: Dict[str, Any],
+    optimizer_state: dict[str, Any],
     eval_results: Any,
     global_step: int,
     rng: Any,
@@ -66,14 +67,14 @@ def update_params(
 
 def data_selection(
     workload: spec.Workload,
-    input_queue: Iterator[Dict[str, Any]],
+    input_queue: Iterator[dict[str, Any]],
     optimizer_state: Any,
     current_param_container: Any,
     model_state: Any,
     hyperparameters: spec.Hyperparameters,
     global_step: int,
     rng: Any,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     del workload, optimizer_state, current_param_container, model_state, hyperparameters
     del global_step, rng
     return next(input_queue)

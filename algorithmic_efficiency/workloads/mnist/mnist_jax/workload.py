@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Iterator, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -12,7 +13,6 @@ import numpy as np
 import optax
 
 from algorithmic_efficiency import spec
-
 from algorithmic_efficiency.workloads import jax_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
@@ -39,16 +39,16 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self) -> None:
         super().__init__()
         self._model = _Model()
-        self._eval_device: Optional[Dict[str, jax.Array]] = None
+        self._eval_device: dict[str, jax.Array] | None = None
 
-    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         self._eval_device = None  # uploaded again on the next eval
         return super().prepare_data(data_dir)
 
     def rng_from_seed(self, seed: int) -> jax.Array:
         return jax.random.PRNGKey(seed)
 
-    def init_model_fn(self, rng: jax.Array) -> Tuple[Any, None]:
+    def init_model_fn(self, rng: jax.Array) -> tuple[Any, None]:
         numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
         params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
         return params, None
@@ -57,7 +57,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         return jax.tree_util.tree_map(lambda p: p.shape, params)
 
     def build_input_queue(
-        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+        self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
@@ -73,7 +73,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
-    ) -> Tuple[jax.Array, Any]:
+    ) -> tuple[jax.Array, Any]:
         del mode, rng, update_batch_norm
         logits = self._model.apply(params, augmented_and_preprocessed_input_batch['inputs'])
         return logits, model_state
@@ -82,7 +82,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         self,
         label_batch: jax.Array,
         logits_batch: jax.Array,
-        mask_batch: Optional[jax.Array] = None,
+        mask_batch: jax.Array | None = None,
     ) -> jax.Array:
         losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
         if mask_batch is not None:
@@ -105,7 +105,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         sums, _ = jax.lax.scan(one_batch, jnp.zeros(3, jnp.float32), (inputs, targets, weights))
         return sums
 
-    def eval_model(self, params: Any, model_state: Any, rng: Any) -> Dict[str, float]:
+    def eval_model(self, params: Any, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
         if self._eval_device is None:
             self._eval_device = jax.tree_util.tree_map(jnp.asarray, self.eval_arrays)
@@ -118,5 +118,5 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def sync_device(self, params: Any) -> None:
         jax.block_until_ready(params)
 
-    def memory_stats(self) -> Dict[str, int]:
+    def memory_stats(self) -> dict[str, int]:
         return jax_utils.memory_stats()

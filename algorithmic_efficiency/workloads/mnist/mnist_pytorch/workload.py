@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from algorithmic_efficiency import spec
-
 from algorithmic_efficiency.workloads import pytorch_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
@@ -36,16 +36,16 @@ class _Model(nn.Module):
 class MnistWorkload(mnist_base.BaseMnistWorkload):
     """MNIST MLP in PyTorch; the parameter container is the ``nn.Module``."""
 
-    def __init__(self, device: Optional[torch.device] = None) -> None:
+    def __init__(self, device: torch.device | None = None) -> None:
         super().__init__()
         self.device = device or default_device()
-        self._eval_device: Optional[Dict[str, torch.Tensor]] = None
+        self._eval_device: dict[str, torch.Tensor] | None = None
 
-    def prepare_data(self, data_dir: Optional[str]) -> Dict[str, Any]:
+    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         self._eval_device = None
         return super().prepare_data(data_dir)
 
-    def init_model_fn(self, rng: int) -> Tuple[nn.Module, None]:
+    def init_model_fn(self, rng: int) -> tuple[nn.Module, None]:
         pytorch_utils.reset_peak(self.device)  # peaks per trial
         numpy_params = mnist_base.init_mlp_params(int(rng))
         model = _Model()
@@ -55,11 +55,11 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
                 layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
         return model.to(self.device), None
 
-    def param_shapes(self, params: nn.Module) -> Dict[str, Tuple[int, ...]]:
+    def param_shapes(self, params: nn.Module) -> dict[str, tuple[int, ...]]:
         return {k: tuple(v.shape) for k, v in params.named_parameters()}
 
     def build_input_queue(
-        self, data_rng: int, split: str, data_dir: Optional[str], global_batch_size: int
+        self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
@@ -81,7 +81,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
-    ) -> Tuple[torch.Tensor, Any]:
+    ) -> tuple[torch.Tensor, Any]:
         del rng, update_batch_norm
         params.train(mode == spec.ForwardPassMode.TRAIN)
         with torch.set_grad_enabled(mode == spec.ForwardPassMode.TRAIN):
@@ -92,14 +92,14 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         self,
         label_batch: torch.Tensor,
         logits_batch: torch.Tensor,
-        mask_batch: Optional[torch.Tensor] = None,
+        mask_batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         losses = F.cross_entropy(logits_batch, label_batch, reduction='none')
         if mask_batch is not None:
             losses = losses * mask_batch
         return losses
 
-    def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> Dict[str, float]:
+    def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
         if self._eval_device is None:
             arrays = self.eval_arrays
@@ -112,7 +112,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         params.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         with torch.inference_mode():
-            for x, y, w in zip(e['inputs'], e['targets'], e['weights']):
+            for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
                 logits = params(x)
                 sums[0] += torch.sum(self.loss_fn(y, logits, w))
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
@@ -124,5 +124,5 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         if self.device.type == 'cuda':
             torch.cuda.synchronize(self.device)
 
-    def memory_stats(self) -> Dict[str, int]:
+    def memory_stats(self) -> dict[str, int]:
         return pytorch_utils.memory_stats(self.device)

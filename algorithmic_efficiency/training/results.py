@@ -1,0 +1,69 @@
+"""What a trial and a sweep produced: :class:`TrialResult`, :class:`SweepResult` and the score."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from algorithmic_efficiency import spec
+
+
+@dataclasses.dataclass
+class TrialResult:
+    """One trial: how it ended, where it got, and every eval row it produced."""
+
+    run_idx: int
+    hyperparameters: dict[str, Any] | None
+    seed: int
+    status: str = spec.TrialStatus.RUNNING
+    stop_reason: str = ''  # a StopReason once stopped
+    global_step: int = 0
+    accumulated_submission_time: float = 0.0
+    time_to_target: float | None = None
+    evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    error: str | None = None  # first line of the error, for tables
+    traceback: str | None = None
+
+    @property
+    def final_eval(self) -> dict[str, Any]:
+        return self.evals[-1] if self.evals else {}
+
+
+def sweep_score(trials: Sequence[TrialResult]) -> float:
+    """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
+    times = [t.time_to_target for t in trials if t.time_to_target is not None]
+    return min(times) if times else math.inf
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Every trial of a sweep, in ``run_idx`` order."""
+
+    trials: list[TrialResult]
+
+    @property
+    def score(self) -> float:
+        return sweep_score(self.trials)
+
+    @property
+    def failed(self) -> list[TrialResult]:
+        return [t for t in self.trials if t.status == spec.TrialStatus.FAILED]
+
+
+def trial_from_info(info: dict[str, Any]) -> TrialResult:
+    """A finished trial read back from its trial.json (for --resume)."""
+    result = TrialResult(
+        run_idx=info['run_idx'],
+        hyperparameters=info.get('hyperparameters'),
+        seed=info.get('seed', 0),
+        status=info.get('status', ''),
+        stop_reason=info.get('stop_reason', ''),
+        global_step=info.get('global_step', 0),
+        accumulated_submission_time=info.get('accumulated_submission_time', 0.0),
+        time_to_target=info.get('time_to_target'),
+        error=info.get('error'),
+    )
+    result.evals = [{'loss': info.get('final_loss'), 'accuracy': info.get('final_accuracy')}]
+    return result

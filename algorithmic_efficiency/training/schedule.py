@@ -1,0 +1,88 @@
+"""When a trial evaluates and when it stops, and how its submission time is measured.
+
+Two small explicit objects, in the spirit of clu's ``PeriodicAction`` (periodic
+work is declared, and time is injected rather than slept in tests):
+
+* :class:`SubmissionTimer` accounts submission time: intervals between
+  :meth:`~SubmissionTimer.start` and :meth:`~SubmissionTimer.stop`, with the
+  device synchronised before every accounted reading and an unsynchronised
+  :meth:`~SubmissionTimer.peek` for deciding when to synchronise.
+* :class:`EvalSchedule` decides, from submission time and the step: the first
+  eval follows the first step, each next one is due ``period_sec`` of
+  submission time after the previous one, and the trial ends at the budget or
+  at the step cap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class SubmissionTimer:
+    """Accumulated submission time, read only after synchronising the device.
+
+    Args:
+      sync: blocks until the device has finished the work queued for its
+        argument (``Workload.sync_device``).
+      clock: monotonic seconds; injectable for tests.
+    """
+
+    def __init__(
+        self, sync: Callable[[Any], None], clock: Callable[[], float] = time.perf_counter
+    ):
+        self.clock = clock
+        self._sync = sync
+        self._start = 0.0
+        self.accumulated = 0.0
+
+    def start(self) -> None:
+        """Starts an accounted interval (the device must have no queued work)."""
+        self._start = self.clock()
+
+    def peek(self) -> float:
+        """Submission time so far *without* synchronising: a lower bound, never accounted."""
+        return self.accumulated + (self.clock() - self._start)
+
+    def stop(self, params: Any) -> float:
+        """Synchronises on ``params``, ends the interval and returns the accumulated time."""
+        self._sync(params)
+        self.accumulated += self.clock() - self._start
+        return self.accumulated
+
+
+class EvalSchedule:
+    """The eval schedule and the stop rules of budget and step cap.
+
+    Args:
+      period_sec: submission time from one eval to the next.
+      budget_sec: the trial's submission-time budget.
+      max_steps: end the trial after this many steps (``None``: no cap).
+    """
+
+    def __init__(self, period_sec: float, budget_sec: float, max_steps: int | None = None):
+        self.period_sec = period_sec
+        self.budget_sec = budget_sec
+        self.max_steps = max_steps
+        self.next_eval_at = 0.0  # the first eval is due at once, i.e. after the first step
+
+    def capped(self, step: int) -> bool:
+        """The step cap is reached."""
+        return self.max_steps is not None and step >= self.max_steps
+
+    def near(self, elapsed: float) -> bool:
+        """An eval or the end of the budget may be due: worth synchronising to know."""
+        return elapsed >= min(self.next_eval_at, self.budget_sec)
+
+    def spent(self, accumulated: float) -> bool:
+        """The budget is used up."""
+        return accumulated >= self.budget_sec
+
+    def due(self, accumulated: float) -> bool:
+        """An eval is due."""
+        return accumulated >= self.next_eval_at
+
+    def evaluated(self, accumulated: float) -> None:
+        """An eval ran at ``accumulated``: the next one is due a period later."""
+        self.next_eval_at = accumulated + self.period_sec

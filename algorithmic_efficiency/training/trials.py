@@ -1,0 +1,70 @@
+"""The trial loop of a sweep: every trial's seed, its recording, and the sweep's result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from algorithmic_efficiency import spec
+from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
+from algorithmic_efficiency.training.trainer import train_once
+
+
+def score_submission_on_workload(
+    workload: spec.Workload,
+    workload_name: str,
+    framework: str,
+    submission: Any,
+    trials: Sequence[dict[str, Any] | None],
+    rng_seed: int,
+    data_dir: str | None = None,
+    recorder: Any = None,
+    skip: Sequence[int] = (),
+    progress: Callable[[str], None] = logging.info,
+    **train_kwargs: Any,
+) -> SweepResult:
+    """Runs every trial (``run_idx`` from 1) and scores the sweep.
+
+    Args:
+      trials: one hyperparameter dict per trial (``None`` for self-tuning).
+      rng_seed: the sweep's seed; trial ``i`` gets ``derive_seed(rng_seed, 'trial', i)``.
+      recorder: a ``recording.recorder.Recorder`` or ``None`` (record nothing).
+      skip: trials already finished (``--resume``); read back from the recorder.
+      **train_kwargs: passed to :func:`~.trainer.train_once` (caps, clock).
+    """
+    results: list[TrialResult] = []
+    for run_idx, hyperparameters in enumerate(trials, start=1):
+        if run_idx in skip:
+            progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
+            results.append(trial_from_info(recorder.trial_info(run_idx)))
+            continue
+        seed = random_utils.derive_seed(rng_seed, 'trial', run_idx)
+        progress(
+            f'{workload_name} trial {run_idx}/{len(trials)}: seed {seed}, '
+            f'hyperparameters {hyperparameters}'
+        )
+        trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
+        try:
+            result = train_once(
+                workload,
+                workload_name,
+                framework,
+                submission,
+                hyperparameters,
+                run_idx,
+                seed,
+                data_dir=data_dir,
+                trial_log=trial_log,
+                progress=progress,
+                **train_kwargs,
+            )
+        except BaseException:  # Ctrl-C: stop the sampler; trial.json stays 'running'.
+            if trial_log is not None:
+                trial_log.close()
+            raise
+        if recorder:
+            recorder.finish_trial(trial_log, result)
+        results.append(result)
+    return SweepResult(results)
