@@ -248,7 +248,7 @@ class _Runner:
         )
         if self.session.options.storage == task.STORAGE_DRIVER and self.recorder is not None:
             job.trial_log = self.recorder.start_trial(
-                job.run_idx, job.hyperparameters, job.seed, telemetry=False
+                job.run_idx, job.hyperparameters, job.seed, remote=True
             )
             self._update_trial_file(
                 job, task.trial_info(job.node_id, job.attempt, job.task_started)
