@@ -15,6 +15,7 @@ it also writes every trial's files from the rows the tasks stream back.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import logging
 import os
@@ -25,9 +26,9 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.distributed import cluster, options, task
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN
-from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
+from algorithmic_efficiency.training.trials import trial_seed
 
 TRIAL_FILE = 'trial.json'
 # Ray's errors for a trial whose process or node went away (not the trial's own failure).
@@ -63,6 +64,37 @@ class SweepTask:
     tensorboard_hparams: list[str] | None = None
     max_submission_time_sec: float | None = None
     max_global_steps: int | None = None
+
+
+def sweep_task(
+    config: Any, framework: str, extra: dict[str, str], tensorboard_hparams: list[str] | None
+) -> SweepTask:
+    """The shared part of every trial task, from a ``sweep.RunConfig``; paths made absolute
+    (a worker's working directory is Ray's, not the driver's)."""
+
+    def absolute(path: str | None) -> str | None:
+        return os.path.abspath(path) if path else path
+
+    return SweepTask(
+        workload_name=config.workload,
+        framework=framework,
+        submission_path=absolute(config.submission_path),
+        data_dir=absolute(config.data_dir),
+        log_dir=absolute(config.log_dir),
+        fsync=config.fsync,
+        telemetry_interval_sec=config.telemetry_interval_sec,
+        extra_metadata=dict(extra),
+        tensorboard_hparams=tensorboard_hparams,
+        max_submission_time_sec=config.max_submission_time_sec,
+        max_global_steps=config.max_global_steps,
+    )
+
+
+def session(ray_options: options.RayOptions | None, num_trials: int) -> Any:
+    """``with session(...) as ray_sweep:`` -- a connected :class:`RaySweep`, or None in-process."""
+    if ray_options is None:
+        return contextlib.nullcontext()
+    return RaySweep(ray_options, num_trials)
 
 
 class RaySweep:
@@ -151,7 +183,7 @@ class RaySweep:
                 )
                 done[run_idx] = trial_from_info(recorder.trial_info(run_idx))
             else:
-                seed = seeds.derive_seed(rng_seed, 'trial', run_idx)
+                seed = trial_seed(rng_seed, run_idx)
                 runner.pending.append(_Job(run_idx, hyperparameters, seed))
         done.update(runner.run())
         return SweepResult([done[i] for i in sorted(done)])

@@ -72,9 +72,10 @@ def set_thread_counts(threads: int, framework: str) -> None:
     for name in THREAD_ENV_VARS:
         os.environ[name] = str(threads)
     if framework == 'pytorch':
-        import torch  # noqa: PLC0415  (the framework the trial uses anyway)
+        # pylint: disable=import-outside-toplevel
+        from algorithmic_efficiency.workloads import pytorch_utils  # torch: this trial's anyway
 
-        torch.set_num_threads(threads)
+        pytorch_utils.set_num_threads(threads)
 
 
 def prepare_environment(framework: str) -> None:
@@ -97,24 +98,42 @@ class _QueueWriter:
         """Nothing to release: the rows are gone already."""
 
 
-def _trial_recorder(
-    task: TrialTask, node_id: str, started: float, events: queue.Queue
-) -> tuple[Any, Any]:
-    """``(recorder, trial_log)`` for the storage mode (``recorder`` None: driver storage)."""
+class _StreamingRecorder:
+    """``--ray_storage=driver``: telemetry sampled here, rows sent to the driver, which writes.
+
+    The trial's own files (a submission's ``Logger``) go to a local scratch folder.
+    """
+
+    def __init__(self, task: TrialTask, extra: dict[str, Any], events: queue.Queue):
+        self._task, self._extra, self._events = task, extra, events
+
+    def start_trial(self, run_idx: int, hyperparameters: Any, seed: int) -> Any:
+        # pylint: disable=import-outside-toplevel
+        from algorithmic_efficiency.recording import recorder as recording
+        from algorithmic_efficiency.telemetry import sampler as telemetry
+
+        scratch = tempfile.mkdtemp(prefix=f'ae-run_{run_idx}-')
+        sampler = telemetry.Sampler(self._task.telemetry_interval_sec).start()
+        return recording.TrialRecorder(scratch, _QueueWriter(self._events), sampler, self._extra)
+
+    def finish_trial(self, trial_log: Any, result: Any) -> None:
+        trial_log.close()  # trial.json and error.txt: the driver's, from the result
+
+
+def _shared_recorder(task: TrialTask, extra: dict[str, Any], info: dict[str, Any]) -> Any:
+    """Shared storage: the task writes ``run_<N>/`` itself, ``info`` added to its trial.json."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.recording import recorder as recording
     from algorithmic_efficiency.storage import files
-    from algorithmic_efficiency.telemetry import sampler as telemetry
 
-    extra = {NODE_ID_COLUMN: node_id, **task.extra_metadata}
-    if task.log_dir is None:
-        return None, None
-    if task.storage == STORAGE_DRIVER:
-        # The trial's own files (a submission's Logger) stay in a local scratch folder.
-        scratch = tempfile.mkdtemp(prefix=f'ae-run_{task.run_idx}-')
-        sampler = telemetry.Sampler(task.telemetry_interval_sec).start()
-        return None, recording.TrialRecorder(scratch, _QueueWriter(events), sampler, extra)
-    rec = recording.Recorder(
+    class NodeRecorder(recording.Recorder):
+        def start_trial(self, run_idx, hyperparameters, seed, remote=False):
+            trial_log = super().start_trial(run_idx, hyperparameters, seed, remote)
+            path = os.path.join(trial_log.run_dir, 'trial.json')
+            files.write_json(path, {**files.read_json(path), **info})
+            return trial_log
+
+    return NodeRecorder(
         task.log_dir,
         task.workload_name,
         mode='resume',  # opens trials only: the driver prepared the directory
@@ -123,10 +142,6 @@ def _trial_recorder(
         extra_metadata=extra,
         tensorboard_hparams=task.tensorboard_hparams,
     )
-    trial_log = rec.start_trial(task.run_idx, task.hyperparameters, task.seed)
-    path = os.path.join(trial_log.run_dir, 'trial.json')
-    files.write_json(path, {**files.read_json(path), **trial_info(node_id, task.attempt, started)})
-    return rec, trial_log
 
 
 def trial_info(node_id: str | None, attempt: int, task_started: float | None) -> dict[str, Any]:
@@ -138,33 +153,32 @@ def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -
     """Imports, recording and the trial; returns the ``finished`` event."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency import sweep
-    from algorithmic_efficiency.training.trainer import train_once
+    from algorithmic_efficiency.training import trials
     from algorithmic_efficiency.workloads import registry
 
     submission = sweep.load_submission(task.submission_path)
     workload = registry.load_workload(task.workload_name, task.framework)
     workload.prepare_data(task.data_dir)
-    rec, trial_log = _trial_recorder(task, node_id, started, events)
-    try:
-        result = train_once(
-            workload,
-            task.workload_name,
-            task.framework,
-            submission,
-            task.hyperparameters,
-            task.run_idx,
-            task.seed,
-            data_dir=task.data_dir,
-            trial_log=trial_log,
-            max_submission_time_sec=task.max_submission_time_sec,
-            max_global_steps=task.max_global_steps,
-            progress=lambda line: events.put({'kind': 'progress', 'line': line}),
-        )
-    finally:
-        if rec is None and trial_log is not None:
-            trial_log.close()
-    if rec is not None:
-        rec.finish_trial(trial_log, result)
+    extra = {NODE_ID_COLUMN: node_id, **task.extra_metadata}
+    recorder: Any = None
+    if task.log_dir is not None and task.storage == STORAGE_DRIVER:
+        recorder = _StreamingRecorder(task, extra, events)
+    elif task.log_dir is not None:
+        recorder = _shared_recorder(task, extra, trial_info(node_id, task.attempt, started))
+    result = trials.run_trial(
+        workload,
+        task.workload_name,
+        task.framework,
+        submission,
+        task.hyperparameters,
+        task.run_idx,
+        task.seed,
+        data_dir=task.data_dir,
+        recorder=recorder,
+        progress=lambda line: events.put({'kind': 'progress', 'line': line}),
+        max_submission_time_sec=task.max_submission_time_sec,
+        max_global_steps=task.max_global_steps,
+    )
     return {'kind': 'finished', 'result': dataclasses.asdict(result)}
 
 
