@@ -1,7 +1,10 @@
 """The Ray flags and node naming: pure functions, no Ray started."""
 
+import dataclasses
+
 import pytest
 
+from algorithmic_efficiency import sweep
 from algorithmic_efficiency.distributed import cluster, options
 
 
@@ -93,9 +96,23 @@ def test_without_ray_the_error_names_the_install_command(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, '__import__', no_ray)
-    with pytest.raises(ValueError) as e:
-        cluster.import_ray()
-    assert str(e.value) == (
+    expected = (
         "--ray_address needs the 'ray' package (ray is missing); install it with: "
         "pip install -c constraints.txt -e '.[ray]'"
     )
+    with pytest.raises(ValueError) as e:
+        cluster.import_ray()
+    assert str(e.value) == expected
+    # The runner checks it with the other inputs, before anything starts or is written.
+    config = sweep.RunConfig(
+        workload='mnist_jax',
+        submission_path='baselines/mnist/mnist_jax/submission.py',
+        tuning_search_space='baselines/mnist/tuning_search_space.json',
+        ray_address='local',
+    )
+    with pytest.raises(ValueError) as e:
+        sweep.check_config(config)
+    assert str(e.value) == expected
+    # Without --ray_address, a Ray flag is refused the same way (one line).
+    with pytest.raises(ValueError, match='--trial_resources needs --ray_address'):
+        sweep.check_config(dataclasses.replace(config, ray_address=None, trial_resources='cpu=1'))

@@ -14,6 +14,7 @@ import pytest
 import ray_helpers as h
 
 from algorithmic_efficiency import spec, sweep
+from algorithmic_efficiency.analysis import status
 from algorithmic_efficiency.distributed import cluster
 
 
@@ -152,6 +153,8 @@ def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, ray_address):
             assert runner.poll() is None, runner.stdout.read().decode()[-3000:]
             assert time.monotonic() < deadline, 'no rows in time'
             time.sleep(0.2)
+        # Both trials run side by side; status names the node of each.
+        assert status.format_status(str(log_dir)).count('running on node-') == 2
         runner.send_signal(signal.SIGINT)
         out = runner.communicate(timeout=120)[0].decode()
     finally:
