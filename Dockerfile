@@ -105,7 +105,7 @@ RUN case "$framework" in \
     esac \
  && printf '%s\n' setuptools==84.2.1 "$@" > /tmp/gpu-constraints.txt \
  && pip install --no-cache-dir --disable-pip-version-check --no-build-isolation \
-      -c constraints.txt -c /tmp/gpu-constraints.txt ".[${framework}_gpu,tfds]" \
+      -c constraints.txt -c /tmp/gpu-constraints.txt ".[${framework}_gpu,tfds,ray]" \
  && rm -rf /tmp/gpu-constraints.txt build ./*.egg-info
 
 # The project itself, editable from /opt/algoperf, so the runner's code tree is this folder

@@ -89,6 +89,18 @@ flags.DEFINE_bool('tensorboard', False, 'Also write TensorBoard event files (sca
                   'the HParams view, the incumbent); needs the tensorboard package.')
 flags.DEFINE_bool('summary', True, 'Write LOG_DIR/<workload>/summary/ at the end of the sweep '
                   '(--nosummary: don\'t).')
+# Ray (README "Running on a Ray cluster"); checked in distributed.options.
+flags.DEFINE_string('ray_address', None, 'Run the trials as Ray tasks: local (start Ray here, '
+                    'loopback only), auto or HOST:PORT (join a cluster). Unset: in this process.')
+flags.DEFINE_enum('ray_storage', 'shared', ['shared', 'driver'], 'shared: each trial writes its '
+                  'run_N/ (same --log_dir path on every node); driver: rows stream back and the '
+                  'driver writes every file.')
+flags.DEFINE_string('trial_resources', None, 'What each Ray trial asks for, e.g. cpu=1 or '
+                    'cpu=8,gpu=1. Default: one GPU per trial if any, else a share of the CPUs.')
+flags.DEFINE_integer('max_concurrent_trials', None, 'Ray trials in flight at once (default: as '
+                     'many as the cluster holds).', lower_bound=1)
+flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a Ray trial whose worker or node died.',
+                     lower_bound=0)
 FLAGS = flags.FLAGS
 
 

@@ -50,6 +50,12 @@ class RunConfig:
     telemetry_interval_sec: float = 1.0
     summary: bool = True
     tensorboard: bool = False
+    # Ray (README "Running on a Ray cluster"); unset ray_address: in this process.
+    ray_address: str | None = None
+    ray_storage: str = 'shared'
+    trial_resources: str | None = None
+    max_concurrent_trials: int | None = None
+    trial_retries: int = 1
 
     def __post_init__(self):
         # absl hands over lists; a frozen config holds tuples.
@@ -58,6 +64,9 @@ class RunConfig:
 
 # The runner's flags, in metadata.json's order.
 RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
+# Recorded under metadata.json's flags only for a Ray sweep (in-process files stay as they were).
+RAY_FLAGS = ('ray_address', 'ray_storage', 'trial_resources', 'max_concurrent_trials',
+             'trial_retries')  # fmt: skip
 
 
 class UsageError(ValueError):
@@ -101,6 +110,7 @@ class CheckedInputs:
     framework: str
     search_space: search.SearchSpace | None  # None with --tuning_ruleset=self
     extra: dict[str, str]  # --record_extra_metadata, parsed
+    ray: Any = None  # distributed.options.RayOptions, None: trials run in this process
 
 
 def _framework(config: RunConfig) -> str:
@@ -157,7 +167,24 @@ def check_config(config: RunConfig) -> CheckedInputs:
             f"--telemetry_interval_sec must be positive, got {config.telemetry_interval_sec}"
         )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
-    return CheckedInputs(framework, search_space, extra)
+    return CheckedInputs(framework, search_space, extra, _ray_options(config))
+
+
+def _ray_options(config: RunConfig) -> Any:
+    """The checked Ray flags (None: in this process); Ray itself is imported only if asked."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.distributed import cluster, options
+
+    ray_options = options.check_options(
+        config.ray_address,
+        config.ray_storage,
+        config.trial_resources,
+        config.max_concurrent_trials,
+        config.trial_retries,
+    )
+    if ray_options is not None:
+        cluster.import_ray()  # not installed: one line naming the install command
+    return ray_options
 
 
 def _prepare_environment(framework: str) -> None:
@@ -259,10 +286,12 @@ def _write_sweep_files(
     rng_seed: int,
     num_trials: int,
     data_info: dict[str, Any],
+    ray_metadata: dict[str, Any] | None = None,
 ) -> set[int]:
     """The first writes, once every input was checked; returns the finished trials to skip."""
     skip = recorder.prepare()
     metadata = sweep_metadata(config, inputs, workload, rng_seed, num_trials, data_info)
+    metadata.update(ray_metadata or {})  # a Ray sweep's nodes and resources
     recorder.write_metadata(metadata)
     recorder.write_packages()
     if config.tensorboard:
@@ -296,6 +325,7 @@ def run(config: RunConfig | dict[str, Any]) -> int:
         anything is written.
     """
     # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
     from algorithmic_efficiency.training import trials as trial_loop
 
     if not isinstance(config, RunConfig):
@@ -311,23 +341,30 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     data_info = workload.prepare_data(config.data_dir)
     logging.info('Data: %s', data_info.get('data.description'))
     skip: set[int] = set()
-    if recorder is not None:
-        skip = _write_sweep_files(
-            recorder, config, inputs, workload, rng_seed, len(trials), data_info
-        )
-    sweep = trial_loop.score_submission_on_workload(
-        workload,
-        config.workload,
-        inputs.framework,
-        submission,
-        trials,
-        rng_seed,
-        data_dir=config.data_dir,
-        recorder=recorder,
-        skip=skip,
-        max_submission_time_sec=config.max_submission_time_sec,
-        max_global_steps=config.max_global_steps,
-    )
+    with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
+        if recorder is not None:
+            skip = _write_sweep_files(
+                recorder, config, inputs, workload, rng_seed, len(trials), data_info,
+                ray_sweep.metadata() if ray_sweep else None,
+            )  # fmt: skip
+        if ray_sweep is not None:
+            task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
+                                            tensorboard_hparams)  # fmt: skip
+            sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
+        else:
+            sweep = trial_loop.score_submission_on_workload(
+                workload,
+                config.workload,
+                inputs.framework,
+                submission,
+                trials,
+                rng_seed,
+                data_dir=config.data_dir,
+                recorder=recorder,
+                skip=skip,
+                max_submission_time_sec=config.max_submission_time_sec,
+                max_global_steps=config.max_global_steps,
+            )
     print(format_summary(config.workload, sweep), flush=True)
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
@@ -361,7 +398,11 @@ def sweep_metadata(
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
         'flags': {
-            **dataclasses.asdict(config),
+            **{
+                k: v
+                for k, v in dataclasses.asdict(config).items()
+                if config.ray_address or k not in RAY_FLAGS
+            },
             'record_extra_metadata': list(config.record_extra_metadata),
         },
         **data_info,

@@ -265,7 +265,7 @@ def test_build_installs_the_framework_gpu_extra_with_a_new_enough_pip(dockerfile
     import importlib.metadata
 
     text, _ = dockerfile
-    assert '".[${framework}_gpu,tfds]"' in text
+    assert '".[${framework}_gpu,tfds,ray]"' in text  # ray: the image can run a Ray worker
     extras = {
         normalise(e)
         for e in importlib.metadata.metadata('algorithmic_efficiency').get_all('Provides-Extra')

@@ -140,7 +140,11 @@ class _Sweep:
     def _mark_interrupted(self) -> None:
         # The runner runs one trial at a time, so only the trial started last can
         # still be live: an earlier 'running' one was killed (or the sweep was).
-        started = [(info or {}).get('started') for _, _, info, _, _ in self.trials]
+        # Not so on Ray (trial.json has a node.id), where trials run side by side.
+        started = [
+            None if 'node.id' in (info or {}) else (info or {}).get('started')
+            for _, _, info, _, _ in self.trials
+        ]
         known = [s for s in started if isinstance(s, (int, float))]
         latest = max(known) if known else None
         for i, (run_idx, run_dir, info, rows, status) in enumerate(self.trials):

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from algorithmic_efficiency.analysis import loader, summary
-from algorithmic_efficiency.layout import ERROR_FILE
+from algorithmic_efficiency.layout import ERROR_FILE, TRIAL_FILE
+from algorithmic_efficiency.storage import files
 
 COLUMNS = [
     # (header, width, trial column, format)
@@ -64,8 +65,19 @@ def _note(t: pd.Series) -> str:
     if t['status'] == 'interrupted':
         return 'stopped while running (killed?); --resume re-runs it'
     if t['status'] == 'running':
-        return 'running'
+        node = _node(t)
+        return f'running on {node}' if node else 'running'
     return str(t.get('stop_reason') or '')
+
+
+def _node(t: pd.Series) -> str | None:
+    """The ``node.id`` in the trial's trial.json (Ray sweeps only), else None."""
+    try:
+        info = files.read_json_object(os.path.join(str(t.get('run_dir')), TRIAL_FILE))
+    except (OSError, ValueError):
+        return None
+    node = (info or {}).get('node.id')
+    return node if isinstance(node, str) else None
 
 
 def _trials_table(trials: pd.DataFrame) -> list[str]:

@@ -48,7 +48,7 @@ BUILTIN_METADATA_KEYS = frozenset(
         'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'gpu_model_name', 'gpu_driver',
         'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials',
         'search_algorithm', 'search_space', 'flags', 'resumed_at',
-        'sweep', 'eval_idx', 'run_dir',
+        'sweep', 'eval_idx', 'run_dir', 'nodes', 'ray',
     }
 )  # fmt: skip
 RESERVED_PREFIXES = (
@@ -65,6 +65,7 @@ RESERVED_PREFIXES = (
     'framework.',
     'trial.',
     'meta.',
+    'node.',  # node.id: the Ray node of the row
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 # Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
@@ -121,6 +122,7 @@ class TrialRecorder:
         writer: writers.MetricWriter,
         sampler: telemetry.Sampler | None,
         extra_columns: dict[str, Any],
+        current: bool = True,
     ):
         self.run_dir = run_dir
         self.writer = writer
@@ -128,7 +130,10 @@ class TrialRecorder:
         self._extra = extra_columns
         self._telemetry: dict[str, Any] = {}
         self.rows_written = 0
-        self._trial = trial_context.enter(run_dir)
+        # current=False: the trial runs elsewhere (a Ray worker), so this process
+        # must not hand its directory to code running here.
+        self._trial = trial_context.enter(run_dir) if current else None
+        self._open = True
 
     def begin_interval(self) -> None:
         if self._sampler is not None:
@@ -146,15 +151,17 @@ class TrialRecorder:
 
     def close(self) -> None:
         """Ends the trial's recording (again: nothing): sampler, writers, then the trial context."""
-        if self._trial is None:
+        if not self._open:
             return
+        self._open = False
         entered, self._trial = self._trial, None
         try:
             if self._sampler is not None:
                 self._sampler.stop()
             self.writer.close()
         finally:
-            trial_context.leave(entered)
+            if entered is not None:
+                trial_context.leave(entered)
 
 
 class Recorder:
@@ -280,8 +287,20 @@ class Recorder:
             os.replace(os.path.join(run_dir, n), os.path.join(run_dir, f'attempt-{attempt}.{n}'))
 
     def start_trial(
-        self, run_idx: int, hyperparameters: dict[str, Any] | None, seed: int
+        self,
+        run_idx: int,
+        hyperparameters: dict[str, Any] | None,
+        seed: int,
+        remote: bool = False,
     ) -> TrialRecorder:
+        """Opens trial `run_idx`: sets an earlier attempt's files aside, writes trial.json.
+
+        Args:
+          remote: the trial runs in another process (a Ray task with
+            ``--ray_storage=driver``) whose rows arrive complete, telemetry and
+            extra columns included: no sampler here, nothing added, and the
+            trial is not made this process's current trial.
+        """
         run_dir = self.run_dir(run_idx)
         os.makedirs(run_dir, exist_ok=True)
         self._set_aside_previous_attempt(run_dir)
@@ -303,6 +322,8 @@ class Recorder:
             sinks.append(
                 writers.tensorboard_writer(run_dir, hyperparameters, self.tensorboard_hparams)
             )
+        if remote:
+            return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
         return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata)
 

@@ -40,31 +40,69 @@ def score_submission_on_workload(
             progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
             results.append(trial_from_info(recorder.trial_info(run_idx)))
             continue
-        seed = random_utils.derive_seed(rng_seed, 'trial', run_idx)
+        seed = trial_seed(rng_seed, run_idx)
         progress(
             f'{workload_name} trial {run_idx}/{len(trials)}: seed {seed}, '
             f'hyperparameters {hyperparameters}'
         )
-        trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
-        try:
-            result = train_once(
-                workload,
-                workload_name,
-                framework,
-                submission,
-                hyperparameters,
-                run_idx,
-                seed,
-                data_dir=data_dir,
-                trial_log=trial_log,
-                progress=progress,
-                **train_kwargs,
-            )
-        except BaseException:  # Ctrl-C: stop the sampler; trial.json stays 'running'.
-            if trial_log is not None:
-                trial_log.close()
-            raise
-        if recorder:
-            recorder.finish_trial(trial_log, result)
+        result = run_trial(
+            workload,
+            workload_name,
+            framework,
+            submission,
+            hyperparameters,
+            run_idx,
+            seed,
+            data_dir=data_dir,
+            recorder=recorder,
+            progress=progress,
+            **train_kwargs,
+        )
         results.append(result)
     return SweepResult(results)
+
+
+def trial_seed(rng_seed: int, run_idx: int) -> int:
+    """Trial `run_idx`'s seed, wherever it runs (here or in a Ray task)."""
+    return random_utils.derive_seed(rng_seed, 'trial', run_idx)
+
+
+def run_trial(
+    workload: spec.Workload,
+    workload_name: str,
+    framework: str,
+    submission: Any,
+    hyperparameters: dict[str, Any] | None,
+    run_idx: int,
+    seed: int,
+    data_dir: str | None = None,
+    recorder: Any = None,
+    progress: Callable[[str], None] = logging.info,
+    **train_kwargs: Any,
+) -> TrialResult:
+    """One trial, recorded through `recorder` (``start_trial``/``finish_trial``) if given.
+
+    The loop above runs it for each trial; a Ray task runs it for its one trial.
+    """
+    trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
+    try:
+        result = train_once(
+            workload,
+            workload_name,
+            framework,
+            submission,
+            hyperparameters,
+            run_idx,
+            seed,
+            data_dir=data_dir,
+            trial_log=trial_log,
+            progress=progress,
+            **train_kwargs,
+        )
+    except BaseException:  # Ctrl-C: stop the sampler; trial.json stays 'running'.
+        if trial_log is not None:
+            trial_log.close()
+        raise
+    if recorder:
+        recorder.finish_trial(trial_log, result)
+    return result

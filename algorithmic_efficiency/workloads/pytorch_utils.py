@@ -27,3 +27,8 @@ def reset_peak(device: torch.device) -> None:
     """Starts the ``peak_*`` statistics afresh (called at each trial's start)."""
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def set_num_threads(threads: int) -> None:
+    """PyTorch's intra-op threads (a Ray trial's CPU share; Ray's OMP_NUM_THREADS=1 is too few)."""
+    torch.set_num_threads(threads)

@@ -1,0 +1,176 @@
+"""Sweeps on a local Ray instance (one per module: 127.0.0.1, 2 CPUs, no dashboard).
+
+Every sweep is capped in steps, never in seconds, so no assertion depends on
+this machine's speed.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import ray_helpers as h
+
+from algorithmic_efficiency import spec, sweep
+from algorithmic_efficiency.analysis import status
+from algorithmic_efficiency.distributed import cluster
+
+
+@pytest.fixture(scope='module')
+def ray_address():
+    ray = cluster.start_local(num_cpus=2)
+    try:
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith('127.0.0.1:')  # loopback only
+        yield address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope='module')
+def in_process(tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp('in_process')
+    assert sweep.run(h.config(log_dir)) == 0
+    return log_dir
+
+
+@pytest.fixture(scope='module')
+def on_ray(tmp_path_factory, ray_address):
+    log_dir = tmp_path_factory.mktemp('on_ray')
+    assert sweep.run(h.config(log_dir, ray_address='local', trial_resources='cpu=1')) == 0
+    return log_dir
+
+
+def _final(log_dir, idx):
+    frame = h.rows(log_dir, idx)
+    return len(frame), frame['global_step'].iloc[-1], frame['loss'].iloc[-1]
+
+
+def test_ray_sweep_equals_the_in_process_sweep(in_process, on_ray):
+    for idx in (1, 2, 3):
+        local, remote = h.trial_json(in_process, idx), h.trial_json(on_ray, idx)
+        assert remote['hyperparameters'] == local['hyperparameters']
+        assert remote['seed'] == local['seed']
+        assert remote['status'] == local['status'] == spec.TrialStatus.COMPLETE
+        n_local, step_local, loss_local = _final(in_process, idx)
+        n_remote, step_remote, loss_remote = _final(on_ray, idx)
+        assert (n_remote, step_remote) == (n_local, step_local) == (2, 20)
+        # Same seed, same data order: equal up to float noise from thread counts.
+        assert loss_remote == pytest.approx(loss_local, rel=1e-3)
+    assert h.metadata(on_ray)['rng_seed'] == h.metadata(in_process)['rng_seed'] == 3
+
+
+def test_rows_carry_the_node_and_metadata_lists_it(in_process, on_ray):
+    nodes = h.metadata(on_ray)['nodes']
+    assert [n['node.id'] for n in nodes] == [nodes[0]['node.id']] and len(nodes) == 1
+    assert nodes[0]['cpu_count'] == os.cpu_count() and nodes[0]['mem_total_bytes'] > 0
+    ray_part = h.metadata(on_ray)['ray']
+    assert ray_part['trial_resources'] == {'cpu': 1.0}
+    assert ray_part['max_concurrent_trials'] == 2
+    for idx in (1, 2, 3):
+        frame = h.rows(on_ray, idx)
+        assert set(frame['node.id']) == {nodes[0]['node.id']}
+        assert h.trial_json(on_ray, idx)['node.id'] == nodes[0]['node.id']
+        assert 'node.id' not in h.rows(in_process, idx).columns  # in-process files unchanged
+    assert 'nodes' not in h.metadata(in_process)
+    assert h.leaked_names(on_ray) == []
+
+
+def test_driver_storage_writes_the_same_files(tmp_path, on_ray):
+    log_dir = tmp_path / 'driver'
+    code = sweep.run(
+        h.config(log_dir, ray_address='local', trial_resources='cpu=1', ray_storage='driver')
+    )
+    assert code == 0
+    assert sorted(os.listdir(h.run_dir(log_dir, 1))) == sorted(os.listdir(h.run_dir(on_ray, 1)))
+    for idx in (1, 2, 3):
+        shared, driver = h.rows(on_ray, idx), h.rows(log_dir, idx)
+        assert list(driver.columns) == list(shared.columns)
+        assert len(driver) == len(shared)
+        assert driver['loss'].iloc[-1] == pytest.approx(shared['loss'].iloc[-1], rel=1e-3)
+        a, b = h.trial_json(on_ray, idx), h.trial_json(log_dir, idx)
+        assert sorted(a) == sorted(b)
+        assert (b['status'], b['seed'], b['num_evals']) == (a['status'], a['seed'], a['num_evals'])
+    assert h.leaked_names(log_dir) == []
+
+
+def test_a_killed_worker_is_retried_then_given_up(tmp_path, ray_address):
+    # run_1's worker dies once (retried, completes); run_2's dies on every attempt.
+    submission = h.write_submission(tmp_path, {'kill': {'run_1': 1, 'run_2': 9}})
+    log_dir = tmp_path / 'logs'
+    code = sweep.run(
+        h.config(
+            log_dir,
+            trials=2,
+            steps=6,
+            submission_path=submission,
+            ray_address='local',
+            trial_resources='cpu=1',
+            trial_retries=1,
+        )
+    )
+    assert code == 1  # a trial failed; the sweep went on
+    first, second = h.trial_json(log_dir, 1), h.trial_json(log_dir, 2)
+    assert (first['status'], first['attempt'], first['global_step']) == ('complete', 2, 6)
+    earlier = os.path.join(h.run_dir(log_dir, 1), 'attempt-1.trial.json')
+    assert os.path.exists(earlier)
+    assert os.path.exists(os.path.join(h.run_dir(log_dir, 1), 'attempt-1.metrics.csv'))
+    assert (second['status'], second['attempt']) == ('failed', 2)
+    assert second['error'].startswith('WorkerCrashedError')
+    assert os.path.exists(os.path.join(h.run_dir(log_dir, 2), 'error.txt'))
+    with open(os.path.join(tmp_path, 'killed-run_2'), encoding='utf-8') as f:
+        assert f.read() == 'xx'  # two attempts, no third
+
+
+def _rows_in(log_dir, idx):
+    path = os.path.join(h.run_dir(log_dir, idx), 'metrics.csv')
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding='utf-8') as f:
+        return max(0, sum(1 for _ in f) - 1)
+
+
+def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, ray_address):
+    slow = tmp_path / 'slow'
+    slow.write_text('')
+    submission = h.write_submission(tmp_path, {'sleep_file': str(slow)})
+    log_dir = tmp_path / 'logs'
+    cfg = h.config(log_dir, trials=2, steps=400, submission_path=submission)
+    argv = [
+        sys.executable,
+        os.path.join(h.ROOT, 'algorithmic_efficiency', 'submission_runner.py'),
+        *(f'--{k}={v}' for k, v in cfg.items() if k != 'summary'),
+        '--nosummary',
+        f'--ray_address={ray_address}',
+        '--trial_resources=cpu=1',
+    ]
+    runner = subprocess.Popen(argv, cwd=h.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while min(_rows_in(log_dir, 1), _rows_in(log_dir, 2)) < 1:
+            assert runner.poll() is None, runner.stdout.read().decode()[-3000:]
+            assert time.monotonic() < deadline, 'no rows in time'
+            time.sleep(0.2)
+        # Both trials run side by side; status names the node of each.
+        assert status.format_status(str(log_dir)).count('running on node-') == 2
+        runner.send_signal(signal.SIGINT)
+        out = runner.communicate(timeout=120)[0].decode()
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 130, out[-3000:]
+    assert 'continue the sweep with --resume' in out
+    for idx in (1, 2):
+        info = h.trial_json(log_dir, idx)
+        assert info['status'] == spec.TrialStatus.INTERRUPTED
+    seeds = [h.trial_json(log_dir, i)['seed'] for i in (1, 2)]
+    slow.unlink()
+    cfg.pop('rng_seed')
+    assert sweep.run({**cfg, 'resume': True, 'ray_address': 'local'}) == 0
+    for idx, seed in zip((1, 2), seeds, strict=True):
+        info = h.trial_json(log_dir, idx)
+        assert (info['status'], info['seed'], info['global_step']) == ('complete', seed, 400)
+        assert os.path.exists(os.path.join(h.run_dir(log_dir, idx), 'attempt-1.metrics.csv'))
+    assert len(h.metadata(log_dir)['resumed_at']) == 1
