@@ -8,11 +8,13 @@ this point never reads flags.
 from __future__ import annotations
 
 import dataclasses
+import importlib.machinery
 import importlib.metadata
 import importlib.util
 import logging
 import math
 import os
+import traceback
 from typing import Any
 
 from algorithmic_efficiency import spec
@@ -64,6 +66,41 @@ class UsageError(ValueError):
     """Bad input: printed as one line, exit code 2."""
 
 
+def _import_error_line(path: str, error: BaseException) -> str:
+    """``file:line: Error: message`` for an exception raised importing `path`."""
+    line = None
+    if isinstance(error, SyntaxError) and error.lineno:
+        line = error.lineno
+    else:
+        real = os.path.realpath(path)
+        for frame in traceback.extract_tb(error.__traceback__):
+            if os.path.realpath(frame.filename) == real:
+                line = frame.lineno  # the deepest line of the submission's own
+    if isinstance(error, SyntaxError):
+        message = error.msg
+    elif isinstance(error, SystemExit):
+        message = f'exit({error.code!r}) at import'
+    else:
+        message = (str(error).strip().splitlines() or [''])[0]
+    where = f'{path}:{line}' if line else path
+    detail = f'{type(error).__name__}: {message}' if message else type(error).__name__
+    return f'submission {where} does not import: {detail}'
+
+
+def _import_submission(path: str) -> Any:
+    """The module at `path` (any extension); an import failure is a one-line UsageError."""
+    loader = importlib.machinery.SourceFileLoader('submission', path)
+    module_spec = importlib.util.spec_from_loader('submission', loader)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: B036  (SystemExit at import is the user's error too)
+        raise UsageError(_import_error_line(path, e)) from None
+    return module
+
+
 def load_submission(path: str) -> Any:
     """Imports a submission file and checks it defines the four functions."""
     if not path:
@@ -72,9 +109,7 @@ def load_submission(path: str) -> Any:
         )
     if not os.path.isfile(path):
         raise UsageError(f"--submission_path '{path}' is not a file")
-    module_spec = importlib.util.spec_from_file_location('submission', path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = _import_submission(path)
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(
@@ -209,7 +244,13 @@ def _open_recorder(
         extra_metadata=inputs.extra,
         tensorboard_hparams=tensorboard_hparams,
     )
-    recorder.check()
+    # Before the check: two runners can't both find the directory free.
+    recorder.lock()
+    try:
+        recorder.check()
+    except BaseException:
+        recorder.unlock()
+        raise
     return recorder
 
 
@@ -305,6 +346,18 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     submission = load_submission(config.submission_path)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     recorder = _open_recorder(config, inputs, tensorboard_hparams)
+    try:
+        return _run_locked(config, inputs, submission, recorder)
+    finally:
+        if recorder is not None:
+            recorder.unlock()
+
+
+def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recorder: Any) -> int:
+    """The sweep once its directory is locked (or there is none): seed, data, trials, files."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training import trials as trial_loop
+
     rng_seed = _sweep_seed(config, recorder, inputs.search_space)
     trials = trial_list(config, inputs.search_space, rng_seed)
     workload = registry.load_workload(config.workload, inputs.framework)

@@ -34,6 +34,7 @@ from algorithmic_efficiency.layout import (
     LogDirError,  # noqa: F401  (re-exported)
 )
 from algorithmic_efficiency.recording import sysinfo, trial_context, writers
+from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.telemetry import sampler as telemetry
 
@@ -188,8 +189,20 @@ class Recorder:
         # The searched hyperparameters when TensorBoard events are written too
         # (--tensorboard), else None.
         self.tensorboard_hparams = tensorboard_hparams
+        self._lock = SweepLock(self.workload_dir)
 
     # --- The directory.
+    def lock(self) -> None:
+        """Takes the sweep directory's lock (creating it); before :meth:`check`, held to the end.
+
+        Raises:
+          recording.lock.SweepLockedError: another runner holds it (its PID named).
+        """
+        self._lock.acquire()
+
+    def unlock(self) -> None:
+        self._lock.release()
+
     def run_dir(self, run_idx: int) -> str:
         return os.path.join(self.workload_dir, f'run_{run_idx}')
 
@@ -230,7 +243,13 @@ class Recorder:
         """Applies the mode to the directory; returns the finished trials to skip."""
         self.check()
         if self.mode == 'overwrite' and os.path.isdir(self.workload_dir):
-            shutil.rmtree(self.workload_dir)
+            # The contents, not the directory: the lock is on the directory itself.
+            for name in os.listdir(self.workload_dir):
+                path = os.path.join(self.workload_dir, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
         os.makedirs(self.workload_dir, exist_ok=True)
         if self.mode != 'resume':
             return set()

@@ -269,8 +269,11 @@ def train_once(
                                 columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
-    except Exception as e:  # pylint: disable=broad-except
-        # A trial's failure is data, not a crash: the sweep goes on.
+    except KeyboardInterrupt:  # only Ctrl-C ends the sweep
+        raise
+    except BaseException as e:  # pylint: disable=broad-except
+        # A trial's failure is data, not a crash: the sweep goes on, also
+        # after a SystemExit (sys.exit() in a submission) or a GeneratorExit.
         result.status = TrialStatus.FAILED
         result.stop_reason = StopReason.ERROR
         first_line = (str(e).strip().splitlines() or [''])[0]
