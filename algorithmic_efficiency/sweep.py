@@ -17,7 +17,7 @@ import os
 import traceback
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import flag_checks, spec
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
 from algorithmic_efficiency.workloads import registry
@@ -164,8 +164,6 @@ def _search_space(config: RunConfig) -> search.SearchSpace | None:
             '--tuning_search_space is required with --tuning_ruleset=external '
             '(e.g. baselines/mnist/tuning_search_space.json)'
         )
-    if config.num_tuning_trials < 1:
-        raise UsageError(f"--num_tuning_trials must be at least 1, got {config.num_tuning_trials}")
     return search.load_search_space(config.tuning_search_space)
 
 
@@ -181,16 +179,9 @@ def check_config(config: RunConfig) -> CheckedInputs:
 
     if config.overwrite and config.resume:
         raise UsageError('--overwrite and --resume exclude each other; pick one')
+    flag_checks.check_numeric_flags(config)
     framework = _framework(config)
     search_space = _search_space(config)
-    if config.max_submission_time_sec is not None and config.max_submission_time_sec <= 0:
-        raise UsageError(
-            f"--max_submission_time_sec must be positive, got {config.max_submission_time_sec}"
-        )
-    if config.telemetry_interval_sec <= 0:
-        raise UsageError(
-            f"--telemetry_interval_sec must be positive, got {config.telemetry_interval_sec}"
-        )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra)
 
@@ -271,11 +262,29 @@ def _sweep_seed(
                 f"--tuning_search_space {config.tuning_search_space} differs from the "
                 'resumed sweep\'s; resume with the same file or use a new --log_dir'
             )
+        _check_same_budget(config, previous)
         rng_seed = previous.get('rng_seed')
     if rng_seed is None:
         rng_seed = seeds.draw_seed()
         logging.info('No --rng_seed given: drew %d (recorded in metadata.json)', rng_seed)
     return rng_seed
+
+
+# Flags that set a trial's budget, its caps or its evals: one sweep has one value of each.
+SAME_ON_RESUME = ('max_submission_time_sec', 'max_global_steps')
+
+
+def _check_same_budget(config: RunConfig, previous: dict[str, Any]) -> None:
+    """Refuses a --resume whose budget, caps or eval period differ from the original sweep's."""
+    flags_before = previous.get('flags') if isinstance(previous.get('flags'), dict) else {}
+    for name in SAME_ON_RESUME:
+        if name in flags_before and flags_before[name] != getattr(config, name):
+            before = flags_before[name]
+            fix = f'omit --{name}' if before is None else f'resume with --{name}={before}'
+            raise UsageError(
+                f'--{name}={getattr(config, name)} differs from the resumed sweep\'s '
+                f'{before}; one sweep has one budget: {fix}, or use a new --log_dir'
+            )
 
 
 def trial_list(

@@ -221,7 +221,7 @@ BAD_INPUTS = [
     (['--record_extra_metadata=hparam.x=1'], "key 'hparam.x' collides"),
     (['--overwrite', '--resume'], '--overwrite and --resume exclude each other'),
     (['--submission_path=nope.py'], "--submission_path 'nope.py' is not a file"),
-    (['--num_tuning_trials=0'], '--num_tuning_trials must be at least 1, got 0'),
+    (['--num_tuning_trials=0'], '--num_tuning_trials must be in [1, 100,000], got 0'),
     (['--tuning_search_space=BAD'], "'learning_rate': 'scaling' must be 'linear' or 'log'"),
     (['--tuning_ruleset=self'], '--tuning_search_space is for --tuning_ruleset=external'),
     (['--data_dir=/nonexistent/mnist'], '/nonexistent/mnist'),

@@ -214,8 +214,26 @@ class Recorder:
         )
 
     def previous_metadata(self) -> dict[str, Any] | None:
+        """The sweep's metadata.json (None if there is none).
+
+        Raises:
+          LogDirError: it is not a JSON object (corrupt, truncated, a list...).
+        """
         path = os.path.join(self.workload_dir, METADATA_FILE)
-        return files.read_json(path) if os.path.exists(path) else None
+        if not os.path.exists(path):
+            return None
+        try:
+            obj = files.read_json(path)
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            problem = f'is not valid JSON ({e})'
+        else:
+            if isinstance(obj, dict):
+                return obj
+            problem = f'holds a JSON {type(obj).__name__}, not an object'
+        raise LogDirError(
+            f'{path} {problem}, so the sweep\'s seed and search space are unknown; restore '
+            'it (e.g. from a backup), or start afresh with --overwrite or another --log_dir'
+        )
 
     def check(self) -> None:
         """Refuses, without touching anything, a directory the mode can't use."""
@@ -273,6 +291,12 @@ class Recorder:
         if previous is not None:
             # The sweep's identity stays the original's; note when it was resumed.
             previous.setdefault('resumed_at', []).append(metadata.get('datetime'))
+            # A sweep grown with a larger --num_tuning_trials plans the new count.
+            planned = metadata.get('num_tuning_trials')
+            if isinstance(planned, int) and planned > (previous.get('num_tuning_trials') or 0):
+                previous['num_tuning_trials'] = planned
+                if isinstance(previous.get('flags'), dict):
+                    previous['flags']['num_tuning_trials'] = planned
             metadata = previous
         files.write_json(path, metadata)
 
