@@ -60,6 +60,8 @@ class RunConfig:
 
 # The runner's flags, in metadata.json's order.
 RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
+# The flags naming files or directories: recorded without the user's home directory.
+PATH_FLAGS = ('submission_path', 'tuning_search_space', 'data_dir', 'log_dir')
 
 
 class UsageError(ValueError):
@@ -406,13 +408,20 @@ def sweep_metadata(
 ) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import sysinfo
+    from algorithmic_efficiency.recording import redact, sysinfo
     from algorithmic_efficiency.telemetry import sampler as telemetry
 
+    # Paths as the user may share them: relative to the working directory, else ~/...
+    flags = {
+        **dataclasses.asdict(config),
+        'record_extra_metadata': list(config.record_extra_metadata),
+    }
+    for name in PATH_FLAGS:
+        flags[name] = redact.display_path(flags[name])
     return {
         'workload': config.workload,
         'framework': inputs.framework,
-        'log_dir': config.log_dir,
+        'log_dir': flags['log_dir'],
         **sysinfo.system_metadata(None),  # git of this code's checkout
         **telemetry.gpu_info(),
         **workload.properties(),
@@ -422,10 +431,7 @@ def sweep_metadata(
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
-        'flags': {
-            **dataclasses.asdict(config),
-            'record_extra_metadata': list(config.record_extra_metadata),
-        },
+        'flags': flags,
         **data_info,
         **inputs.extra,
     }

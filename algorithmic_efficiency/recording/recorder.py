@@ -33,7 +33,7 @@ from algorithmic_efficiency.layout import (
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
-from algorithmic_efficiency.recording import sysinfo, trial_context, writers
+from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
 from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.telemetry import sampler as telemetry
@@ -298,7 +298,7 @@ class Recorder:
                 if isinstance(previous.get('flags'), dict):
                     previous['flags']['num_tuning_trials'] = planned
             metadata = previous
-        files.write_json(path, metadata)
+        files.write_json(path, files.strict_json(metadata))
 
     def write_packages(self) -> None:
         path = os.path.join(self.workload_dir, PACKAGES_FILE)
@@ -368,7 +368,10 @@ class Recorder:
                 'finished': time.time(),
             }
         )
-        files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), info)
+        # Strict JSON: a diverged trial's NaN loss is null (with its text beside it).
+        files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), files.strict_json(info))
         if result.traceback:
-            with open(os.path.join(trial.run_dir, ERROR_FILE), 'w', encoding='utf-8') as f:
-                f.write(result.traceback)
+            # Paths in the traceback without the user's home directory, like metadata.json's.
+            files.write_text(
+                os.path.join(trial.run_dir, ERROR_FILE), redact.redact_paths(result.traceback)
+            )

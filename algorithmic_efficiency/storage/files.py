@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -78,6 +79,33 @@ def write_json(path: str, obj: Any) -> None:
     with atomic_write(path) as f:
         json.dump(obj, f, indent=2, sort_keys=False, default=str, allow_nan=True)
         f.write('\n')
+
+
+def strict_json(obj: Any) -> Any:
+    """`obj` with every non-finite float replaced by None, so it is valid JSON (RFC 8259).
+
+    A top-level key whose value was non-finite gets a ``<key>_text`` sibling
+    holding the textual value (``'nan'``, ``'inf'``, ``'-inf'``): a diverged
+    trial's ``final_loss`` is ``null`` with ``final_loss_text: "nan"`` beside it.
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    if not isinstance(obj, dict):
+        return clean(obj)
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        out[key] = clean(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            out[f'{key}_text'] = str(value)
+    return out
 
 
 def read_json(path: str) -> Any:
