@@ -303,6 +303,20 @@ def trial_list(
     )
 
 
+def _check_one_batch(workload: spec.Workload, submission: Any, config: RunConfig) -> None:
+    """Refuses training data smaller than one of the submission's batches (exit 2)."""
+    try:
+        batch_size = int(submission.get_batch_size(config.workload))
+    except Exception:  # noqa: BLE001  (the trial reports the submission's own failure)
+        return
+    available = workload.num_train_examples
+    if available < max(batch_size, 1):
+        raise UsageError(
+            f'the training data ({config.data_dir or "embedded sample"}) holds {available} '
+            f'examples, fewer than one batch of {batch_size}; give a --data_dir with more data'
+        )
+
+
 def _write_sweep_files(
     recorder: Any,
     config: RunConfig,
@@ -373,6 +387,7 @@ def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recor
     trials = trial_list(config, inputs.search_space, rng_seed)
     workload = registry.load_workload(config.workload, inputs.framework)
     data_info = workload.prepare_data(config.data_dir)
+    _check_one_batch(workload, submission, config)
     logging.info('Data: %s', data_info.get('data.description'))
     skip: set[int] = set()
     if recorder is not None:

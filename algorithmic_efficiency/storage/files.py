@@ -15,6 +15,7 @@ analysis (reads a live sweep, writes summaries and plots):
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -24,6 +25,22 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 _log = logging.getLogger(__name__)
+# No space left on the device, or over the user's quota: the disk is full for us.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is an ``OSError`` saying the disk (or the quota) is full."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
+
+
+def with_filename(error: OSError, path: str) -> OSError:
+    """`error` naming `path` (``os.write`` and file objects' writes name no file)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    named = type(error)(error.errno, error.strerror, path)
+    named.__cause__ = error
+    return named
 _DIGITS = re.compile(r'(\d+)', re.ASCII)
 
 
@@ -48,6 +65,10 @@ def atomic_write(
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise with_filename(e, path)  # noqa: B904  (chained to e already)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)

@@ -25,6 +25,7 @@ class TrialResult:
     evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     error: str | None = None  # first line of the error, for tables
     traceback: str | None = None
+    disk_error: OSError | None = None  # ENOSPC/EDQUOT: stops the sweep (not in trial.json)
 
     @property
     def final_eval(self) -> dict[str, Any]:
