@@ -361,9 +361,6 @@ def run(config: RunConfig | dict[str, Any]) -> int:
       ValueError: bad input (``UsageError`` and the readers' errors), before
         anything is written.
     """
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.training import trials as trial_loop
-
     if not isinstance(config, RunConfig):
         config = RunConfig(**config)
     inputs = check_config(config)

@@ -270,6 +270,8 @@ def update_params(workload, params, types, state, hp, batch, loss_type, opt, eva
         raise RuntimeError('injected failure at step 3')
     if mode == 'flaky' and step == 2 and os.path.exists(os.environ['AE_FLAKY_MARKER']):
         raise RuntimeError('flaky failure')
+    if mode == 'exit' and step == 2:
+        raise SystemExit(0)  # ends this trial only: a failure, not the end of the sweep
     if mode == 'slow' and os.path.exists(os.environ.get('AE_SLOW_MARKER', '')):
         time.sleep(0.1)  # until the marker is removed: a run slow enough to be killed
     if mode == 'nan' and step == 2:
@@ -315,6 +317,17 @@ def test_failed_and_diverged_trials_are_recorded_and_the_sweep_goes_on(tmp_path)
     assert trial_json(log_dir, 2)['stop_reason'] == 'diverged'
     assert 'RuntimeError: injected failure at step 3' in proc.stdout  # the summary table
     assert not os.path.exists(os.path.join(log_dir, 'mnist_pytorch', 'run_2', 'error.txt'))
+
+
+def test_system_exit_in_a_submission_fails_only_its_trial(tmp_path):
+    sub, space = write_test_submission(tmp_path, ['exit', 'ok'])
+    log_dir = str(tmp_path / 'logs')
+    proc = run_cli(custom_args(sub, space, log_dir, 2), check_rc=1)
+    assert [trial_json(log_dir, r)['status'] for r in (1, 2)] == ['failed', 'complete']
+    assert trial_json(log_dir, 1)['error'] == 'SystemExit: 0'
+    error_txt = open(os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'error.txt')).read()
+    assert 'Traceback' in error_txt and 'SystemExit' in error_txt
+    assert 'score (fastest time to target)' in proc.stdout  # the sweep ended normally
 
 
 def test_resume_reruns_unfinished_trials_and_overwrite_starts_afresh(tmp_path, monkeypatch):
