@@ -8,16 +8,13 @@ this point never reads flags.
 from __future__ import annotations
 
 import dataclasses
-import importlib.machinery
 import importlib.metadata
-import importlib.util
 import logging
 import math
 import os
-import traceback
 from typing import Any
 
-from algorithmic_efficiency import flag_checks, spec
+from algorithmic_efficiency import flag_checks, spec, submission_import
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
 from algorithmic_efficiency.workloads import registry
@@ -68,41 +65,6 @@ class UsageError(ValueError):
     """Bad input: printed as one line, exit code 2."""
 
 
-def _import_error_line(path: str, error: BaseException) -> str:
-    """``file:line: Error: message`` for an exception raised importing `path`."""
-    line = None
-    if isinstance(error, SyntaxError) and error.lineno:
-        line = error.lineno
-    else:
-        real = os.path.realpath(path)
-        for frame in traceback.extract_tb(error.__traceback__):
-            if os.path.realpath(frame.filename) == real:
-                line = frame.lineno  # the deepest line of the submission's own
-    if isinstance(error, SyntaxError):
-        message = error.msg
-    elif isinstance(error, SystemExit):
-        message = f'exit({error.code!r}) at import'
-    else:
-        message = (str(error).strip().splitlines() or [''])[0]
-    where = f'{path}:{line}' if line else path
-    detail = f'{type(error).__name__}: {message}' if message else type(error).__name__
-    return f'submission {where} does not import: {detail}'
-
-
-def _import_submission(path: str) -> Any:
-    """The module at `path` (any extension); an import failure is a one-line UsageError."""
-    loader = importlib.machinery.SourceFileLoader('submission', path)
-    module_spec = importlib.util.spec_from_loader('submission', loader)
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        loader.exec_module(module)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as e:  # noqa: B036  (SystemExit at import is the user's error too)
-        raise UsageError(_import_error_line(path, e)) from None
-    return module
-
-
 def load_submission(path: str) -> Any:
     """Imports a submission file and checks it defines the four functions."""
     if not path:
@@ -111,7 +73,7 @@ def load_submission(path: str) -> Any:
         )
     if not os.path.isfile(path):
         raise UsageError(f"--submission_path '{path}' is not a file")
-    module = _import_submission(path)
+    module = submission_import.import_submission(path, UsageError)
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(
