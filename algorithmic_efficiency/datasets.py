@@ -57,14 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(e.code or 0)
     mirrors = args.mirror or list(DEFAULT_MNIST_MIRRORS)
     bad = [m for m in mirrors if not m.startswith(_URL_SCHEMES)]
-    if bad or args.timeout <= 0:
+    if not bad and os.path.exists(args.data_dir) and not os.path.isdir(args.data_dir):
+        print(
+            f'{parser.prog}: error: --data_dir {args.data_dir} is a file, not a directory; '
+            'give a directory (it is created if missing)',
+            file=sys.stderr,
+        )
+        return 2
+    if bad or not 0 < args.timeout <= 86400:  # also false for nan
         parser.print_usage(sys.stderr)
         print(
             f'{parser.prog}: error: '
             + (
                 f'--mirror must be an http://, https:// or file:// URL, got {bad[0]}'
                 if bad
-                else '--timeout must be positive'
+                else f'--timeout must be in (0, 86400] seconds, got {args.timeout}'
             ),
             file=sys.stderr,
         )

@@ -27,7 +27,9 @@ PACKAGES_FILE = 'packages.txt'
 METRICS_FILE = 'metrics.csv'
 TRIAL_FILE = 'trial.json'
 ERROR_FILE = 'error.txt'
-RUN_DIR_RE = re.compile(r'^run_(\d+)$')  # LOG_DIR/<workload>/run_<N>
+# LOG_DIR/<workload>/run_<N>; at most 18 digits, so N fits the readers' int64 run_idx
+# (a run_99999999999999999999 is not a run directory, it is ignored).
+RUN_DIR_RE = re.compile(r'^run_(\d{1,18})$')
 
 
 class LogDirError(ValueError):

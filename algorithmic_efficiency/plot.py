@@ -12,6 +12,7 @@ import sys
 from algorithmic_efficiency.analysis import run_cli
 
 PROG = 'plot'
+MIN_DPI, MAX_DPI = 10, 1200  # 1200 dpi: print quality; more only exhausts memory
 
 
 def main(argv=None) -> int:
@@ -26,8 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument('--logy', action='store_true', help='log y axes (loss, accuracy)')
     parser.add_argument('--dpi', type=int, default=120, help='resolution (default 120)')
     args = parser.parse_args(argv)
-    if args.dpi < 10:
-        parser.error(f'--dpi must be at least 10, got {args.dpi}')
+    if not MIN_DPI <= args.dpi <= MAX_DPI:
+        parser.error(f'--dpi must be in [{MIN_DPI}, {MAX_DPI}], got {args.dpi}')
 
     def body() -> int:
         try:

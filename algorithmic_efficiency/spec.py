@@ -75,6 +75,7 @@ class StopReason(_StrEnum):
     TRAINING_COMPLETE = 'training_complete'  # the submission raised TrainingCompleteError
     DIVERGED = 'diverged'  # non-finite eval loss
     ERROR = 'error'  # an exception
+    DISK_FULL = 'disk_full'  # ENOSPC/EDQUOT writing a file: the sweep stops, --resume continues
 
 
 class TrainingCompleteError(Exception):

@@ -28,6 +28,7 @@ from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
 from algorithmic_efficiency.search import spaces as search  # noqa: E402
+from algorithmic_efficiency.storage import files  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
 flags.DEFINE_enum(
@@ -123,7 +124,12 @@ def main(argv: list[str]) -> int:
     except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
         print(f'submission_runner: error: {e}', file=sys.stderr)
         return 2
-    except OSError as e:  # e.g. a --log_dir this user can't write
+    except OSError as e:
+        if files.is_disk_full(e):
+            print(f'submission_runner: error: the disk is full (writing {e.filename}); free '
+                  'space, then continue the sweep with --resume', file=sys.stderr)
+            return 1
+        # e.g. a --log_dir this user can't write
         print(f'submission_runner: error: {e}; check the path exists and is writable',
               file=sys.stderr)
         return 2

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
-import importlib.util
 import logging
 import math
 import os
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import flag_checks, spec, submission_import
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
 from algorithmic_efficiency.workloads import registry
@@ -64,9 +63,14 @@ class RunConfig:
 
 # The runner's flags, in metadata.json's order.
 RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
+<<<<<<< HEAD
 # Recorded under metadata.json's flags only for a Ray sweep (in-process files stay as they were).
 RAY_FLAGS = ('ray_address', 'ray_storage', 'trial_resources', 'max_concurrent_trials',
              'trial_retries')  # fmt: skip
+=======
+# The flags naming files or directories: recorded without the user's home directory.
+PATH_FLAGS = ('submission_path', 'tuning_search_space', 'data_dir', 'log_dir')
+>>>>>>> hardening
 
 
 class UsageError(ValueError):
@@ -81,9 +85,7 @@ def load_submission(path: str) -> Any:
         )
     if not os.path.isfile(path):
         raise UsageError(f"--submission_path '{path}' is not a file")
-    module_spec = importlib.util.spec_from_file_location('submission', path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = submission_import.import_submission(path, UsageError)
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(
@@ -139,8 +141,6 @@ def _search_space(config: RunConfig) -> search.SearchSpace | None:
             '--tuning_search_space is required with --tuning_ruleset=external '
             '(e.g. baselines/mnist/tuning_search_space.json)'
         )
-    if config.num_tuning_trials < 1:
-        raise UsageError(f"--num_tuning_trials must be at least 1, got {config.num_tuning_trials}")
     return search.load_search_space(config.tuning_search_space)
 
 
@@ -156,16 +156,9 @@ def check_config(config: RunConfig) -> CheckedInputs:
 
     if config.overwrite and config.resume:
         raise UsageError('--overwrite and --resume exclude each other; pick one')
+    flag_checks.check_numeric_flags(config)
     framework = _framework(config)
     search_space = _search_space(config)
-    if config.max_submission_time_sec is not None and config.max_submission_time_sec <= 0:
-        raise UsageError(
-            f"--max_submission_time_sec must be positive, got {config.max_submission_time_sec}"
-        )
-    if config.telemetry_interval_sec <= 0:
-        raise UsageError(
-            f"--telemetry_interval_sec must be positive, got {config.telemetry_interval_sec}"
-        )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra, _ray_options(config))
 
@@ -236,7 +229,13 @@ def _open_recorder(
         extra_metadata=inputs.extra,
         tensorboard_hparams=tensorboard_hparams,
     )
-    recorder.check()
+    # Before the check: two runners can't both find the directory free.
+    recorder.lock()
+    try:
+        recorder.check()
+    except BaseException:
+        recorder.unlock()
+        raise
     return recorder
 
 
@@ -257,11 +256,29 @@ def _sweep_seed(
                 f"--tuning_search_space {config.tuning_search_space} differs from the "
                 'resumed sweep\'s; resume with the same file or use a new --log_dir'
             )
+        _check_same_budget(config, previous)
         rng_seed = previous.get('rng_seed')
     if rng_seed is None:
         rng_seed = seeds.draw_seed()
         logging.info('No --rng_seed given: drew %d (recorded in metadata.json)', rng_seed)
     return rng_seed
+
+
+# Flags that set a trial's budget, its caps or its evals: one sweep has one value of each.
+SAME_ON_RESUME = ('max_submission_time_sec', 'max_global_steps')
+
+
+def _check_same_budget(config: RunConfig, previous: dict[str, Any]) -> None:
+    """Refuses a --resume whose budget, caps or eval period differ from the original sweep's."""
+    flags_before = previous.get('flags') if isinstance(previous.get('flags'), dict) else {}
+    for name in SAME_ON_RESUME:
+        if name in flags_before and flags_before[name] != getattr(config, name):
+            before = flags_before[name]
+            fix = f'omit --{name}' if before is None else f'resume with --{name}={before}'
+            raise UsageError(
+                f'--{name}={getattr(config, name)} differs from the resumed sweep\'s '
+                f'{before}; one sweep has one budget: {fix}, or use a new --log_dir'
+            )
 
 
 def trial_list(
@@ -276,6 +293,20 @@ def trial_list(
         seeds.derive_seed(rng_seed, 'search'),
         config.search_algorithm,
     )
+
+
+def _check_one_batch(workload: spec.Workload, submission: Any, config: RunConfig) -> None:
+    """Refuses training data smaller than one of the submission's batches (exit 2)."""
+    try:
+        batch_size = int(submission.get_batch_size(config.workload))
+    except Exception:  # noqa: BLE001  (the trial reports the submission's own failure)
+        return
+    available = workload.num_train_examples
+    if available < max(batch_size, 1):
+        raise UsageError(
+            f'the training data ({config.data_dir or "embedded sample"}) holds {available} '
+            f'examples, fewer than one batch of {batch_size}; give a --data_dir with more data'
+        )
 
 
 def _write_sweep_files(
@@ -324,10 +355,13 @@ def run(config: RunConfig | dict[str, Any]) -> int:
       ValueError: bad input (``UsageError`` and the readers' errors), before
         anything is written.
     """
+<<<<<<< HEAD
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
     from algorithmic_efficiency.training import trials as trial_loop
 
+=======
+>>>>>>> hardening
     if not isinstance(config, RunConfig):
         config = RunConfig(**config)
     inputs = check_config(config)
@@ -335,10 +369,23 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     submission = load_submission(config.submission_path)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     recorder = _open_recorder(config, inputs, tensorboard_hparams)
+    try:
+        return _run_locked(config, inputs, submission, recorder)
+    finally:
+        if recorder is not None:
+            recorder.unlock()
+
+
+def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recorder: Any) -> int:
+    """The sweep once its directory is locked (or there is none): seed, data, trials, files."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training import trials as trial_loop
+
     rng_seed = _sweep_seed(config, recorder, inputs.search_space)
     trials = trial_list(config, inputs.search_space, rng_seed)
     workload = registry.load_workload(config.workload, inputs.framework)
     data_info = workload.prepare_data(config.data_dir)
+    _check_one_batch(workload, submission, config)
     logging.info('Data: %s', data_info.get('data.description'))
     skip: set[int] = set()
     with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
@@ -381,13 +428,20 @@ def sweep_metadata(
 ) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import sysinfo
+    from algorithmic_efficiency.recording import redact, sysinfo
     from algorithmic_efficiency.telemetry import sampler as telemetry
 
+    # Paths as the user may share them: relative to the working directory, else ~/...
+    flags = {
+        **dataclasses.asdict(config),
+        'record_extra_metadata': list(config.record_extra_metadata),
+    }
+    for name in PATH_FLAGS:
+        flags[name] = redact.display_path(flags[name])
     return {
         'workload': config.workload,
         'framework': inputs.framework,
-        'log_dir': config.log_dir,
+        'log_dir': flags['log_dir'],
         **sysinfo.system_metadata(None),  # git of this code's checkout
         **telemetry.gpu_info(),
         **workload.properties(),
@@ -397,6 +451,7 @@ def sweep_metadata(
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
+<<<<<<< HEAD
         'flags': {
             **{
                 k: v
@@ -405,6 +460,9 @@ def sweep_metadata(
             },
             'record_extra_metadata': list(config.record_extra_metadata),
         },
+=======
+        'flags': flags,
+>>>>>>> hardening
         **data_info,
         **inputs.extra,
     }

@@ -221,7 +221,7 @@ BAD_INPUTS = [
     (['--record_extra_metadata=hparam.x=1'], "key 'hparam.x' collides"),
     (['--overwrite', '--resume'], '--overwrite and --resume exclude each other'),
     (['--submission_path=nope.py'], "--submission_path 'nope.py' is not a file"),
-    (['--num_tuning_trials=0'], '--num_tuning_trials must be at least 1, got 0'),
+    (['--num_tuning_trials=0'], '--num_tuning_trials must be in [1, 100,000], got 0'),
     (['--tuning_search_space=BAD'], "'learning_rate': 'scaling' must be 'linear' or 'log'"),
     (['--tuning_ruleset=self'], '--tuning_search_space is for --tuning_ruleset=external'),
     (['--data_dir=/nonexistent/mnist'], '/nonexistent/mnist'),
@@ -255,7 +255,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, extra, message):
 
 TEST_SUBMISSION = '''
 """Wraps the PyTorch baseline; the 'mode' hyperparameter injects failures."""
-import os, runpy
+import os, runpy, time
 import torch
 _base = runpy.run_path(os.path.join({root!r}, 'baselines/mnist/mnist_pytorch/submission.py'))
 get_batch_size = _base['get_batch_size']
@@ -270,6 +270,10 @@ def update_params(workload, params, types, state, hp, batch, loss_type, opt, eva
         raise RuntimeError('injected failure at step 3')
     if mode == 'flaky' and step == 2 and os.path.exists(os.environ['AE_FLAKY_MARKER']):
         raise RuntimeError('flaky failure')
+    if mode == 'exit' and step == 2:
+        raise SystemExit(0)  # ends this trial only: a failure, not the end of the sweep
+    if mode == 'slow' and os.path.exists(os.environ.get('AE_SLOW_MARKER', '')):
+        time.sleep(0.1)  # until the marker is removed: a run slow enough to be killed
     if mode == 'nan' and step == 2:
         with torch.no_grad():
             for p in params.parameters():
@@ -315,6 +319,17 @@ def test_failed_and_diverged_trials_are_recorded_and_the_sweep_goes_on(tmp_path)
     assert not os.path.exists(os.path.join(log_dir, 'mnist_pytorch', 'run_2', 'error.txt'))
 
 
+def test_system_exit_in_a_submission_fails_only_its_trial(tmp_path):
+    sub, space = write_test_submission(tmp_path, ['exit', 'ok'])
+    log_dir = str(tmp_path / 'logs')
+    proc = run_cli(custom_args(sub, space, log_dir, 2), check_rc=1)
+    assert [trial_json(log_dir, r)['status'] for r in (1, 2)] == ['failed', 'complete']
+    assert trial_json(log_dir, 1)['error'] == 'SystemExit: 0'
+    error_txt = open(os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'error.txt')).read()
+    assert 'Traceback' in error_txt and 'SystemExit' in error_txt
+    assert 'score (fastest time to target)' in proc.stdout  # the sweep ended normally
+
+
 def test_resume_reruns_unfinished_trials_and_overwrite_starts_afresh(tmp_path, monkeypatch):
     sub, space = write_test_submission(tmp_path, ['ok', 'flaky', 'ok'])
     log_dir = str(tmp_path / 'logs')
@@ -352,9 +367,14 @@ def test_resume_reruns_unfinished_trials_and_overwrite_starts_afresh(tmp_path, m
     assert sorted(os.listdir(os.path.join(wdir, 'run_1'))) == ['metrics.csv', 'trial.json']
 
 
-def test_kill_9_mid_trial_keeps_every_written_row(tmp_path):
+def test_kill_9_mid_trial_keeps_every_written_row(tmp_path, monkeypatch):
     log_dir = str(tmp_path / 'logs')
-    args = sweep_args('pytorch', log_dir, '--rng_seed=5', trials=1, steps=100000)
+    # Slow steps while the marker exists; --resume (same cap: one sweep, one budget) is fast.
+    sub, space = write_test_submission(tmp_path, ['slow'])
+    marker = tmp_path / 'slow'
+    marker.write_text('')
+    monkeypatch.setenv('AE_SLOW_MARKER', str(marker))
+    args = custom_args(sub, space, log_dir, 1, '--max_global_steps=60')
     proc = subprocess.Popen([sys.executable, '-m', 'algorithmic_efficiency.submission_runner'] +
                             args, cwd=ROOT, env=runner_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -379,8 +399,9 @@ def test_kill_9_mid_trial_keeps_every_written_row(tmp_path):
     out = csv_io.concatenate_csvs(log_dir)
     assert len(pd.read_csv(out)) == len(df)
     # --resume re-runs the killed trial; the killed attempt's rows are kept aside.
-    run_cli(sweep_args('pytorch', log_dir, '--resume', '--nosummary', trials=1, steps=3),
-            check_rc=0)
+    marker.unlink()
+    run_cli(custom_args(sub, space, log_dir, 1, '--max_global_steps=60', '--resume',
+                        '--nosummary'), check_rc=0)
     assert trial_json(log_dir, 1)['status'] == 'complete'
     assert 'summary' not in os.listdir(os.path.join(log_dir, 'mnist_pytorch'))
     aside = pd.read_csv(os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'attempt-1.metrics.csv'))

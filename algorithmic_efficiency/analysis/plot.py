@@ -360,6 +360,10 @@ PLOTS = {
 }
 
 
+# A PNG side beyond this costs gigabytes of memory (matplotlib's own limit is 2**16).
+MAX_PIXELS = 20_000
+
+
 def plot_runs(
     runs: pd.DataFrame, out_dir: str, logx: bool = False, logy: bool = False, dpi: int = 120
 ) -> list[str]:
@@ -380,6 +384,12 @@ def plot_runs(
         if fig is None:
             _log.warning('%s: no data for it in these runs; skipped', name)
             continue
+        width, height = (round(v * dpi) for v in fig.get_size_inches())
+        if max(width, height) > MAX_PIXELS:
+            raise ValueError(
+                f'{name} would be {width}x{height} pixels (more than {MAX_PIXELS} a side) '
+                f'at --dpi {dpi}; lower --dpi or plot fewer sweeps at a time'
+            )
         path = os.path.join(out_dir, name)
         with files.atomic_write(path, 'wb') as f:
             fig.savefig(f, format='png', dpi=dpi)

@@ -33,7 +33,8 @@ from algorithmic_efficiency.layout import (
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
-from algorithmic_efficiency.recording import sysinfo, trial_context, writers
+from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
+from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.telemetry import sampler as telemetry
 
@@ -195,8 +196,20 @@ class Recorder:
         # The searched hyperparameters when TensorBoard events are written too
         # (--tensorboard), else None.
         self.tensorboard_hparams = tensorboard_hparams
+        self._lock = SweepLock(self.workload_dir)
 
     # --- The directory.
+    def lock(self) -> None:
+        """Takes the sweep directory's lock (creating it); before :meth:`check`, held to the end.
+
+        Raises:
+          recording.lock.SweepLockedError: another runner holds it (its PID named).
+        """
+        self._lock.acquire()
+
+    def unlock(self) -> None:
+        self._lock.release()
+
     def run_dir(self, run_idx: int) -> str:
         return os.path.join(self.workload_dir, f'run_{run_idx}')
 
@@ -208,8 +221,26 @@ class Recorder:
         )
 
     def previous_metadata(self) -> dict[str, Any] | None:
+        """The sweep's metadata.json (None if there is none).
+
+        Raises:
+          LogDirError: it is not a JSON object (corrupt, truncated, a list...).
+        """
         path = os.path.join(self.workload_dir, METADATA_FILE)
-        return files.read_json(path) if os.path.exists(path) else None
+        if not os.path.exists(path):
+            return None
+        try:
+            obj = files.read_json(path)
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            problem = f'is not valid JSON ({e})'
+        else:
+            if isinstance(obj, dict):
+                return obj
+            problem = f'holds a JSON {type(obj).__name__}, not an object'
+        raise LogDirError(
+            f'{path} {problem}, so the sweep\'s seed and search space are unknown; restore '
+            'it (e.g. from a backup), or start afresh with --overwrite or another --log_dir'
+        )
 
     def check(self) -> None:
         """Refuses, without touching anything, a directory the mode can't use."""
@@ -237,7 +268,13 @@ class Recorder:
         """Applies the mode to the directory; returns the finished trials to skip."""
         self.check()
         if self.mode == 'overwrite' and os.path.isdir(self.workload_dir):
-            shutil.rmtree(self.workload_dir)
+            # The contents, not the directory: the lock is on the directory itself.
+            for name in os.listdir(self.workload_dir):
+                path = os.path.join(self.workload_dir, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
         os.makedirs(self.workload_dir, exist_ok=True)
         if self.mode != 'resume':
             return set()
@@ -261,8 +298,14 @@ class Recorder:
         if previous is not None:
             # The sweep's identity stays the original's; note when it was resumed.
             previous.setdefault('resumed_at', []).append(metadata.get('datetime'))
+            # A sweep grown with a larger --num_tuning_trials plans the new count.
+            planned = metadata.get('num_tuning_trials')
+            if isinstance(planned, int) and planned > (previous.get('num_tuning_trials') or 0):
+                previous['num_tuning_trials'] = planned
+                if isinstance(previous.get('flags'), dict):
+                    previous['flags']['num_tuning_trials'] = planned
             metadata = previous
-        files.write_json(path, metadata)
+        files.write_json(path, files.strict_json(metadata))
 
     def write_packages(self) -> None:
         path = os.path.join(self.workload_dir, PACKAGES_FILE)
@@ -346,7 +389,10 @@ class Recorder:
                 'finished': time.time(),
             }
         )
-        files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), info)
+        # Strict JSON: a diverged trial's NaN loss is null (with its text beside it).
+        files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), files.strict_json(info))
         if result.traceback:
-            with open(os.path.join(trial.run_dir, ERROR_FILE), 'w', encoding='utf-8') as f:
-                f.write(result.traceback)
+            # Paths in the traceback without the user's home directory, like metadata.json's.
+            files.write_text(
+                os.path.join(trial.run_dir, ERROR_FILE), redact.redact_paths(result.traceback)
+            )

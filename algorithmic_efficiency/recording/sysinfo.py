@@ -22,6 +22,8 @@ import subprocess
 import sys
 from urllib.parse import unquote, urlsplit
 
+from algorithmic_efficiency.recording import redact
+
 _log = logging.getLogger(__name__)
 
 __all__ = ['packages_text', 'redact_url_credentials', 'system_metadata']
@@ -31,22 +33,16 @@ _DPKG_TIMEOUT_S = 30
 _PROC_CPUINFO = '/proc/cpuinfo'
 _PROC_MEMINFO = '/proc/meminfo'
 
-# scheme://userinfo@ where userinfo (user, user:password or token) holds no
-# '/', '?', '#', '@', whitespace or quote, so a later '@' (e.g. git@rev in
-# `git+https://host/x@v1`) is never taken for one.
-_URL_CREDENTIALS = re.compile(
-    r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#@"\'<>]+)@'
-)
-
-
 def redact_url_credentials(text: str) -> str:
-    """Replaces URL credentials with ``***`` anywhere in `text`.
+    """Replaces URL credentials with ``***`` anywhere in `text` (see :mod:`.redact`).
 
     ``scheme://user:token@host`` and ``scheme://token@host`` become
-    ``scheme://***@host`` (including in pip-style ``--index-url`` lines);
+    ``scheme://***@host`` (including in pip-style ``--index-url`` lines; the
+    password may hold ``@``); secret-named query and fragment parameters
+    (``?token=``, ``#...&auth=``) keep their names and lose their values.
     URLs without credentials are left alone.
     """
-    return _URL_CREDENTIALS.sub(r'\g<scheme>***@', text)
+    return redact.redact_urls(text)
 
 
 def _subprocess_env() -> dict[str, str]:

@@ -283,4 +283,31 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
         raise SearchSpaceError(
             f'{source}: invalid JSON at line {e.lineno}, column {e.colno}: '
             f'{e.msg} (JSON allows no comments or trailing commas)') from None
+    except RecursionError:
+        too_deep = True  # deeper than Python's stack: certainly deeper than allowed
+    else:
+        too_deep = _depth(obj) > MAX_DEPTH
+    if too_deep:
+        raise SearchSpaceError(
+            f'{source}: nested more than {MAX_DEPTH} levels deep; a search space is an '
+            'object of dimensions (or a list of trials) holding flat values')
     return parse_search_space(obj, source=source)
+
+
+# A search space needs 3 levels (space, dimension, feasible_points); room to spare.
+MAX_DEPTH = 16
+
+
+def _depth(obj: Any) -> int:
+    """Nesting depth of JSON containers (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:  # deeper is refused anyway: stop descending
+            stack.extend((c, level + 1) for c in children)
+    return deepest

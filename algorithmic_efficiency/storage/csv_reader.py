@@ -11,6 +11,7 @@ module stays light.
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import os
@@ -56,7 +57,58 @@ def read_metrics_csv(path):
     if int(pd.__version__.split('.')[0]) < 3:
         # pandas 3's default float parser is exact (and this option deprecated).
         kwargs['float_precision'] = 'round_trip'
+    header = parse_header(data[:header_end])
+    keep = _first_of_each(path, header)
+    data = _drop_malformed_records(path, data, header_end, len(header))
+    if keep is not None:
+        # By position: pandas would keep a later duplicate as `loss.1`.
+        kwargs['usecols'] = keep
     return pd.read_csv(io.BytesIO(data), **kwargs)
+
+
+def _first_of_each(path: str, header: list[str]) -> list[int] | None:
+    """Positions of each column's first occurrence; None (all) if no name repeats."""
+    if len(set(header)) == len(header):
+        return None
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        seen.setdefault(name, i)
+    dupes = sorted({n for i, n in enumerate(header) if seen[n] != i})
+    _log.warning(
+        '%s: duplicated column(s) %s in the header; keeping the first of each, dropping '
+        'the later ones', path, ', '.join(dupes),
+    )
+    return sorted(seen.values())
+
+
+def _drop_malformed_records(path: str, data: bytes, header_end: int, width: int) -> bytes:
+    """`data` without its records of the wrong number of fields (each dropped with a warning).
+
+    The records are checked with the csv module; the common case (all good)
+    returns `data` unchanged, so the values pandas parses are the file's own bytes.
+    """
+    text = data[header_end:].decode('utf-8', 'replace')
+    reader = csv.reader(io.StringIO(text, newline=''))
+    good: list[list[str]] = []
+    bad = 0
+    line = 2  # the header is line 1
+    for record in reader:
+        start, line = line, reader.line_num + 2
+        if not record:  # a blank line: pandas skips it too
+            continue
+        if len(record) != width:
+            bad += 1
+            _log.warning(
+                '%s: line %d has %d fields, the header %d; skipping the row',
+                path, start, len(record), width,
+            )
+            continue
+        good.append(record)
+    if not bad:
+        return data
+    out = io.StringIO(newline='')
+    csv.writer(out, lineterminator='\n').writerows(good)
+    return data[:header_end] + out.getvalue().encode('utf-8')
 
 
 def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
@@ -90,8 +142,14 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
     if not paths:
         raise ValueError(f'no metrics.csv files below {root}')
 
-    # Pass 1: headers only, for the union of columns (first-seen order).
+    # Pass 1: headers only, for the union of columns (first-seen order). A file
+    # that can't be read is skipped with a warning, as the CLIs do.
     headers = [_read_header_of(f) for f in paths]
+    paths, headers = [p for p, h in zip(paths, headers, strict=True) if h is not None], [
+        h for h in headers if h is not None
+    ]
+    if not paths:
+        raise ValueError(f'no readable metrics.csv files below {root}')
     columns = list(dict.fromkeys(c for header in headers for c in header))
 
     # Pass 2: read the files as strings (a few threads: pyarrow releases the
@@ -143,7 +201,16 @@ def _find_metrics_files(root: str, exclude: str) -> list[str]:
     return found
 
 
-def _read_header_of(full: str) -> list[str]:
+def _read_header_of(full: str) -> list[str] | None:
+    """The file's header (``[]`` if it has none yet); None, with a warning, if unreadable."""
+    try:
+        return _read_header(full)
+    except (OSError, UnicodeDecodeError) as e:
+        _log.warning('%s: unreadable (%s); skipping it', full, e)
+        return None
+
+
+def _read_header(full: str) -> list[str]:
     with open(full, 'rb') as f:
         head = b''
         while True:
@@ -161,7 +228,11 @@ def _read_strings(full: str, header: list[str]):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    data, dropped = read_complete(full)
+    try:
+        data, dropped = read_complete(full)
+    except OSError as e:  # removed or unreadable since its header was read
+        _log.warning('%s: unreadable (%s); skipping it', full, e)
+        return None, False
     if dropped:
         warn_partial(full, dropped, 'while concatenating')
     header_end = first_record_end(data)
@@ -185,6 +256,7 @@ def _read_strings(full: str, header: list[str]):
         ),
     )
     if names != header:  # duplicate names: keep the first of each
+        _log.warning('%s: duplicated column(s) in the header; keeping the first of each', full)
         keep = {}
         for n, h in zip(names, header, strict=True):
             keep.setdefault(h, n)
@@ -297,7 +369,7 @@ class _InvalidRowSkipper:
         _log.warning(
             '%s: skipping a malformed row (line %s: expected %d fields, got %d): %.200s',
             self._path,
-            row.number,
+            row.number + 1 if row.number is not None else '?',  # the header is line 1
             row.expected_columns,
             row.actual_columns,
             row.text,

@@ -169,9 +169,12 @@ class MetricsCsvWriter:
             return
         else:
             data = self._format_row(row).encode('utf-8', 'backslashreplace')
-        _write_all(self._fd, data)
-        if self._fsync:
-            os.fsync(self._fd)
+        try:
+            _write_all(self._fd, data)
+            if self._fsync:
+                os.fsync(self._fd)
+        except OSError as e:  # e.g. the disk is full: say which file
+            raise files.with_filename(e, self._path) from e
 
     def _format_row(self, row: dict[str, object]) -> str:
         get = row.get

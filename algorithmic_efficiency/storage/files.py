@@ -15,14 +15,32 @@ analysis (reads a live sweep, writes summaries and plots):
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 _log = logging.getLogger(__name__)
+# No space left on the device, or over the user's quota: the disk is full for us.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is an ``OSError`` saying the disk (or the quota) is full."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
+
+
+def with_filename(error: OSError, path: str) -> OSError:
+    """`error` naming `path` (``os.write`` and file objects' writes name no file)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    named = type(error)(error.errno, error.strerror, path)
+    named.__cause__ = error
+    return named
 _DIGITS = re.compile(r'(\d+)', re.ASCII)
 
 
@@ -47,6 +65,10 @@ def atomic_write(
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise with_filename(e, path)  # noqa: B904  (chained to e already)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -78,6 +100,33 @@ def write_json(path: str, obj: Any) -> None:
     with atomic_write(path) as f:
         json.dump(obj, f, indent=2, sort_keys=False, default=str, allow_nan=True)
         f.write('\n')
+
+
+def strict_json(obj: Any) -> Any:
+    """`obj` with every non-finite float replaced by None, so it is valid JSON (RFC 8259).
+
+    A top-level key whose value was non-finite gets a ``<key>_text`` sibling
+    holding the textual value (``'nan'``, ``'inf'``, ``'-inf'``): a diverged
+    trial's ``final_loss`` is ``null`` with ``final_loss_text: "nan"`` beside it.
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    if not isinstance(obj, dict):
+        return clean(obj)
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        out[key] = clean(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            out[f'{key}_text'] = str(value)
+    return out
 
 
 def read_json(path: str) -> Any:

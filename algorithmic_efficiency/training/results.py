@@ -25,6 +25,7 @@ class TrialResult:
     evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     error: str | None = None  # first line of the error, for tables
     traceback: str | None = None
+    disk_error: OSError | None = None  # ENOSPC/EDQUOT: stops the sweep (not in trial.json)
 
     @property
     def final_eval(self) -> dict[str, Any]:
@@ -65,5 +66,19 @@ def trial_from_info(info: dict[str, Any]) -> TrialResult:
         time_to_target=info.get('time_to_target'),
         error=info.get('error'),
     )
-    result.evals = [{'loss': info.get('final_loss'), 'accuracy': info.get('final_accuracy')}]
+    result.evals = [
+        {'loss': _number(info, 'final_loss'), 'accuracy': _number(info, 'final_accuracy')}
+    ]
     return result
+
+
+def _number(info: dict[str, Any], key: str) -> Any:
+    """A trial.json number; a non-finite one is stored as null with its text beside it."""
+    value = info.get(key)
+    text = info.get(f'{key}_text')
+    if value is None and isinstance(text, str):
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return value

@@ -35,6 +35,7 @@ from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training import rows
 from algorithmic_efficiency.training.results import TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
@@ -269,12 +270,19 @@ def train_once(
                                 columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
-    except Exception as e:  # pylint: disable=broad-except
-        # A trial's failure is data, not a crash: the sweep goes on.
+    except KeyboardInterrupt:  # only Ctrl-C ends the sweep
+        raise
+    except BaseException as e:  # pylint: disable=broad-except
+        # A trial's failure is data, not a crash: the sweep goes on, also
+        # after a SystemExit (sys.exit() in a submission) or a GeneratorExit.
         result.status = TrialStatus.FAILED
         result.stop_reason = StopReason.ERROR
         first_line = (str(e).strip().splitlines() or [''])[0]
         result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
+        if files.is_disk_full(e):  # the sweep stops after this trial (training.trials)
+            result.stop_reason = StopReason.DISK_FULL
+            result.error = f'disk full writing {e.filename or "a file"}'
+            result.disk_error = e
         result.traceback = traceback.format_exc()
         result.global_step = trial.state.step  # the step reached; the time as of the last eval
         progress(f'{workload_name} trial {run_idx} FAILED: {result.error}')

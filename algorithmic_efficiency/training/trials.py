@@ -8,8 +8,20 @@ from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
 from algorithmic_efficiency.training.trainer import train_once
+
+
+def _finish_trial(recorder: Any, trial_log: Any, result: TrialResult) -> None:
+    """Records how the trial ended; on a full disk, as far as the disk allows."""
+    try:
+        recorder.finish_trial(trial_log, result)
+    except OSError as e:
+        if result.disk_error is None or not files.is_disk_full(e):
+            raise
+        # trial.json could not be rewritten: it still says 'running', so --resume re-runs it.
+        trial_log.close()
 
 
 def score_submission_on_workload(
@@ -59,6 +71,9 @@ def score_submission_on_workload(
             **train_kwargs,
         )
         results.append(result)
+        if result.disk_error is not None:
+            # Every later trial would fail the same way: stop; --resume continues.
+            raise result.disk_error
     return SweepResult(results)
 
 
@@ -104,5 +119,5 @@ def run_trial(
             trial_log.close()
         raise
     if recorder:
-        recorder.finish_trial(trial_log, result)
+        _finish_trial(recorder, trial_log, result)
     return result

@@ -519,6 +519,18 @@ def _load_embedded() -> MnistData:
 # ---------------------------------------------------------------------------
 
 
+def _check_not_empty(data: MnistData, where: str) -> MnistData:
+    """`data`, unless a split has no example (every trial would fail on it)."""
+    empty = [s for s, n in (('train', data.num_train_examples), ('test', data.num_test_examples))
+             if n == 0]
+    if empty:
+        raise DataError(
+            f'{where}: the {" and ".join(empty)} split holds no examples; replace the files '
+            f'(e.g. with `{DOWNLOAD_HINT}`), or omit --data_dir for the embedded sample'
+        )
+    return data
+
+
 def load_mnist(data_dir: str | os.PathLike | None) -> MnistData:
     """Loads MNIST from ``data_dir`` (IDX files, else a tfds build) or, with
     ``data_dir=None``, the embedded 5,000-image sample.  See the module doc."""
@@ -541,12 +553,12 @@ def load_mnist(data_dir: str | os.PathLike | None) -> MnistData:
         found = {n: _find_idx_file(directory, n) for n in IDX_FILES}
         missing = [n for n in IDX_FILES if found[n] is None]
         if not missing:
-            return _load_idx(directory, found)
+            return _check_not_empty(_load_idx(directory, found), directory)
         if len(missing) < len(IDX_FILES):
             partial.append((directory, missing))
     build_dir = _find_tfds_build(data_dir)
     if build_dir is not None:
-        return _load_tfds(build_dir)
+        return _check_not_empty(_load_tfds(build_dir), build_dir)
     if partial:
         directory, missing = min(partial, key=lambda p: len(p[1]))
         raise DataError(

@@ -1,0 +1,70 @@
+"""Ranges of the runner's numeric flags, checked at start-up before any file is written.
+
+Every numeric flag must be a finite number within a stated range: a ``nan``
+compares false with everything and would slip past ``<= 0``, an ``inf`` or
+``1e12`` telemetry period would kill the sampler thread, a billion trials
+would exhaust memory long after the sweep started. Each violation is one
+line naming the flag, the value and the range (``ValueError``: exit 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+MAX_TRIALS = 100_000
+MAX_STEPS = 10**12
+MAX_SEED = 2**64 - 1  # numpy's SeedSequence takes any non-negative int; 64 bits is plenty
+MAX_BUDGET_SEC = 10**8  # about three years
+TELEMETRY_RANGE_SEC = (0.01, 3600.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class NumericFlag:
+    """A flag's allowed range (inclusive) and whether it must be an integer."""
+
+    name: str
+    low: float
+    high: float
+    integer: bool = False
+    optional: bool = True  # None allowed (the flag's default)
+
+    def check(self, value: Any) -> None:
+        """Raises ValueError (one line) unless `value` is in range."""
+        if value is None:
+            if self.optional:
+                return
+            raise ValueError(f'--{self.name} is required')
+        kind = 'an integer' if self.integer else 'a number'
+        ok_type = isinstance(value, int) if self.integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            raise ValueError(f'--{self.name} must be {kind}, got {value!r}')
+        if not math.isfinite(value):
+            raise ValueError(
+                f'--{self.name} must be a finite number in [{_fmt(self.low)}, '
+                f'{_fmt(self.high)}], got {value}'
+            )
+        if not self.low <= value <= self.high:
+            raise ValueError(
+                f'--{self.name} must be in [{_fmt(self.low)}, {_fmt(self.high)}], got {value}'
+            )
+
+
+def _fmt(x: float) -> str:
+    return f'{x:,}' if isinstance(x, int) else f'{x:g}'
+
+
+NUMERIC_FLAGS = (
+    NumericFlag('num_tuning_trials', 1, MAX_TRIALS, integer=True, optional=False),
+    NumericFlag('rng_seed', 0, MAX_SEED, integer=True),
+    NumericFlag('max_global_steps', 1, MAX_STEPS, integer=True),
+    NumericFlag('max_submission_time_sec', 0.001, MAX_BUDGET_SEC),
+    NumericFlag('telemetry_interval_sec', *TELEMETRY_RANGE_SEC, optional=False),
+)
+
+
+def check_numeric_flags(config: Any) -> None:
+    """Checks every numeric flag of a ``sweep.RunConfig`` (ValueError, one line)."""
+    for flag in NUMERIC_FLAGS:
+        flag.check(getattr(config, flag.name))
