@@ -82,7 +82,7 @@ EVAL_METRICS = Group(
 HPARAMS = Group('hyperparameters', 'hparam.<name>')
 WORKLOAD_PROPERTIES = Group('workload properties', 'workload.<property>')
 FRAMEWORK_MEMORY = Group('framework memory', 'framework.<i>.mem.<statistic>')
-TELEMETRY = Group('telemetry', 'cpu.* temp.* mem.* disk.* net.* gpu.* proc.*')
+TELEMETRY = Group('telemetry', 'cpu.* temp.* mem.* disk.* net.* gpu.* proc.* energy.*')
 EXTRA_METADATA = Group('extra metadata', '<key> of --record_extra_metadata')
 
 HPARAM_PREFIX = 'hparam.'
