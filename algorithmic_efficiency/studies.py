@@ -104,10 +104,10 @@ def format_studies(workload: str, scores: list[float], energies: list[float] | N
     def fmt(v: float, unit: str) -> str:
         return f'{v:.2f} {unit}' if math.isfinite(v) else 'inf'
 
-    line = (
-        f'{workload}: {len(scores)} studies, fastest time to target per study: '
-        f"{', '.join(fmt(s, 's') for s in scores)}; median {fmt(median_time_to_target(scores), 's')}"
-    )
+    per_study = ', '.join(fmt(s, 's') for s in scores)
+    median = fmt(median_time_to_target(scores), 's')
+    line = f'{workload}: {len(scores)} studies, fastest time to target per study: {per_study}; '
+    line += f'median {median}'
     if energies and not any(math.isnan(e) for e in energies):
         line += f'; median energy to target {fmt(median_time_to_target(energies), "J")}'
     return line

@@ -179,7 +179,7 @@ def test_energy_beside_time_in_status_and_summary(rapl_sweep):
 
 
 def test_end_table_energy_column():
-    from algorithmic_efficiency.training.results import SweepResult, TrialResult
+    from algorithmic_efficiency.training.results import SweepResult, TrialResult, energy_to_target
     t1 = TrialResult(run_idx=1, hyperparameters={}, seed=1)
     t1.evals = [{'goal_reached': False, 'energy.submission_joules': 1.0},
                 {'goal_reached': True, 'energy.submission_joules': 2.5}]
@@ -188,10 +188,10 @@ def test_end_table_energy_column():
     t2.evals = [{'goal_reached': False, 'energy.submission_joules': 4.0}]
     t2.status, t2.stop_reason = 'complete', 'budget'
     result = SweepResult(trials=[t1, t2])
-    assert sweep.energy_to_target(t1) == 2.5 and sweep.energy_to_target(t2) == float('inf')
+    assert energy_to_target(t1) == 2.5 and energy_to_target(t2) == float('inf')
     text = sweep.format_summary('mnist_jax', result)
     assert 'to_target_J' in text.splitlines()[1]
     assert text.splitlines()[-1].endswith('least energy to target: 2.5 J')
     t1.evals = [{'goal_reached': True}]
-    assert sweep.energy_to_target(t1) is None
+    assert energy_to_target(t1) is None
     assert 'to_target_J' not in sweep.format_summary('mnist_jax', SweepResult(trials=[t1]))

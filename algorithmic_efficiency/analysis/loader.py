@@ -313,7 +313,8 @@ def load_trials(log_dir: str) -> pd.DataFrame:
     trial; NaN without GPUs), ``energy_to_target`` (J of
     ``energy.submission_joules`` at the first eval with ``goal_reached``; NaN
     if never, or not measured), ``submission_energy_joules`` (its last
-    value: the trial's energy over its timed intervals; NaN if not measured), ``cpu_util_mean_percent``, ``peak_rss_bytes``,
+    value: the trial's energy over its timed intervals; NaN if not measured),
+    ``cpu_util_mean_percent``, ``peak_rss_bytes``,
     ``seed``, ``started``, ``finished`` (unix s), ``wallclock_sec``,
     ``error`` (first line), ``run_dir``.
 

@@ -55,8 +55,9 @@ class EnergyMeter:
         self._nvml = _gpu.get_nvml() if nvml == 'default' else nvml
         self._handles = _gpu_counters(self._nvml)
         self._rapl = rapl.RaplCounter(rapl_root or rapl.POWERCAP_ROOT)
-        self.sources = [name for name, found in (('nvml', self._handles),
-                                                 ('rapl', self._rapl.domains)) if found]
+        self.sources = [
+            name for name, found in (('nvml', self._handles), ('rapl', self._rapl.domains)) if found
+        ]
         self.joules = 0.0 if self.sources else None  # None: not measured
         self._start: tuple[list, list] | None = None
 

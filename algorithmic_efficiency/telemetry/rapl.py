@@ -63,8 +63,9 @@ def find_domains(root: str = POWERCAP_ROOT) -> list[Domain]:
         max_range = _read_int(os.path.join(path, 'max_energy_range_uj'))
         if _read_int(energy_path) is None or not max_range or max_range <= 0:
             continue  # unreadable (permissions) or a range we can't unwrap with
-        out.append(Domain(name, _read_label(os.path.join(path, 'name'), name), energy_path,
-                          max_range))
+        out.append(
+            Domain(name, _read_label(os.path.join(path, 'name'), name), energy_path, max_range)
+        )
     return out
 
 
