@@ -386,7 +386,7 @@ class Recorder:
             return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
         return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata,
-                             energy_meter.EnergyMeter(self.rapl_root))
+                             energy=energy_meter.EnergyMeter(self.rapl_root))
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""
