@@ -30,6 +30,13 @@ ERROR_FILE = 'error.txt'
 # LOG_DIR/<workload>/run_<N>; at most 18 digits, so N fits the readers' int64 run_idx
 # (a run_99999999999999999999 is not a run directory, it is ignored).
 RUN_DIR_RE = re.compile(r'^run_(\d{1,18})$')
+# --num_studies K > 1: LOG_DIR/study_<k>/<workload>/..., k = 1..K.
+STUDY_DIR_RE = re.compile(r'^study_(\d{1,18})$')
+
+
+def study_dir_name(k: int) -> str:
+    """The directory of study `k` (1-based) under ``--log_dir`` when there are several."""
+    return f'study_{k}'
 
 
 class LogDirError(ValueError):
@@ -75,7 +82,7 @@ EVAL_METRICS = Group(
 HPARAMS = Group('hyperparameters', 'hparam.<name>')
 WORKLOAD_PROPERTIES = Group('workload properties', 'workload.<property>')
 FRAMEWORK_MEMORY = Group('framework memory', 'framework.<i>.mem.<statistic>')
-TELEMETRY = Group('telemetry', 'cpu.* temp.* mem.* disk.* net.* gpu.* proc.*')
+TELEMETRY = Group('telemetry', 'cpu.* temp.* mem.* disk.* net.* gpu.* proc.* energy.*')
 EXTRA_METADATA = Group('extra metadata', '<key> of --record_extra_metadata')
 
 HPARAM_PREFIX = 'hparam.'

@@ -102,6 +102,13 @@ flags.DEFINE_integer('max_concurrent_trials', None, 'Ray trials in flight at onc
                      'many as the cluster holds).', lower_bound=1)
 flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a Ray trial whose worker or node died.',
                      lower_bound=0)
+flags.DEFINE_integer(
+    'num_studies',
+    1,
+    'Repeat the sweep this many times with seeds derived from --rng_seed, into '
+    'LOG_DIR/study_<k>/<workload>/ when above 1 (the score is the median over studies).',
+    lower_bound=1,
+)
 FLAGS = flags.FLAGS
 
 

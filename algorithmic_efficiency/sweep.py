@@ -55,6 +55,7 @@ class RunConfig:
     trial_resources: str | None = None
     max_concurrent_trials: int | None = None
     trial_retries: int = 1
+    num_studies: int = 1
 
     def __post_init__(self):
         # absl hands over lists; a frozen config holds tuples.
@@ -63,14 +64,11 @@ class RunConfig:
 
 # The runner's flags, in metadata.json's order.
 RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
-<<<<<<< HEAD
 # Recorded under metadata.json's flags only for a Ray sweep (in-process files stay as they were).
 RAY_FLAGS = ('ray_address', 'ray_storage', 'trial_resources', 'max_concurrent_trials',
              'trial_retries')  # fmt: skip
-=======
 # The flags naming files or directories: recorded without the user's home directory.
 PATH_FLAGS = ('submission_path', 'tuning_search_space', 'data_dir', 'log_dir')
->>>>>>> hardening
 
 
 class UsageError(ValueError):
@@ -157,6 +155,8 @@ def check_config(config: RunConfig) -> CheckedInputs:
     if config.overwrite and config.resume:
         raise UsageError('--overwrite and --resume exclude each other; pick one')
     flag_checks.check_numeric_flags(config)
+    if config.num_studies < 1:
+        raise UsageError(f'--num_studies must be at least 1, got {config.num_studies}')
     framework = _framework(config)
     search_space = _search_space(config)
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
@@ -349,49 +349,84 @@ def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
 
 
 def run(config: RunConfig | dict[str, Any]) -> int:
-    """The whole sweep; returns the exit code (0 all trials ran, 1 a trial failed).
+    """The whole sweep (``--num_studies`` of them); returns the exit code (0 all trials
+    ran, 1 a trial failed).
 
     Raises:
       ValueError: bad input (``UsageError`` and the readers' errors), before
         anything is written.
     """
-<<<<<<< HEAD
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
-    from algorithmic_efficiency.training import trials as trial_loop
+    from algorithmic_efficiency import studies
+    from algorithmic_efficiency.training import results
 
-=======
->>>>>>> hardening
     if not isinstance(config, RunConfig):
         config = RunConfig(**config)
     inputs = check_config(config)
     _prepare_environment(inputs.framework)
     submission = load_submission(config.submission_path)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
-    recorder = _open_recorder(config, inputs, tensorboard_hparams)
+    plan: list[tuple[RunConfig, dict[str, Any]]] = [(config, {})]
+    if config.num_studies > 1:
+        base = studies.base_seed(config)
+        plan = [
+            (study_config, studies.study_metadata(k, config.num_studies, base))
+            for k, study_config in studies.study_configs(config, base)
+        ]
+    recorders: list[Any] = []
+    sweeps = []
     try:
-        return _run_locked(config, inputs, submission, recorder)
+        # Every study's directory is locked and checked before any study writes.
+        for study_config, _ in plan:
+            recorders.append(_open_recorder(study_config, inputs, tensorboard_hparams))
+        # One workload object for all studies: the data is read once, and jitted
+        # steps keyed on the workload compile once.
+        workload = registry.load_workload(config.workload, inputs.framework)
+        data_info = workload.prepare_data(config.data_dir)
+        _check_one_batch(workload, submission, config)
+        logging.info('Data: %s', data_info.get('data.description'))
+        for (study_config, study_info), recorder in zip(plan, recorders, strict=True):
+            metadata_extra = dict(data_info)
+            if study_info:
+                logging.info('Study %d of %d: %s', study_info['study.index'],
+                             config.num_studies, study_config.log_dir or '(not recorded)')
+                # The command line as given, not the study's derived seed and directory.
+                metadata_extra.update(study_info, flags=_flags_metadata(config))
+            sweeps.append(_run_locked(study_config, inputs, submission, recorder,
+                                      tensorboard_hparams, workload, metadata_extra))
     finally:
-        if recorder is not None:
-            recorder.unlock()
+        for recorder in recorders:
+            if recorder is not None:
+                recorder.unlock()
+    if len(sweeps) > 1:
+        energies = [results.sweep_energy_score(s.trials) for s in sweeps]
+        print(studies.format_studies(config.workload, [s.score for s in sweeps], energies),
+              flush=True)
+    return 1 if any(s.failed for s in sweeps) else 0
 
 
-def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recorder: Any) -> int:
-    """The sweep once its directory is locked (or there is none): seed, data, trials, files."""
+def _run_locked(
+    config: RunConfig,
+    inputs: CheckedInputs,
+    submission: Any,
+    recorder: Any,
+    tensorboard_hparams: list[str] | None,
+    workload: spec.Workload,
+    metadata_extra: dict[str, Any],
+) -> Any:
+    """One sweep (a study) once its directory is locked (or there is none): seed, trials,
+    files, end table; returns its ``SweepResult``."""
     # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
     from algorithmic_efficiency.training import trials as trial_loop
 
     rng_seed = _sweep_seed(config, recorder, inputs.search_space)
     trials = trial_list(config, inputs.search_space, rng_seed)
-    workload = registry.load_workload(config.workload, inputs.framework)
-    data_info = workload.prepare_data(config.data_dir)
-    _check_one_batch(workload, submission, config)
-    logging.info('Data: %s', data_info.get('data.description'))
     skip: set[int] = set()
     with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
         if recorder is not None:
             skip = _write_sweep_files(
-                recorder, config, inputs, workload, rng_seed, len(trials), data_info,
+                recorder, config, inputs, workload, rng_seed, len(trials), metadata_extra,
                 ray_sweep.metadata() if ray_sweep else None,
             )  # fmt: skip
         if ray_sweep is not None:
@@ -415,7 +450,26 @@ def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recor
     print(format_summary(config.workload, sweep), flush=True)
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
-    return 1 if sweep.failed else 0
+    return sweep
+
+
+def _flags_metadata(config: RunConfig) -> dict[str, Any]:
+    """metadata.json's ``flags``: every flag (Ray's only for a Ray sweep), paths shareable."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.recording import redact
+
+    flags = {
+        **{
+            k: v
+            for k, v in dataclasses.asdict(config).items()
+            if config.ray_address or k not in RAY_FLAGS
+        },
+        'record_extra_metadata': list(config.record_extra_metadata),
+    }
+    # Paths as the user may share them: relative to the working directory, else ~/...
+    for name in PATH_FLAGS:
+        flags[name] = redact.display_path(flags[name])
+    return flags
 
 
 def sweep_metadata(
@@ -428,22 +482,19 @@ def sweep_metadata(
 ) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import redact, sysinfo
+    from algorithmic_efficiency.recording import sysinfo
+    from algorithmic_efficiency.telemetry import energy
     from algorithmic_efficiency.telemetry import sampler as telemetry
 
-    # Paths as the user may share them: relative to the working directory, else ~/...
-    flags = {
-        **dataclasses.asdict(config),
-        'record_extra_metadata': list(config.record_extra_metadata),
-    }
-    for name in PATH_FLAGS:
-        flags[name] = redact.display_path(flags[name])
+    flags = _flags_metadata(config)
     return {
         'workload': config.workload,
         'framework': inputs.framework,
         'log_dir': flags['log_dir'],
         **sysinfo.system_metadata(None),  # git of this code's checkout
         **telemetry.gpu_info(),
+        # What energy.submission_joules adds up: 'nvml', 'rapl'; [] = not measured.
+        energy.METADATA_KEY: energy.sources(),
         **workload.properties(),
         'framework_versions': package_versions(FRAMEWORK_PACKAGES[inputs.framework]),
         'rng_seed': rng_seed,
@@ -451,46 +502,53 @@ def sweep_metadata(
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
-<<<<<<< HEAD
-        'flags': {
-            **{
-                k: v
-                for k, v in dataclasses.asdict(config).items()
-                if config.ray_address or k not in RAY_FLAGS
-            },
-            'record_extra_metadata': list(config.record_extra_metadata),
-        },
-=======
         'flags': flags,
->>>>>>> hardening
         **data_info,
         **inputs.extra,
     }
 
 
-def _summary_line(trial: Any) -> str:
+def _summary_line(trial: Any, energy: bool) -> str:
     """One trial's line of the end table."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training import results
+
     final = trial.final_eval
     def fmt(v, spec_):
         return format(v, spec_) if isinstance(v, (int, float)) else '-'
+    joules = results.energy_to_target(trial)
+    energy_cell = (
+        f'{fmt(joules if joules is not None and math.isfinite(joules) else None, ">11.1f")}  '
+        if energy else ''
+    )
     return (
         f'{trial.run_idx:>5}  {trial.status:<9} {trial.global_step:>6} '
         f'{trial.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
         f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(trial.time_to_target, ">11.1f")}  '
-        f'{trial.error or trial.stop_reason}'
+        f'{energy_cell}{trial.error or trial.stop_reason}'
     )
 
 
 def format_summary(workload_name: str, sweep: Any) -> str:
-    """The end table: the trials and the sweep's score, for the console."""
+    """The end table: the trials and the sweep's score (and energy to target), for the console."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training import results
+
     score = sweep.score
+    energy_score = results.sweep_energy_score(sweep.trials)
+    energy = not math.isnan(energy_score)
+    score_line = 'score (fastest time to target): ' + (
+        f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)'
+    )
+    if energy and math.isfinite(energy_score):
+        score_line += f'; least energy to target: {energy_score:.1f} J'
     return '\n'.join(
         [
             f'{workload_name}: {len(sweep.trials)} trial(s)',
             f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
-            f"{'accuracy':>8} {'to_target_s':>11}  note",
-            *(_summary_line(t) for t in sweep.trials),
-            'score (fastest time to target): '
-            + (f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)'),
+            f"{'accuracy':>8} {'to_target_s':>11}  " + (f"{'to_target_J':>11}  " if energy else '')
+            + 'note',
+            *(_summary_line(t, energy) for t in sweep.trials),
+            score_line,
         ]
     )

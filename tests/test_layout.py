@@ -41,21 +41,21 @@ PINNED_HEADER = [
 PINNED_METADATA_KEYS = [
     'workload', 'framework', 'log_dir', 'datetime', 'python_version', 'python_compiler',
     'os_platform', 'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
-    'cpu_count_physical', 'mem_total_bytes', 'gpu_count',
+    'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'energy.sources',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
     'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials', 'search_algorithm',
     'search_space', 'flags',
     'data.source', 'data.description', 'data.path', 'data.num_train_examples',
-    'data.num_eval_examples',
+    'data.num_eval_examples', 'data.comparable_to_full_mnist',
     'exp', 'owner',
 ]  # fmt: skip
 PINNED_FLAGS = [
     'framework', 'workload', 'submission_path', 'tuning_ruleset', 'tuning_search_space',
     'num_tuning_trials', 'search_algorithm', 'data_dir', 'log_dir', 'record_extra_metadata',
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
-    'telemetry_interval_sec', 'summary', 'tensorboard',
+    'telemetry_interval_sec', 'summary', 'tensorboard', 'num_studies',
 ]  # fmt: skip
 
 

@@ -171,6 +171,8 @@ def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, ray_address):
     assert sweep.run({**cfg, 'resume': True, 'ray_address': 'local'}) == 0
     for idx, seed in zip((1, 2), seeds, strict=True):
         info = h.trial_json(log_dir, idx)
-        assert (info['status'], info['seed'], info['global_step']) == ('complete', seed, 400)
+        assert (info['status'], info['seed']) == ('complete', seed)
+        # 400 steps, or fewer at the embedded sample's target (0.90 accuracy).
+        assert info['global_step'] == 400 or info['stop_reason'] == 'target'
         assert os.path.exists(os.path.join(h.run_dir(log_dir, idx), 'attempt-1.metrics.csv'))
     assert len(h.metadata(log_dir)['resumed_at']) == 1

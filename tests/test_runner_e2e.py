@@ -85,19 +85,23 @@ def test_every_guide_column(sweep_dir, fw):
         assert list(df.columns[:8]) == GUIDE_COLUMNS[:8]
         assert [c for c in df.columns if c.startswith('mem.')] == [
             'mem.total', 'mem.available', 'mem.used', 'mem.percent_used']
-        assert len(df) == 2  # the eval after step 1 and the final one
+        # The eval after step 1, the final one, and one every 2 s of submission
+        # time between (the embedded sample's period: a slow machine gets more).
+        n = len(df)
+        assert n >= 2 and n == trial['num_evals']
         assert (df['framework'] == fw).all() and (df['run_idx'] == run).all()
-        assert df['global_step'].tolist() == [1, 25]
+        steps = df['global_step'].tolist()
+        assert steps[0] == 1 and steps[-1] == 25 and steps == sorted(set(steps))
         assert df['accumulated_submission_time'].is_monotonic_increasing
         assert (df['accumulated_submission_time'] > 0).all()
-        assert df['batch_size'].tolist() == [1024, 1024]
-        assert df['epoch'].tolist() == pytest.approx([1024 / 4000, 25 * 1024 / 4000])
-        assert df['steps_per_epoch'].tolist() == [3, 3]
+        assert df['batch_size'].tolist() == [1024] * n
+        assert df['epoch'].tolist() == pytest.approx([s * 1024 / 4000 for s in steps])
+        assert df['steps_per_epoch'].tolist() == [3] * n
         assert df['accuracy'].between(0, 1).all() and (df['loss'] > 0).all()
         assert df['loss'].iloc[-1] < df['loss'].iloc[0]  # it trained
         assert df['accuracy'].iloc[-1] > 0.6
-        assert df['goal_reached'].tolist() == [False, False]
-        assert df['status'].tolist() == ['running', 'complete']
+        assert df['goal_reached'].tolist() == [False] * n  # 25 steps: short of 0.90
+        assert df['status'].tolist() == ['running'] * (n - 1) + ['complete']
         assert (df['eval_time_sec'] >= 0).all()
         assert abs(df['global_start_time'].iloc[0] - trial['started']) < 5
         # Rows carry wall-clock times: after the trial's start, increasing, before its end.
@@ -105,11 +109,11 @@ def test_every_guide_column(sweep_dir, fw):
         assert df['wall_time'].is_monotonic_increasing
         assert df['wall_time'].iloc[-1] <= trial['finished']
         for name, value in trial['hyperparameters'].items():
-            assert df[f'hparam.{name}'].tolist() == [value, value]
+            assert df[f'hparam.{name}'].tolist() == [value] * n
         for key, value in meta.items():
             if key.startswith('workload.'):
                 assert (df[key] == value).all(), key
-        assert df['exp'].tolist() == ['guide=1'] * 2 and df['owner'].tolist() == ['team-a'] * 2
+        assert df['exp'].tolist() == ['guide=1'] * n and df['owner'].tolist() == ['team-a'] * n
         # Telemetry: real readings of this machine.
         assert (df['mem.total'] == psutil.virtual_memory().total).all()
         assert df['mem.percent_used'].between(0, 100).all()
@@ -141,7 +145,8 @@ def test_metadata_json(sweep_dir, fw):
     assert meta['log_dir'] == log_dir
     assert meta['workload.num_train_examples'] == 4000
     assert meta['workload.num_eval_examples'] == 1000
-    assert meta['workload.target_value'] == 0.97
+    assert meta['workload.target_value'] == 0.9  # the embedded sample's own target
+    assert meta['data.comparable_to_full_mnist'] is False
     assert meta['data.source'] == 'embedded'
     assert meta['data.num_train_examples'] == 4000
     assert meta['rng_seed'] == 3
@@ -181,7 +186,8 @@ def test_guide_concatenate_one_liner(sweep_dir):
         f"logging_utils.concatenate_csvs('{log_dir}')"
     ], check=True, cwd=ROOT)
     df = pd.read_csv(os.path.join(log_dir, 'all_metrics.csv'))
-    assert len(df) == 8
+    assert len(df) == sum(len(metrics(log_dir, fw, run))
+                          for fw in ('jax', 'pytorch') for run in (1, 2))
     assert sorted(set(zip(df['framework'], df['run_idx'], strict=True))) == [('jax', 1), ('jax', 2),
                                                                ('pytorch', 1), ('pytorch', 2)]
     assert not [c for c in GUIDE_COLUMNS if c not in df.columns]

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -49,13 +50,23 @@ def test_importing_one_framework_never_imports_the_other(module, forbidden):
     assert out == '[]', f'{module} imported {out}'
 
 
+def test_full_mnist_keeps_its_target(workloads):
+    w = type(next(iter(workloads.values())))()  # nothing loaded yet: full MNIST's properties
+    assert (w.target_value, w.eval_period_time_sec) == (0.97, 10)
+    w._data = types.SimpleNamespace(source='idx')
+    assert (w.target_value, w.eval_period_time_sec) == (0.97, 10)
+    w._data = types.SimpleNamespace(source='embedded')
+    assert (w.target_value, w.eval_period_time_sec) == (0.90, 2)
+
+
 def test_properties_follow_the_data_actually_loaded(workloads):
     for w in workloads.values():
         assert w.num_train_examples == 4000 and w.num_eval_examples == 1000
         props = w.properties()
-        assert props['workload.target_value'] == 0.97
+        # The embedded sample: its own target and eval period (README "MNIST data").
+        assert props['workload.target_value'] == 0.90
         assert props['workload.max_allowed_runtime_sec'] == 60
-        assert props['workload.eval_period_time_sec'] == 10
+        assert props['workload.eval_period_time_sec'] == 2
         assert props['workload.train_mean'] == 0.1307
         assert props['workload.train_stddev'] == 0.3081
 

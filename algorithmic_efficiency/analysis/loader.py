@@ -54,6 +54,8 @@ NUMERIC_COLUMNS = layout.NUMERIC_COLUMNS
 # and 'unknown' (no trial.json and no finished row).
 STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')
 ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
+# GPU (NVML) + CPU package (RAPL) energy over the timed intervals, cumulative.
+SUBMISSION_ENERGY_COLUMN = 'energy.submission_joules'
 
 
 def _flatten_metadata(meta: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +240,17 @@ def _runs_frame(sweeps: list[_Sweep], metadata: bool = True) -> pd.DataFrame:
     return df[[c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]]
 
 
+def _energy_to_target(rows: pd.DataFrame) -> float:
+    """``energy.submission_joules`` at the first eval with ``goal_reached`` (NaN: none, or
+    not measured)."""
+    if SUBMISSION_ENERGY_COLUMN not in rows.columns or 'goal_reached' not in rows.columns:
+        return math.nan
+    hit = rows['goal_reached'].map(_as_bool)
+    if not hit.any():
+        return math.nan
+    return num(rows.loc[hit[hit].index[0], SUBMISSION_ENERGY_COLUMN])
+
+
 def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status) -> dict:
     info = info or {}
     n = len(rows)
@@ -268,6 +281,8 @@ def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status)
         target if target is not None else sweep.metadata.get('workload.target_value')
     )
     rec['energy_joules'] = num(last_valid(rows, ENERGY_COLUMN))
+    rec['energy_to_target'] = _energy_to_target(rows)
+    rec['submission_energy_joules'] = num(last_valid(rows, SUBMISSION_ENERGY_COLUMN))
     cpu = 'cpu.util.interval_mean_percent'
     rec['cpu_util_mean_percent'] = (
         float(pd.to_numeric(rows[cpu], errors='coerce').mean()) if cpu in rows.columns else math.nan
@@ -295,7 +310,11 @@ def load_trials(log_dir: str) -> pd.DataFrame:
     ``num_evals``, ``accumulated_submission_time`` (s), ``time_to_target`` (s
     of submission time at the first eval with ``goal_reached``; NaN if never),
     ``target_metric``, ``target_value``, ``energy_joules`` (GPU energy of the
-    trial; NaN without GPUs), ``cpu_util_mean_percent``, ``peak_rss_bytes``,
+    trial; NaN without GPUs), ``energy_to_target`` (J of
+    ``energy.submission_joules`` at the first eval with ``goal_reached``; NaN
+    if never, or not measured), ``submission_energy_joules`` (its last
+    value: the trial's energy over its timed intervals; NaN if not measured),
+    ``cpu_util_mean_percent``, ``peak_rss_bytes``,
     ``seed``, ``started``, ``finished`` (unix s), ``wallclock_sec``,
     ``error`` (first line), ``run_dir``.
 
@@ -320,6 +339,8 @@ TRIAL_COLUMNS = TRIAL_LEAD_COLUMNS + [
     'target_metric',
     'target_value',
     'energy_joules',
+    'energy_to_target',
+    'submission_energy_joules',
     'cpu_util_mean_percent',
     'peak_rss_bytes',
     'seed',

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,10 +29,9 @@ import pandas as pd
 
 from algorithmic_efficiency.analysis import loader
 from algorithmic_efficiency.analysis import performance_profile as pp
-from algorithmic_efficiency.layout import LogDirError
+from algorithmic_efficiency.layout import STUDY_DIR_RE, LogDirError
 from algorithmic_efficiency.workloads import registry
 
-STUDY_DIR_RE = re.compile(r'^study_(\d+)$')  # DIR/study_<k>/<workload>/...
 # Cumulative energy over the timed intervals, per eval row (absent: not measured).
 ENERGY_COLUMN = 'energy.submission_joules'
 
@@ -124,7 +122,13 @@ def find_studies(path: str) -> list[tuple[int, str]]:
         loader.find_workload_dirs(root)  # raises with the reason when there is no sweep
         return [(1, root)]
     try:
-        direct = loader.find_workload_dirs(root)
+        # find_workload_dirs also returns the studies' sweeps: keep those directly here.
+        direct = [
+            d
+            for d in loader.find_workload_dirs(root)
+            if os.path.normpath(os.path.dirname(d)) == os.path.normpath(root)
+            or os.path.normpath(d) == os.path.normpath(root)
+        ]
     except LogDirError:
         direct = []
     if direct:

@@ -30,6 +30,8 @@ COLUMNS = [
     ('time_s', 7, 'accumulated_submission_time', '.1f'),
     ('to_target_s', 11, 'time_to_target', '.1f'),
 ]
+# Beside to_target_s when the sweep measured energy (energy.submission_joules).
+ENERGY_COLUMN = ('to_target_J', 11, 'energy_to_target', '.1f')
 
 
 def _cell(v: Any, fmt: str) -> str:
@@ -80,12 +82,17 @@ def _node(t: pd.Series) -> str | None:
     return node if isinstance(node, str) else None
 
 
+def _measured_energy(trials: pd.DataFrame) -> bool:
+    return bool(trials['submission_energy_joules'].notna().any())
+
+
 def _trials_table(trials: pd.DataFrame) -> list[str]:
-    header = '  '.join(h.rjust(w) if f != 's' else h.ljust(w) for h, w, _, f in COLUMNS)
+    columns = COLUMNS + [ENERGY_COLUMN] if _measured_energy(trials) else COLUMNS
+    header = '  '.join(h.rjust(w) if f != 's' else h.ljust(w) for h, w, _, f in columns)
     lines = [header + '  note']
     for _, t in trials.sort_values('run_idx').iterrows():
         cells = []
-        for _, w, col, f in COLUMNS:
+        for _, w, col, f in columns:
             c = _cell(t.get(col), f)
             cells.append(c.ljust(w) if f == 's' else c.rjust(w))
         lines.append('  '.join(cells) + '  ' + _note(t))
@@ -104,8 +111,12 @@ def _hparams(t: pd.Series) -> str:
 
 def _score(st: dict) -> str:
     s = st['score_time_to_target_sec']
+    energy = st.get('score_energy_to_target_joules')
     if isinstance(s, float) and math.isfinite(s):
-        return f'{s:.2f} s (trial {st["score_run_idx"]})'
+        text = f'{s:.2f} s (trial {st["score_run_idx"]})'
+        if energy is not None:
+            text += f' | energy to target: {_cell(energy, ".1f")} J'
+        return text
     target = st['target_metric'], _cell(st['target_value'], 'g')
     return f'inf (target {target[0]} {target[1]} not reached)'
 
@@ -160,6 +171,7 @@ SIDE_BY_SIDE = [
     ('best loss trial', 'best_loss_run_idx', 'd'),
     ('best accuracy', 'best_accuracy', '.4f'),
     ('score (s)', 'score_time_to_target_sec', '.2f'),
+    ('energy score (J)', 'score_energy_to_target_joules', '.1f'),
     ('submission time (s)', 'total_submission_time_sec', '.1f'),
 ]
 

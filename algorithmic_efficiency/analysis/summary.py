@@ -53,6 +53,7 @@ CONFIG_COLUMNS = [
     'num_evals',
     'accumulated_submission_time',
     'time_to_target',
+    'energy_to_target',
     'energy_joules',
     'cpu_util_mean_percent',
     'peak_rss_bytes',
@@ -119,6 +120,13 @@ def scalar(v: Any) -> Any:
     return v
 
 
+def energy_score(trials: pd.DataFrame) -> float | None:
+    """The least ``energy_to_target`` of any trial (J); inf if none reached, None if unmeasured."""
+    if trials['energy_to_target'].notna().any():
+        return float(trials['energy_to_target'].min())
+    return math.inf if trials['submission_energy_joules'].notna().any() else None
+
+
 def run_status(trials: pd.DataFrame, metadata: dict[str, Any] | None = None) -> dict:
     """The sweep in one dict (``run_status.csv``'s rows, in order)."""
     metadata = metadata or {}
@@ -158,6 +166,9 @@ def run_status(trials: pd.DataFrame, metadata: dict[str, Any] | None = None) -> 
         # The benchmark's score: the fastest time to target of any trial.
         'score_time_to_target_sec': fastest['time_to_target'].iloc[0] if len(fastest) else math.inf,
         'score_run_idx': int(fastest['run_idx'].iloc[0]) if len(fastest) else None,
+        # The same on energy (energy.submission_joules): the least energy to target of
+        # any trial; inf if none reached it, empty if no energy was measured.
+        'score_energy_to_target_joules': energy_score(trials),
         'total_submission_time_sec': trials['accumulated_submission_time'].sum(),
         'sweep_wallclock_sec': (
             trials['finished'].max() - trials['started'].min()

@@ -16,6 +16,7 @@ from algorithmic_efficiency.layout import (
     METADATA_FILE,
     METRICS_FILE,
     RUN_DIR_RE,
+    STUDY_DIR_RE,
     TRIAL_FILE,
     LogDirError,
 )
@@ -58,12 +59,23 @@ def _child_dirs(path: str) -> list[str]:
     ]
 
 
+def study_dirs(log_dir: str) -> list[tuple[int, str]]:
+    """``(k, path)`` of each ``study_<k>/`` directory of `log_dir` (``--num_studies``), by k."""
+    found = []
+    for path in _child_dirs(log_dir):
+        m = STUDY_DIR_RE.match(os.path.basename(path))
+        if m:
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
 def find_workload_dirs(log_dir: str) -> list[str]:
     """The sweep directories of `log_dir`: itself if it is one, else its children that are.
 
     A sweep directory (``LOG_DIR/<workload>``) holds ``metadata.json`` or
     ``run_<N>/`` directories with a ``trial.json`` or ``metrics.csv``. Only the
-    runner's layout is searched (one level down), so pointing a command at a
+    runner's layout is searched (one level down, or two through the
+    ``study_<k>/`` directories of ``--num_studies``), so pointing a command at a
     broad directory such as ``/tmp`` never picks up (or writes summaries into)
     unrelated directories that happen to look like runs further down.
 
@@ -87,6 +99,8 @@ def find_workload_dirs(log_dir: str) -> list[str]:
         )
     children = _child_dirs(root)
     found = [d for d in children if is_workload_dir(d)]
+    # A folder of studies: LOG_DIR/study_<k>/<workload>/, in study order.
+    found += [d for _, s in study_dirs(root) for d in _child_dirs(s) if is_workload_dir(d)]
     if found:
         return found
     deeper = sorted({d for c in children for d in _child_dirs(c) if is_workload_dir(d)})

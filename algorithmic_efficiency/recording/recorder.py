@@ -36,6 +36,7 @@ from algorithmic_efficiency.layout import (
 from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
 from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.telemetry import energy as energy_meter
 from algorithmic_efficiency.telemetry import sampler as telemetry
 
 # Columns the runner writes itself (layout's schema); an extra-metadata key may not shadow them.
@@ -67,6 +68,8 @@ RESERVED_PREFIXES = (
     'trial.',
     'meta.',
     'node.',  # node.id: the Ray node of the row
+    'energy.',
+    'study.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 # Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
@@ -124,11 +127,13 @@ class TrialRecorder:
         sampler: telemetry.Sampler | None,
         extra_columns: dict[str, Any],
         current: bool = True,
+        energy: energy_meter.EnergyMeter | None = None,
     ):
         self.run_dir = run_dir
         self.writer = writer
         self._sampler = sampler
         self._extra = extra_columns
+        self._energy = energy if energy is not None and energy.sources else None
         self._telemetry: dict[str, Any] = {}
         self.rows_written = 0
         # current=False: the trial runs elsewhere (a Ray worker), so this process
@@ -139,16 +144,25 @@ class TrialRecorder:
     def begin_interval(self) -> None:
         if self._sampler is not None:
             self._sampler.begin_interval()
+        if self._energy is not None:
+            self._energy.begin()
 
     def before_eval(self) -> None:
         # Read *before* the eval runs, so the row describes training, not eval.
         if self._sampler is not None:
             readings = self._sampler.end_interval()
             self._telemetry = dict(sorted(readings.items(), key=lambda kv: _telemetry_rank(kv[0])))
+        if self._energy is not None:
+            # Cumulative over the timed intervals, like accumulated_submission_time.
+            self._telemetry[energy_meter.COLUMN] = self._energy.end()
 
     def record_eval(self, row: dict[str, Any]) -> None:
         self.writer.write_row({**row, **self._telemetry, **self._extra})
         self.rows_written += 1
+        if energy_meter.COLUMN in self._telemetry:
+            # The trial's result keeps it too (its evals are these rows): the
+            # end-of-sweep table shows energy to target beside time to target.
+            row[energy_meter.COLUMN] = self._telemetry[energy_meter.COLUMN]
 
     def close(self) -> None:
         """Ends the trial's recording (again: nothing): sampler, writers, then the trial context."""
@@ -183,6 +197,7 @@ class Recorder:
         telemetry_interval_sec: float = 1.0,
         extra_metadata: dict[str, str] | None = None,
         tensorboard_hparams: list[str] | None = None,
+        rapl_root: str | None = None,
     ):
         if mode not in ('new', 'overwrite', 'resume'):
             raise ValueError(f"mode must be 'new', 'overwrite' or 'resume', got '{mode}'")
@@ -197,6 +212,8 @@ class Recorder:
         # (--tensorboard), else None.
         self.tensorboard_hparams = tensorboard_hparams
         self._lock = SweepLock(self.workload_dir)
+        # Where RAPL's counters are (a fake sysfs tree in tests).
+        self.rapl_root = rapl_root
 
     # --- The directory.
     def lock(self) -> None:
@@ -368,7 +385,8 @@ class Recorder:
         if remote:
             return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
-        return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata)
+        return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata,
+                             energy=energy_meter.EnergyMeter(self.rapl_root))
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""

@@ -38,6 +38,32 @@ def sweep_score(trials: Sequence[TrialResult]) -> float:
     return min(times) if times else math.inf
 
 
+# Cumulative energy over the timed intervals (telemetry/energy.py's column), on the
+# rows the recorder wrote; absent when the sweep measured no energy.
+ENERGY_COLUMN = 'energy.submission_joules'
+
+
+def energy_to_target(trial: TrialResult) -> float | None:
+    """Energy over the timed intervals up to the first eval at target (J); None if unmeasured.
+
+    inf when measured but the target was never reached.
+    """
+    values = [row.get(ENERGY_COLUMN) for row in trial.evals]
+    if not any(isinstance(v, (int, float)) for v in values):
+        return None
+    for row in trial.evals:
+        if row.get('goal_reached'):
+            value = row.get(ENERGY_COLUMN)
+            return float(value) if isinstance(value, (int, float)) else None
+    return math.inf
+
+
+def sweep_energy_score(trials: Sequence[TrialResult]) -> float:
+    """The least energy to target of any trial (J); inf if none reached, NaN if unmeasured."""
+    values = [v for v in map(energy_to_target, trials) if v is not None]
+    return min(values) if values else math.nan
+
+
 @dataclasses.dataclass
 class SweepResult:
     """Every trial of a sweep, in ``run_idx`` order."""

@@ -22,6 +22,18 @@ NUM_HIDDEN = 128
 NUM_CLASSES = 10
 EVAL_BATCH_SIZE = 2000
 
+# Full MNIST (IDX files or TFDS: 10,000 test images) is scored against 0.97
+# test accuracy. The embedded 5,000-image sample plateaus near 0.915 on its
+# 1,000 test images, so it has its own target, measured so that the Adam
+# baseline reaches it in about a third of the demo's 20 s budget on a 2-core
+# CPU (README "Data"); its times are not comparable with full MNIST's.
+FULL_MNIST_TARGET = 0.97
+SAMPLE_TARGET = 0.90
+# The sample trains a step in a few ms and evaluates in ~10 ms: an eval every
+# 2 s (not 10 s) resolves a time to target inside a 20 s budget.
+FULL_MNIST_EVAL_PERIOD_SEC = 10
+SAMPLE_EVAL_PERIOD_SEC = 2
+
 
 def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
     limit = math.sqrt(6.0 / (fan_in + fan_out))
@@ -82,7 +94,12 @@ def index_stream(num_examples: int, batch_size: int, seed: int) -> Iterator[np.n
 
 
 class BaseMnistWorkload(spec.Workload):
-    """An MLP (784-128-sigmoid-10) on MNIST; the target is 0.97 test accuracy."""
+    """An MLP (784-128-sigmoid-10) on MNIST; the target is 0.97 test accuracy.
+
+    On the embedded sample (``data.source == 'embedded'``) the target is
+    :data:`SAMPLE_TARGET` and evals come every :data:`SAMPLE_EVAL_PERIOD_SEC`;
+    both follow the data loaded, like ``num_train_examples``.
+    """
 
     def __init__(self) -> None:
         self._data: mnist_data.MnistData | None = None
@@ -92,8 +109,13 @@ class BaseMnistWorkload(spec.Workload):
 
     # --- Properties.
     @property
+    def is_sample(self) -> bool:
+        """The embedded sample is loaded (its own target; not comparable to full MNIST)."""
+        return self._data is not None and self._data.source == 'embedded'
+
+    @property
     def target_value(self) -> float:
-        return 0.97
+        return SAMPLE_TARGET if self.is_sample else FULL_MNIST_TARGET
 
     @property
     def loss_type(self) -> spec.LossType:
@@ -121,7 +143,7 @@ class BaseMnistWorkload(spec.Workload):
 
     @property
     def eval_period_time_sec(self) -> float:
-        return 10
+        return SAMPLE_EVAL_PERIOD_SEC if self.is_sample else FULL_MNIST_EVAL_PERIOD_SEC
 
     # --- Data.
     def _normalise(self, images: np.ndarray) -> np.ndarray:
@@ -158,6 +180,9 @@ class BaseMnistWorkload(spec.Workload):
             'data.path': data.path,
             'data.num_train_examples': data.num_train_examples,
             'data.num_eval_examples': data.num_test_examples,
+            # Times to target on the sample (its own, lower target) must not be
+            # compared with full MNIST's.
+            'data.comparable_to_full_mnist': data.source != 'embedded',
         }
 
     def _ensure_data(self, data_dir: str | None) -> None:
