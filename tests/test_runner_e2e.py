@@ -25,7 +25,8 @@ from algorithmic_efficiency.storage import csv_io
 # The guide's metrics.csv columns, with the disk counters under their
 # corrected names (the guide called them mem.*).
 GUIDE_COLUMNS = [
-    'framework', 'run_idx', 'accumulated_submission_time', 'global_step', 'epoch', 'accuracy',
+    'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
+        'epoch', 'accuracy',
     'loss', 'batch_size', 'hparam.learning_rate', 'hparam.one_minus_beta_1', 'hparam.epsilon',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',

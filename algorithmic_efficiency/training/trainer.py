@@ -258,6 +258,7 @@ def train_once(
         inputs = trial.set_up(seed, data_dir)
         columns = rows.TrialColumns(
             framework=framework,
+            workload=workload_name,
             run_idx=run_idx,
             batch_size=inputs.batch_size,
             num_train_examples=workload.num_train_examples,
