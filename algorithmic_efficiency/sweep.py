@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import logging
-import math
 import os
 from typing import Any
 
@@ -55,6 +54,8 @@ class RunConfig:
     trial_resources: str | None = None
     max_concurrent_trials: int | None = None
     trial_retries: int = 1
+    progress_interval_sec: float = 10.0
+    eval_period_time_sec: float | None = None
 
     def __post_init__(self):
         # absl hands over lists; a frozen config holds tuples.
@@ -63,14 +64,11 @@ class RunConfig:
 
 # The runner's flags, in metadata.json's order.
 RUNNER_FLAGS = tuple(field.name for field in dataclasses.fields(RunConfig))
-<<<<<<< HEAD
 # Recorded under metadata.json's flags only for a Ray sweep (in-process files stay as they were).
 RAY_FLAGS = ('ray_address', 'ray_storage', 'trial_resources', 'max_concurrent_trials',
              'trial_retries')  # fmt: skip
-=======
 # The flags naming files or directories: recorded without the user's home directory.
 PATH_FLAGS = ('submission_path', 'tuning_search_space', 'data_dir', 'log_dir')
->>>>>>> hardening
 
 
 class UsageError(ValueError):
@@ -159,6 +157,16 @@ def check_config(config: RunConfig) -> CheckedInputs:
     flag_checks.check_numeric_flags(config)
     framework = _framework(config)
     search_space = _search_space(config)
+    if not config.progress_interval_sec >= 0:
+        raise UsageError(
+            f'--progress_interval_sec must be 0 (no progress lines) or positive, got '
+            f'{config.progress_interval_sec}'
+        )
+    if config.eval_period_time_sec is not None and not config.eval_period_time_sec > 0:
+        raise UsageError(
+            f'--eval_period_time_sec must be positive, got {config.eval_period_time_sec}; '
+            "omit it to follow the workload's eval period"
+        )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra, _ray_options(config))
 
@@ -339,8 +347,11 @@ def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
     if config.summary:
         from algorithmic_efficiency.analysis import summary  # pandas: only now
 
-        for path in summary.write_summaries(recorder.workload_dir):
-            logging.info('Summary: %s', path)
+        paths = summary.write_summaries(recorder.workload_dir)
+        if paths:
+            folder = os.path.dirname(paths[0])
+            names = ', '.join(os.path.relpath(p, folder) for p in paths)
+            logging.info('Summary files in %s: %s', folder, names)
     if config.tensorboard:
         from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
 
@@ -355,13 +366,6 @@ def run(config: RunConfig | dict[str, Any]) -> int:
       ValueError: bad input (``UsageError`` and the readers' errors), before
         anything is written.
     """
-<<<<<<< HEAD
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
-    from algorithmic_efficiency.training import trials as trial_loop
-
-=======
->>>>>>> hardening
     if not isinstance(config, RunConfig):
         config = RunConfig(**config)
     inputs = check_config(config)
@@ -370,15 +374,22 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     recorder = _open_recorder(config, inputs, tensorboard_hparams)
     try:
-        return _run_locked(config, inputs, submission, recorder)
+        return _run_locked(config, inputs, submission, recorder, tensorboard_hparams)
     finally:
         if recorder is not None:
             recorder.unlock()
 
 
-def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recorder: Any) -> int:
+def _run_locked(
+    config: RunConfig,
+    inputs: CheckedInputs,
+    submission: Any,
+    recorder: Any,
+    tensorboard_hparams: list[str] | None = None,
+) -> int:
     """The sweep once its directory is locked (or there is none): seed, data, trials, files."""
     # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
     from algorithmic_efficiency.training import trials as trial_loop
 
     rng_seed = _sweep_seed(config, recorder, inputs.search_space)
@@ -388,30 +399,47 @@ def _run_locked(config: RunConfig, inputs: CheckedInputs, submission: Any, recor
     _check_one_batch(workload, submission, config)
     logging.info('Data: %s', data_info.get('data.description'))
     skip: set[int] = set()
+    if recorder is None:
+        logging.warning('No --log_dir: nothing is saved (pass --log_dir=DIR to keep the rows)')
+    if config.eval_period_time_sec is not None:
+        logging.warning(
+            '--eval_period_time_sec=%g overrides %s\'s eval period (%g s): for demos and '
+            'debugging; results do not follow the workload\'s rules',
+            config.eval_period_time_sec, config.workload, workload.eval_period_time_sec,
+        )  # fmt: skip
     with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
         if recorder is not None:
             skip = _write_sweep_files(
                 recorder, config, inputs, workload, rng_seed, len(trials), data_info,
                 ray_sweep.metadata() if ray_sweep else None,
             )  # fmt: skip
-        if ray_sweep is not None:
-            task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
-                                            tensorboard_hparams)  # fmt: skip
-            sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
-        else:
-            sweep = trial_loop.score_submission_on_workload(
-                workload,
-                config.workload,
-                inputs.framework,
-                submission,
-                trials,
-                rng_seed,
-                data_dir=config.data_dir,
-                recorder=recorder,
-                skip=skip,
-                max_submission_time_sec=config.max_submission_time_sec,
-                max_global_steps=config.max_global_steps,
-            )
+        try:
+            if ray_sweep is not None:
+                task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
+                                                tensorboard_hparams)  # fmt: skip
+                sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
+            else:
+                sweep = trial_loop.score_submission_on_workload(
+                    workload,
+                    config.workload,
+                    inputs.framework,
+                    submission,
+                    trials,
+                    rng_seed,
+                    data_dir=config.data_dir,
+                    recorder=recorder,
+                    skip=skip,
+                    max_submission_time_sec=config.max_submission_time_sec,
+                    max_global_steps=config.max_global_steps,
+                    progress_interval_sec=config.progress_interval_sec,
+                    eval_period_time_sec=config.eval_period_time_sec,
+                )
+        except KeyboardInterrupt:
+            # The interrupted trial is recorded; the summaries show it (run_status.csv)
+            # as they would at any end. A second Ctrl-C skips them.
+            if recorder is not None:
+                _write_end_of_sweep_files(recorder, config)
+            raise
     print(format_summary(config.workload, sweep), flush=True)
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
@@ -433,7 +461,11 @@ def sweep_metadata(
 
     # Paths as the user may share them: relative to the working directory, else ~/...
     flags = {
-        **dataclasses.asdict(config),
+        **{
+            k: v
+            for k, v in dataclasses.asdict(config).items()
+            if config.ray_address or k not in RAY_FLAGS
+        },
         'record_extra_metadata': list(config.record_extra_metadata),
     }
     for name in PATH_FLAGS:
@@ -451,46 +483,15 @@ def sweep_metadata(
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
-<<<<<<< HEAD
-        'flags': {
-            **{
-                k: v
-                for k, v in dataclasses.asdict(config).items()
-                if config.ray_address or k not in RAY_FLAGS
-            },
-            'record_extra_metadata': list(config.record_extra_metadata),
-        },
-=======
         'flags': flags,
->>>>>>> hardening
         **data_info,
         **inputs.extra,
     }
 
 
-def _summary_line(trial: Any) -> str:
-    """One trial's line of the end table."""
-    final = trial.final_eval
-    def fmt(v, spec_):
-        return format(v, spec_) if isinstance(v, (int, float)) else '-'
-    return (
-        f'{trial.run_idx:>5}  {trial.status:<9} {trial.global_step:>6} '
-        f'{trial.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
-        f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(trial.time_to_target, ">11.1f")}  '
-        f'{trial.error or trial.stop_reason}'
-    )
-
-
 def format_summary(workload_name: str, sweep: Any) -> str:
-    """The end table: the trials and the sweep's score, for the console."""
-    score = sweep.score
-    return '\n'.join(
-        [
-            f'{workload_name}: {len(sweep.trials)} trial(s)',
-            f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
-            f"{'accuracy':>8} {'to_target_s':>11}  note",
-            *(_summary_line(t) for t in sweep.trials),
-            'score (fastest time to target): '
-            + (f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)'),
-        ]
-    )
+    """The end table (:func:`~.training.end_table.format_end_table`)."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.training.end_table import format_end_table
+
+    return format_end_table(workload_name, sweep)

@@ -32,6 +32,18 @@ class TrialResult:
         return self.evals[-1] if self.evals else {}
 
 
+class TrialInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a trial: a ``KeyboardInterrupt`` that carries the trial's result.
+
+    The trial loop records the result (status ``interrupted``) and re-raises,
+    so the sweep stops as after any Ctrl-C.
+    """
+
+    def __init__(self, result: TrialResult):
+        super().__init__(f'trial {result.run_idx} interrupted at step {result.global_step}')
+        self.result = result
+
+
 def sweep_score(trials: Sequence[TrialResult]) -> float:
     """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
     times = [t.time_to_target for t in trials if t.time_to_target is not None]
