@@ -2,7 +2,7 @@
 
 ::
 
-  mnist_jax: 2 trials
+  mnist_jax: 2 trial(s)
   trial  status    steps  time_s    loss  accuracy  to_target_s  note
       1  complete    238    12.4  0.3346    0.9110            -  budget
       2  complete    364    12.9  0.2889    0.9130            -  budget
@@ -82,7 +82,7 @@ def format_end_table(workload_name: str, sweep: Any) -> str:
     trials = list(sweep.trials)
     score = sweep.score
     best = best_trial(trials)
-    lines = [f'{workload_name}: {len(trials)} trial{"s" if len(trials) != 1 else ""}']
+    lines = [f'{workload_name}: {len(trials)} trial(s)']  # scripts match this line
     lines += _table(trials)
     lines.append(
         'score (fastest time to target): '
