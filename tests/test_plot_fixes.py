@@ -43,3 +43,19 @@ def test_best_loss_is_clipped_to_where_trials_differ():
     labels = [t for t in ax.texts if t.get_text().startswith('t')]
     offsets = {tuple(t.xyann) for t in labels}
     assert len(offsets) == 2  # alternately above and below the points
+
+
+def test_system_and_runner_cpu_on_separate_labelled_axes():
+    runs = runs_frame()
+    runs['global_start_time'] = 1.8e9 + 100 * runs['run_idx']
+    runs['wall_time'] = runs['global_start_time'] + runs['accumulated_submission_time']
+    runs['cpu.util.avg_percent_since_last'] = 50.0  # 100 = all cores
+    runs['proc.cpu.avg_percent_since_last'] = 180.0  # 100 = one core
+    fig = plot.hardware(runs)
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[:2] == [plot.SYSTEM_CPU, plot.RUNNER_CPU]
+    assert 'all cores' in labels[0] and 'one core' in labels[1]
+    system, runner = fig.axes[0], fig.axes[1]
+    assert max(max(ln.get_ydata()) for ln in system.lines if len(ln.get_ydata())) == 50.0
+    assert max(max(ln.get_ydata()) for ln in runner.lines if len(ln.get_ydata())) == 180.0
+    assert fig._suptitle.get_text().startswith('Hardware during the sweep')

@@ -285,14 +285,18 @@ def _gpu_ids(df: pd.DataFrame) -> list[str]:
     return sorted(ids, key=int)
 
 
+SYSTEM_CPU = 'System CPU\n(% of all cores)'
+RUNNER_CPU = 'Runner CPU\n(% of one core)'
+
+
 def _hardware_series(df: pd.DataFrame) -> dict:
     """Panel title -> [(label, column, scale)] of the series present in `df`."""
     panels = {}
+    # Two panels: the system's 100 is all cores, the runner process's 100 is one core.
     cpu = _first(df, ['cpu.util.interval_mean_percent', 'cpu.util.avg_percent_since_last'])
-    series = [('system', cpu, 1.0)] if cpu else []
-    if _first(df, ['proc.cpu.avg_percent_since_last']):
-        series.append(('runner process (100 = one core)', 'proc.cpu.avg_percent_since_last', 1.0))
-    panels['CPU utilisation (%)'] = series
+    panels[SYSTEM_CPU] = [('system', cpu, 1.0)] if cpu else []
+    proc = _first(df, ['proc.cpu.avg_percent_since_last'])
+    panels[RUNNER_CPU] = [('runner process', proc, 1.0)] if proc else []
     mem = [('system used', 'mem.used', 1 / GIB)] if _first(df, ['mem.used']) else []
     if _first(df, ['proc.rss_bytes']):
         mem.append(('runner process RSS', 'proc.rss_bytes', 1 / GIB))
@@ -327,7 +331,7 @@ def hardware(runs: pd.DataFrame) -> Figure | None:
     per_sweep = {k: _hardware_series(runs[runs['sweep'] == k]) for k in sweeps}
     titles = [
         t
-        for t in ('CPU utilisation (%)', 'Memory (GiB)', 'GPU utilisation (%)', 'GPU power (W)')
+        for t in (SYSTEM_CPU, RUNNER_CPU, 'Memory (GiB)', 'GPU utilisation (%)', 'GPU power (W)')
         if any(t in s for s in per_sweep.values())
     ]
     sweeps = [k for k in sweeps if per_sweep[k]]
