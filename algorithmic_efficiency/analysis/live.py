@@ -57,6 +57,7 @@ class Trial:
     time_to_target: float = NAN
     heartbeat: dict[str, Any] | None = None  # a running trial's last heartbeat
     node: str | None = None  # a Ray trial's node.id (trial.json)
+    framework: str | None = None  # from its rows (a sweep without metadata.json)
 
 
 @dataclasses.dataclass
@@ -97,6 +98,7 @@ def _from_rows(trial: Trial, rows: list[dict[str, str]]) -> None:
     trial.num_evals = len(rows)
     if rows:
         last = rows[-1]
+        trial.framework = last.get('framework') or None
         trial.final_accuracy = _num(last.get('accuracy'))
         trial.global_step = _num(last.get('global_step'))
         trial.accumulated_submission_time = _num(last.get('accumulated_submission_time'))
@@ -173,7 +175,10 @@ def read_sweep(workload_dir: str, log_dir: str) -> Sweep:
             _live(trial)
         trials.append(trial)
     name = str(metadata.get('workload') or os.path.basename(workload_dir))
-    return Sweep(key, workload_dir, name, metadata.get('framework'), metadata, trials)
+    framework = metadata.get('framework') or next(
+        (t.framework for t in trials if t.framework), None
+    )
+    return Sweep(key, workload_dir, name, framework, metadata, trials)
 
 
 def read_sweeps(log_dir: str) -> list[Sweep]:
