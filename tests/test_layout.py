@@ -56,7 +56,8 @@ PINNED_FLAGS = [
     'framework', 'workload', 'submission_path', 'tuning_ruleset', 'tuning_search_space',
     'num_tuning_trials', 'search_algorithm', 'data_dir', 'log_dir', 'record_extra_metadata',
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
-    'telemetry_interval_sec', 'summary', 'tensorboard',
+    'telemetry_interval_sec', 'summary', 'tensorboard', 'progress_interval_sec',
+    'eval_period_time_sec',
 ]  # fmt: skip
 
 
