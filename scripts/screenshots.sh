@@ -2,8 +2,9 @@
 # Re-makes the README's screenshots in docs/images/ from a real sweep:
 #   console.png             the runner's console during and after a sweep (tmux capture-pane)
 #   plot_loss.png, plot_best_loss.png, plot_hardware.png   `python -m algorithmic_efficiency.plot`
-#   dashboard.png           the dashboard in headless Chromium at 1400x1000
-# Needs tmux and chromium (Debian: apt-get install tmux chromium). Takes about two minutes.
+#   dashboard.png, dashboard_telemetry.png   the dashboard in headless Chromium at 1400x1000
+# Needs tmux, chromium and chromium-driver (Debian apt) and selenium (the dashboard extra).
+# Takes about two minutes.
 # Usage: scripts/screenshots.sh [WORK_DIR]   (default: a fresh temporary directory)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,7 +16,7 @@ LOG_DIR="$WORK/logs"
 SESSION="ae_screens_$$"
 mkdir -p "$OUT" "$WORK"
 rm -rf "$LOG_DIR"
-for tool in tmux chromium; do
+for tool in tmux chromium chromedriver; do
   command -v "$tool" >/dev/null || { echo "screenshots: needs $tool (apt-get install $tool)" >&2; exit 2; }
 done
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -66,10 +67,42 @@ for _ in $(seq 120); do
   sleep 1
 done
 PROFILE="$(mktemp -d)"
-chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --disable-sync --no-first-run --user-data-dir="$PROFILE" \
-  --hide-scrollbars --window-size=1400,1000 --virtual-time-budget=20000 \
-  --screenshot="$OUT/dashboard.png" "http://127.0.0.1:$PORT/" >/dev/null 2>&1
+# Selenium + chromedriver (the dashboard's browser test's tools): the page draws after its
+# websocket connects, so wait for the charts rather than for the load event.
+"$PY" - "http://127.0.0.1:$PORT/" "$OUT" "$PROFILE" <<'EOF'
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+url, out, profile = sys.argv[1:]
+options = webdriver.ChromeOptions()
+options.binary_location = '/usr/bin/chromium'
+for flag in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+             '--disable-component-update', '--disable-sync', '--no-first-run',
+             f'--user-data-dir={profile}', '--window-size=1400,1000', '--hide-scrollbars'):
+    options.add_argument(flag)
+driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=options)
+try:
+    driver.set_page_load_timeout(60)
+    driver.get(url)
+    WebDriverWait(driver, 120).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '.js-plotly-plot g.parcoords'))
+    time.sleep(2)
+    driver.save_screenshot(f'{out}/dashboard.png')
+    tab = [t for t in driver.find_elements(By.CSS_SELECTOR, '[role=tab]')
+           if (t.get_attribute('textContent') or '').strip() == 'Telemetry']
+    tab[0].click()
+    WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(
+        By.CSS_SELECTOR, '.js-plotly-plot .scatterlayer')) >= 2)
+    time.sleep(2)
+    driver.save_screenshot(f'{out}/dashboard_telemetry.png')
+finally:
+    driver.quit()
+EOF
 kill "$DASH"
 rm -rf "$PROFILE"
-ls -l "$OUT"/console.png "$OUT"/plot_*.png "$OUT"/dashboard.png
+ls -l "$OUT"/console.png "$OUT"/plot_*.png "$OUT"/dashboard*.png
