@@ -77,11 +77,12 @@ def test_liveness(tmp_path):
     here = liveness._hostname()
     gone = subprocess.Popen([sys.executable, '-c', 'pass'])
     gone.wait()
-    alive = {'host': here, 'pid': os.getpid(), 'started': 1.0}
+    alive = {'host_id': here, 'pid': os.getpid(), 'started': 1.0}
     assert liveness.is_stale(alive) is False
     assert liveness.is_stale({**alive, 'pid': gone.pid}) is True
     assert liveness.is_stale({'started': 1.0}) is None  # older files: unknown
-    remote = {'host': here + '-elsewhere', 'pid': 1, 'heartbeat': {'wall_time': 1000.0}}
+    remote = {'host_id': liveness.host_id('elsewhere'), 'pid': 1,
+              'heartbeat': {'wall_time': 1000.0}}
     assert liveness.is_stale(remote, now=1000.0 + liveness.REMOTE_STALE_SEC - 1) is False
     assert liveness.is_stale(remote, now=1000.0 + liveness.REMOTE_STALE_SEC + 1) is True
     # Without pids: an earlier running trial is stale, the latest can't be told.

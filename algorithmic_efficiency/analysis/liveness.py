@@ -22,6 +22,7 @@ Standard library only (``status`` must start fast).
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import socket
 import time
@@ -31,9 +32,15 @@ STALE = 'stale'
 REMOTE_STALE_SEC = 3600.0  # another host's trial: no sign of life for an hour
 
 
+def host_id(hostname: str | None = None) -> str:
+    """This host as trial.json records it: a short hash, so no file names the machine."""
+    name = socket.gethostname() if hostname is None else hostname
+    return hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=1)
 def _hostname() -> str:
-    return socket.gethostname()
+    return host_id()
 
 
 def pid_alive(pid: int) -> bool:
@@ -64,7 +71,7 @@ def is_stale(info: dict[str, Any] | None, now: float | None = None) -> bool | No
     """
     if not isinstance(info, dict) or not isinstance(info.get('pid'), int):
         return None
-    if info.get('host') == _hostname():
+    if info.get('host_id') == _hostname():
         return not pid_alive(info['pid'])
     last = last_sign_of_life(info)
     now = time.time() if now is None else now

@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency.analysis import liveness  # host_id: stdlib only
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -381,7 +381,7 @@ class Recorder:
             'seed': seed,
             'started': time.time(),
             # Who runs it: status tells a live trial from a killed one (stale) by these.
-            'host': socket.gethostname(),
+            'host_id': liveness.host_id(),  # hashed: files never name the machine
             'pid': os.getpid(),
             'heartbeat_interval_sec': HEARTBEAT_INTERVAL_SEC,
         }
