@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import socket
 import sys
 
 PROG = 'python -m algorithmic_efficiency.dashboard'
@@ -40,6 +41,26 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f'must be 0 (off) or positive, got {text}')
     return value
+
+
+def port_error(address: str, port: int) -> str | None:
+    """Why `address`:`port` can't be served (taken, or no such interface), or None."""
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return f"--address '{address}' is not an address of this machine ({e})"
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        # As the server binds: SO_REUSEADDR lets a port in TIME_WAIT through, not a live one.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(sockaddr)
+        except OSError as e:
+            return (
+                f'port {port} on {address} is not free ({e.strerror or e}); another dashboard '
+                'or server uses it: stop it or pass --port N'
+            )
+    return None
 
 
 def build_command(args: argparse.Namespace) -> list[str]:
@@ -121,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.exists(p):
             # Not fatal: a sweep may create it later; the page says so meanwhile.
             print(f'{PROG}: warning: {p} does not exist (yet)', file=sys.stderr)
+    error = port_error(args.address, args.port)
+    if error:
+        print(f'{PROG}: error: {error}', file=sys.stderr)
+        return 2
     cmd = build_command(args)
     print(f'{PROG}: serving on http://{args.address}:{args.port} (pid {os.getpid()})', flush=True)
     sys.stderr.flush()

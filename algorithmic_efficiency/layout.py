@@ -9,7 +9,7 @@ can import this without the recorder's imports (telemetry, psutil).
 
 A row of ``metrics.csv``, in order::
 
-  framework run_idx accumulated_submission_time global_step epoch
+  framework workload run_idx accumulated_submission_time global_step epoch
   <eval metrics: accuracy, loss, then any other the workload returns>
   batch_size <hparam.*> <workload.*>
   steps_per_epoch global_start_time wall_time goal_reached eval_time_sec status
@@ -89,6 +89,7 @@ HPARAM_PREFIX = 'hparam.'
 
 METRICS_SCHEMA: tuple[Column | Group, ...] = (
     Column('framework', 'str'),
+    Column('workload', 'str'),
     Column('run_idx', 'int'),
     Column('accumulated_submission_time', 'float'),
     Column('global_step', 'int'),
@@ -135,3 +136,7 @@ TELEMETRY_ORDER = (
     'gpu.count',
     'gpu.',
 )
+
+# GPU (NVML) + CPU package (RAPL) energy over the timed intervals, cumulative (J);
+# absent where neither is readable. Energy to target is its value at the first eval at target.
+SUBMISSION_ENERGY_COLUMN = 'energy.submission_joules'

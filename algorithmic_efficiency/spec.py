@@ -53,11 +53,11 @@ class _StrEnum(str, enum.Enum):  # noqa: UP042  (enum.StrEnum is Python 3.11+; 3
 class TrialStatus(_StrEnum):
     """A trial's state, as written in ``trial.json``, ``metrics.csv`` and the summaries."""
 
-    RUNNING = 'running'  # in progress (or killed: the loader tells which)
+    RUNNING = 'running'  # in progress (or killed: the loader's 'stale' tells which)
     COMPLETE = 'complete'  # ran to a stop rule
     DIVERGED = 'diverged'  # stopped on a non-finite eval loss (a result, not a failure)
     FAILED = 'failed'  # an exception in the submission or the workload
-    INTERRUPTED = 'interrupted'  # Ctrl-C (or killed while running)
+    INTERRUPTED = 'interrupted'  # stopped by Ctrl-C (SIGINT); --resume re-runs it
 
 
 # Finished trials: --resume keeps them; the others are re-run.
@@ -76,6 +76,7 @@ class StopReason(_StrEnum):
     DIVERGED = 'diverged'  # non-finite eval loss
     ERROR = 'error'  # an exception
     DISK_FULL = 'disk_full'  # ENOSPC/EDQUOT writing a file: the sweep stops, --resume continues
+    INTERRUPTED = 'interrupted'  # Ctrl-C (SIGINT)
 
 
 class TrainingCompleteError(Exception):

@@ -27,6 +27,7 @@ if __name__ == '__main__' and not __package__:
 from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
+from algorithmic_efficiency.recording import console  # noqa: E402
 from algorithmic_efficiency.search import spaces as search  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
@@ -109,7 +110,23 @@ flags.DEFINE_integer(
     'LOG_DIR/study_<k>/<workload>/ when above 1 (the score is the median over studies).',
     lower_bound=1,
 )
+flags.DEFINE_float(
+    'progress_interval_sec',
+    10.0,
+    'Wall seconds between progress lines (step, steps/s, budget used, ETA) between evals; '
+    '0: none.',
+)
+flags.DEFINE_float(
+    'eval_period_time_sec',
+    None,
+    'Override the workload\'s eval period (s of submission time), for demos and debugging; '
+    'recorded, and flagged by status and score as not following the workload\'s rules.',
+)
 FLAGS = flags.FLAGS
+
+
+# absl flags that ask for absl's own log format (debugging): the compact console steps aside.
+ABSL_FORMAT_FLAGS = ('verbosity', 'v', 'logtostderr', 'alsologtostderr')
 
 
 # Re-exported for scripts that drove the runner in Python before sweep.py existed.
@@ -126,6 +143,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if not any(name in FLAGS and FLAGS[name].present for name in ABSL_FORMAT_FLAGS):
+        console.use_compact_console()
     try:
         return sweep.run(sweep.RunConfig(**{name: getattr(FLAGS, name) for name in RUNNER_FLAGS}))
     except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
@@ -142,7 +161,7 @@ def main(argv: list[str]) -> int:
         return 2
     except KeyboardInterrupt:
         # Rows written so far are intact; the interrupted trial's trial.json
-        # still says 'running', so --resume re-runs it.
+        # says 'interrupted', so --resume re-runs it.
         print('submission_runner: interrupted; continue the sweep with --resume',
               file=sys.stderr)
         return 130

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import logging
-import math
 import os
 from typing import Any
 
@@ -56,6 +55,8 @@ class RunConfig:
     max_concurrent_trials: int | None = None
     trial_retries: int = 1
     num_studies: int = 1
+    progress_interval_sec: float = 10.0
+    eval_period_time_sec: float | None = None
 
     def __post_init__(self):
         # absl hands over lists; a frozen config holds tuples.
@@ -159,6 +160,16 @@ def check_config(config: RunConfig) -> CheckedInputs:
         raise UsageError(f'--num_studies must be at least 1, got {config.num_studies}')
     framework = _framework(config)
     search_space = _search_space(config)
+    if not config.progress_interval_sec >= 0:
+        raise UsageError(
+            f'--progress_interval_sec must be 0 (no progress lines) or positive, got '
+            f'{config.progress_interval_sec}'
+        )
+    if config.eval_period_time_sec is not None and not config.eval_period_time_sec > 0:
+        raise UsageError(
+            f'--eval_period_time_sec must be positive, got {config.eval_period_time_sec}; '
+            "omit it to follow the workload's eval period"
+        )
     extra = recording.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra, _ray_options(config))
 
@@ -339,8 +350,11 @@ def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
     if config.summary:
         from algorithmic_efficiency.analysis import summary  # pandas: only now
 
-        for path in summary.write_summaries(recorder.workload_dir):
-            logging.info('Summary: %s', path)
+        paths = summary.write_summaries(recorder.workload_dir)
+        if paths:
+            folder = os.path.dirname(paths[0])
+            names = ', '.join(os.path.relpath(p, folder) for p in paths)
+            logging.info('Summary files in %s: %s', folder, names)
     if config.tensorboard:
         from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
 
@@ -423,30 +437,47 @@ def _run_locked(
     rng_seed = _sweep_seed(config, recorder, inputs.search_space)
     trials = trial_list(config, inputs.search_space, rng_seed)
     skip: set[int] = set()
+    if recorder is None:
+        logging.warning('No --log_dir: nothing is saved (pass --log_dir=DIR to keep the rows)')
+    if config.eval_period_time_sec is not None:
+        logging.warning(
+            '--eval_period_time_sec=%g overrides %s\'s eval period (%g s): for demos and '
+            'debugging; results do not follow the workload\'s rules',
+            config.eval_period_time_sec, config.workload, workload.eval_period_time_sec,
+        )  # fmt: skip
     with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
         if recorder is not None:
             skip = _write_sweep_files(
                 recorder, config, inputs, workload, rng_seed, len(trials), metadata_extra,
                 ray_sweep.metadata() if ray_sweep else None,
             )  # fmt: skip
-        if ray_sweep is not None:
-            task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
-                                            tensorboard_hparams)  # fmt: skip
-            sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
-        else:
-            sweep = trial_loop.score_submission_on_workload(
-                workload,
-                config.workload,
-                inputs.framework,
-                submission,
-                trials,
-                rng_seed,
-                data_dir=config.data_dir,
-                recorder=recorder,
-                skip=skip,
-                max_submission_time_sec=config.max_submission_time_sec,
-                max_global_steps=config.max_global_steps,
-            )
+        try:
+            if ray_sweep is not None:
+                task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
+                                                tensorboard_hparams)  # fmt: skip
+                sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
+            else:
+                sweep = trial_loop.score_submission_on_workload(
+                    workload,
+                    config.workload,
+                    inputs.framework,
+                    submission,
+                    trials,
+                    rng_seed,
+                    data_dir=config.data_dir,
+                    recorder=recorder,
+                    skip=skip,
+                    max_submission_time_sec=config.max_submission_time_sec,
+                    max_global_steps=config.max_global_steps,
+                    progress_interval_sec=config.progress_interval_sec,
+                    eval_period_time_sec=config.eval_period_time_sec,
+                )
+        except KeyboardInterrupt:
+            # The interrupted trial is recorded; the summaries show it (run_status.csv)
+            # as they would at any end. A second Ctrl-C skips them.
+            if recorder is not None:
+                _write_end_of_sweep_files(recorder, config)
+            raise
     print(format_summary(config.workload, sweep), flush=True)
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
@@ -508,47 +539,9 @@ def sweep_metadata(
     }
 
 
-def _summary_line(trial: Any, energy: bool) -> str:
-    """One trial's line of the end table."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.training import results
-
-    final = trial.final_eval
-    def fmt(v, spec_):
-        return format(v, spec_) if isinstance(v, (int, float)) else '-'
-    joules = results.energy_to_target(trial)
-    energy_cell = (
-        f'{fmt(joules if joules is not None and math.isfinite(joules) else None, ">11.1f")}  '
-        if energy else ''
-    )
-    return (
-        f'{trial.run_idx:>5}  {trial.status:<9} {trial.global_step:>6} '
-        f'{trial.accumulated_submission_time:>7.1f} {fmt(final.get("loss"), ">8.4f")} '
-        f'{fmt(final.get("accuracy"), ">8.4f")} {fmt(trial.time_to_target, ">11.1f")}  '
-        f'{energy_cell}{trial.error or trial.stop_reason}'
-    )
-
-
 def format_summary(workload_name: str, sweep: Any) -> str:
-    """The end table: the trials and the sweep's score (and energy to target), for the console."""
+    """The end table (:func:`~.training.end_table.format_end_table`)."""
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.training import results
+    from algorithmic_efficiency.training.end_table import format_end_table
 
-    score = sweep.score
-    energy_score = results.sweep_energy_score(sweep.trials)
-    energy = not math.isnan(energy_score)
-    score_line = 'score (fastest time to target): ' + (
-        f'{score:.2f} s' if math.isfinite(score) else 'inf (no trial reached the target)'
-    )
-    if energy and math.isfinite(energy_score):
-        score_line += f'; least energy to target: {energy_score:.1f} J'
-    return '\n'.join(
-        [
-            f'{workload_name}: {len(sweep.trials)} trial(s)',
-            f"{'trial':>5}  {'status':<9} {'steps':>6} {'time_s':>7} {'loss':>8} "
-            f"{'accuracy':>8} {'to_target_s':>11}  " + (f"{'to_target_J':>11}  " if energy else '')
-            + 'note',
-            *(_summary_line(t, energy) for t in sweep.trials),
-            score_line,
-        ]
-    )
+    return format_end_table(workload_name, sweep)

@@ -497,7 +497,7 @@ def test_crafted_trials(crafted):
         2: 'complete',
         3: 'diverged',
         4: 'failed',
-        5: 'interrupted',
+        5: 'stale',
         6: 'running',
     }
     # Time to target: the first row with goal_reached, not a later one.
@@ -529,7 +529,7 @@ def test_crafted_summary(crafted):
     assert st['trials_reached_target'] == '2'
     assert (st['trials_planned'], st['trials_sampled']) == ('7', '6')
     assert (st['trials_complete'], st['trials_diverged'], st['trials_failed']) == ('2', '1', '1')
-    assert (st['trials_running'], st['trials_interrupted']) == ('1', '1')
+    assert (st['trials_running'], st['trials_interrupted'], st['trials_stale']) == ('1', '0', '1')
     # Neither the diverged trial (0.05 before it blew up) nor a failed one is the best.
     assert (st['best_loss'], st['best_loss_run_idx']) == ('0.1', '1')
     assert (st['best_accuracy'], st['best_accuracy_run_idx']) == ('0.98', '1')
@@ -549,13 +549,13 @@ def test_crafted_status_and_plots(crafted, tmp_path):
     assert proc.stderr.startswith('status: warning: ') and 'partial last line' in proc.stderr
     assert 'Traceback' not in proc.stderr
     out = proc.stdout
-    assert '6 of 7 trials: 2 complete, 1 diverged, 1 failed, 1 running, 1 interrupted' in out
+    assert '6 of 7 trials: 2 complete, 1 diverged, 1 failed, 1 running, 1 stale' in out
     assert 'score: 1.50 s (trial 2)' in out
     assert 'best: trial 1 (best loss 0.1000, best accuracy 0.9800): learning_rate=0.001' in out
     table = out.split('  note\n')[1].split('best:')[0].splitlines()
     lines = {ln.split()[0]: ln for ln in table}
     assert lines['6'].split()[1:4] == ['running', '40', '2'] and lines['6'].endswith('running')
-    assert lines['5'].split()[1] == 'interrupted'
+    assert lines['5'].split()[1] == 'stale' and '--resume re-runs it' in lines['5']
     assert lines['4'].split()[1:5] == ['failed', '0', '0', '-']
     assert lines['2'].split()[7] == '1.5'
     assert '  trial 4: ValueError: bad init' in out

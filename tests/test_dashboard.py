@@ -426,3 +426,45 @@ def test_browser_shows_parallel_coordinates(log_dir, hydra_root, tmp_path):
     rgb = np.asarray(plot, dtype=np.int16)
     coloured = int(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).sum())
     assert coloured > 1000, coloured
+
+
+def test_telemetry_against_time_since_trial_start(monkeypatch, log_dir):
+    at = run_app(monkeypatch, log_dir)
+    fig = by_title(at)['proc.rss_bytes over time']
+    assert fig['layout']['xaxis']['title']['text'] == 'time since the trial started (s)'
+    xs = [x for trace in fig['data'] for x in trace['x']]
+    assert xs and all(isinstance(x, float) and 0 <= x < 3600 for x in xs)
+    assert fig['layout']['legend']['font']['size'] == 10  # a compact legend
+    at.radio(key='tel_x').set_value('wallclock')  # the wall clock, as an option
+    at = run_app(monkeypatch, at=at)
+    fig = by_title(at)['proc.rss_bytes over time']
+    assert fig['layout']['xaxis']['title']['text'] == 'time (UTC)'
+    assert not any('set-up time is not in the rows' in c.value for c in at.caption)
+
+
+def test_same_named_sweeps_get_short_unique_labels():
+    from algorithmic_efficiency.analysis.dashboard.figures import run_label, short_labels
+
+    keys = ['/data/exp_a/logs/mnist_jax', '/data/exp_b/logs/mnist_jax', 'mnist_pytorch']
+    labels = short_labels(keys)
+    assert labels == {keys[0]: 'exp_a/logs/mnist_jax', keys[1]: 'exp_b/logs/mnist_jax',
+                      'mnist_pytorch': 'mnist_pytorch'}
+    assert short_labels(['/x/a/run', '/y/b/run']) == {'/x/a/run': 'a/run', '/y/b/run': 'b/run'}
+    assert run_label(keys[1], 3, labels) == 'exp_b/logs/mnist_jax #3'
+
+
+def test_a_taken_port_is_one_line_before_serving(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, '-m', 'algorithmic_efficiency.dashboard', str(tmp_path),
+             '--port', str(port)],
+            check=False, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+    assert proc.returncode == 2 and proc.stdout == ''  # nothing said "serving"
+    assert proc.stderr.count('\n') == 1
+    assert proc.stderr.startswith('python -m algorithmic_efficiency.dashboard: error: port '
+                                  f'{port} on 127.0.0.1 is not free'), proc.stderr
+    assert '--port' in proc.stderr

@@ -216,3 +216,26 @@ def test_subprocess_real_md5s(good_files, tmp_path):
         check=False,
     )
     assert usage.returncode == 2 and 'usage:' in usage.stderr
+
+
+def test_every_mirror_tried_is_named_with_its_error(good_files, tmp_path, capsys):
+    root, _, _ = good_files
+    # Two local ports nothing listens on (no network), then a mirror without the files.
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            ports.append(s.getsockname()[1])
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with serve(empty) as url:
+        mirrors = [f'http://127.0.0.1:{p}/' for p in ports] + [url]
+        args = ['--data_dir', str(tmp_path / 'out')]
+        for m in mirrors:
+            args += ['--mirror', m]
+        code, _, err = run_main(args, capsys)
+    assert code == 1
+    line = err.strip().splitlines()[-1]
+    for m in mirrors:
+        assert m.rstrip('/') in line, line
+    assert 'HTTP 404' in line and line.count(';') >= 2

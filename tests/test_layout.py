@@ -19,7 +19,8 @@ from algorithmic_efficiency.recording import recorder
 # The header of a guide sweep's metrics.csv on this project's test machines (CPU only).
 # The readings a machine may not offer are marked; see expected_header().
 PINNED_HEADER = [
-    'framework', 'run_idx', 'accumulated_submission_time', 'global_step', 'epoch',
+    'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
+        'epoch',
     'accuracy', 'loss', 'batch_size',
     'hparam.learning_rate', 'hparam.one_minus_beta_1', 'hparam.epsilon',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
@@ -55,7 +56,8 @@ PINNED_FLAGS = [
     'framework', 'workload', 'submission_path', 'tuning_ruleset', 'tuning_search_space',
     'num_tuning_trials', 'search_algorithm', 'data_dir', 'log_dir', 'record_extra_metadata',
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
-    'telemetry_interval_sec', 'summary', 'tensorboard', 'num_studies',
+    'telemetry_interval_sec', 'summary', 'tensorboard', 'num_studies', 'progress_interval_sec',
+    'eval_period_time_sec',
 ]  # fmt: skip
 
 
@@ -128,7 +130,8 @@ def test_header_follows_the_schema_order(guide_sweeps):
 
 def test_schema_derivations():
     assert layout.BUILTIN_COLUMNS == (
-        'framework', 'run_idx', 'accumulated_submission_time', 'global_step', 'epoch',
+        'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
+        'epoch',
         'accuracy', 'loss', 'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time',
         'goal_reached', 'eval_time_sec', 'status',
     )  # fmt: skip

@@ -7,6 +7,7 @@ from algorithmic_efficiency.training import rows
 
 COLUMNS = dict(
     framework='jax',
+    workload='mnist_jax',
     run_idx=2,
     batch_size=100,
     num_train_examples=1000,
@@ -28,11 +29,13 @@ def test_row_order_and_values():
     row = make_row({'top5': 0.99, 'loss': 0.5, 'accuracy': 0.8},
                    {'framework.0.mem.in_use_bytes': 7})
     assert list(row) == [
-        'framework', 'run_idx', 'accumulated_submission_time', 'global_step', 'epoch',
+        'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
+        'epoch',
         'accuracy', 'loss', 'top5', 'batch_size', 'hparam.lr', 'hparam.b1',
         'workload.target_value', 'steps_per_epoch', 'global_start_time', 'wall_time',
         'goal_reached', 'eval_time_sec', 'status', 'framework.0.mem.in_use_bytes',
     ]  # fmt: skip
+    assert row['workload'] == 'mnist_jax'
     assert row['epoch'] == 2.5 and row['global_step'] == 25 and row['run_idx'] == 2
     assert row['accuracy'] == 0.8 and row['top5'] == 0.99
     assert row['framework.0.mem.in_use_bytes'] == 7
@@ -49,7 +52,7 @@ def test_hparam_columns():
 
 def test_a_row_that_does_not_follow_the_schema_is_refused():
     full = {e.name: 0 for e in layout.TRAINER_SCHEMA if isinstance(e, layout.Column)}
-    assert list(rows.build_row(full, {}))[:2] == ['framework', 'run_idx']
+    assert list(rows.build_row(full, {}))[:3] == ['framework', 'workload', 'run_idx']
     with pytest.raises(ValueError, match=r"missing \['status'\]"):
         rows.build_row({k: v for k, v in full.items() if k != 'status'}, {})
     with pytest.raises(ValueError, match=r"unknown \['extra'\]"):

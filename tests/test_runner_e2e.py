@@ -6,9 +6,11 @@ leave are checked column by column against the guide
 (reference/runner-experiments-guide.md).
 """
 
+import csv
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,7 +27,8 @@ from algorithmic_efficiency.storage import csv_io
 # The guide's metrics.csv columns, with the disk counters under their
 # corrected names (the guide called them mem.*).
 GUIDE_COLUMNS = [
-    'framework', 'run_idx', 'accumulated_submission_time', 'global_step', 'epoch', 'accuracy',
+    'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
+        'epoch', 'accuracy',
     'loss', 'batch_size', 'hparam.learning_rate', 'hparam.one_minus_beta_1', 'hparam.epsilon',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',
@@ -425,7 +428,8 @@ def test_self_tuning_ruleset_and_no_log_dir(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_can_be_resumed(tmp_path):
     log_dir = str(tmp_path / 'logs')
-    args = sweep_args('pytorch', log_dir, '--rng_seed=5', trials=2, steps=100000)
+    args = sweep_args('pytorch', log_dir, '--rng_seed=5', '--progress_interval_sec=0.5',
+                      trials=2, steps=100000)
     proc = subprocess.Popen(
         [sys.executable, '-m', 'algorithmic_efficiency.submission_runner'] + args, cwd=ROOT,
         env=runner_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -436,11 +440,60 @@ def test_ctrl_c_stops_cleanly_and_can_be_resumed(tmp_path):
     while time.time() < deadline and not (os.path.exists(path) and
                                           open(path).read().count('\n') >= 2):
         time.sleep(0.2)
+    # While it runs: the heartbeat (every 5 s of training) carries the live step past
+    # the first eval's, and status shows it.
+    first_eval_step = int(pd.read_csv(path)['global_step'].iloc[0])
+    beat = {}
+    while time.time() < deadline and not beat.get('step', 0) > first_eval_step:
+        time.sleep(0.2)
+        beat = (trial_json(log_dir, 1) or {}).get('heartbeat') or {}
+    assert beat.get('step', 0) > first_eval_step, beat
+    from algorithmic_efficiency.analysis import status
+
+    table = status.format_status(log_dir).split('  note\n')[1].splitlines()
+    line = next(ln for ln in table if ln.split()[0] == '1')
+    assert line.split()[1] == 'running' and int(line.split()[2]) >= beat['step']
+    assert 'steps/s' in line and 'ETA' in line and 'heartbeat' in line
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert 'Traceback' not in err
     assert err.strip().splitlines()[-1] == (
         'submission_runner: interrupted; continue the sweep with --resume')
-    assert trial_json(log_dir, 1)['status'] == 'running'
+    # Progress lines between evals: plain lines (no carriage return) on a non-TTY stream.
+    assert '\r' not in err
+    assert re.search(r'mnist_pytorch trial 1: step \d+, [\d.]+ steps/s, ', err), err[-2000:]
+    info = trial_json(log_dir, 1)
+    assert info['status'] == 'interrupted' and info['stop_reason'] == 'interrupted'
+    assert info['global_step'] >= beat['step']
+    text = status.format_status(log_dir)
+    assert '1 interrupted' in text and 'stopped by Ctrl-C' in text
+    st = {r['description']: r['value'] for r in
+          csv.DictReader(open(os.path.join(log_dir, 'mnist_pytorch', 'summary', 'run_status.csv')))}
+    assert st['trials_interrupted'] == '1'
     assert len(pd.read_csv(path)) >= 1
+
+
+def test_a_killed_trial_is_stale_and_resume_reruns_it(tmp_path):
+    log_dir = str(tmp_path / 'logs')
+    args = sweep_args('pytorch', log_dir, '--rng_seed=5', '--nosummary', trials=1, steps=100000)
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'algorithmic_efficiency.submission_runner'] + args, cwd=ROOT,
+        env=runner_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.path.join(log_dir, 'mnist_pytorch', 'run_1', 'metrics.csv')
+    deadline = time.time() + 120
+    while time.time() < deadline and not os.path.exists(path):
+        time.sleep(0.2)
+    from algorithmic_efficiency.analysis import loader, status
+
+    assert 'running' in status.format_status(log_dir)
+    proc.kill()  # SIGKILL: nothing runs on the way out
+    proc.wait(timeout=60)
+    assert trial_json(log_dir, 1)['status'] == 'running'  # as the kill left it
+    out = status.format_status(log_dir)
+    assert '1 stale' in out and 'process is gone' in out
+    assert loader.load_trials(log_dir)['status'].tolist() == ['stale']
+    run_cli(sweep_args('pytorch', log_dir, '--resume', '--nosummary', trials=1, steps=2),
+            check_rc=0)
+    assert trial_json(log_dir, 1)['status'] == 'complete'
+

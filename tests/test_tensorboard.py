@@ -766,3 +766,20 @@ def test_runner_flag_writes_what_the_cli_rebuilds(tmp_path):
     proc = run_module('algorithmic_efficiency.tensorboard', str(log_dir), '-q')
     assert proc.returncode == 0, proc.stderr
     assert own_files(log_dir) == live
+
+
+def test_an_interrupted_trial_ends_with_an_unknown_status(tmp_path):
+    """Ctrl-C: no row says how the trial ended; the recorder's set_status does."""
+    run_dir = tmp_path / 'w' / 'run_1'
+    writer = tb_writer.TrialTensorBoardWriter(str(run_dir), {'lr': 0.1}, ['lr'])
+    writer.write_row({'global_step': 5, 'loss': 0.5, 'accuracy': 0.8, 'status': 'running',
+                      'global_start_time': 1.8e9, 'accumulated_submission_time': 1.0,
+                      'eval_time_sec': 0.1})
+    writer.set_status('interrupted')
+    try:
+        raise KeyboardInterrupt  # closed while Ctrl-C unwinds, as the trial loop does
+    except KeyboardInterrupt:
+        writer.close()
+    end = accumulate(run_dir).SummaryMetadata(hparams_metadata.SESSION_END_INFO_TAG)
+    status = hparams_metadata.parse_session_end_info_plugin_data(end.plugin_data.content).status
+    assert status == api_pb2.STATUS_UNKNOWN  # TensorBoard has no 'killed'; ended, not running

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from algorithmic_efficiency import layout, spec
-from algorithmic_efficiency.analysis import eval_rows
+from algorithmic_efficiency.analysis import eval_rows, liveness
 from algorithmic_efficiency.analysis.eval_rows import finite_mask, last_valid, num, wall_times
 from algorithmic_efficiency.analysis.sweep_dirs import find_workload_dirs, read_metadata, run_dirs
 from algorithmic_efficiency.layout import METADATA_FILE, METRICS_FILE, TRIAL_FILE, LogDirError
@@ -50,12 +50,12 @@ __all__ = [
 
 # Columns parsed as numbers whatever a partial or odd file made of them (layout's schema).
 NUMERIC_COLUMNS = layout.NUMERIC_COLUMNS
-# Statuses of a trial (trial.json), plus 'interrupted' (derived, see _Sweep._mark_interrupted)
+# Statuses of a trial (trial.json), plus 'stale' (a dead 'running' one: see liveness)
 # and 'unknown' (no trial.json and no finished row).
-STATUSES = (*(s.value for s in spec.TrialStatus), 'unknown')
+STATUSES = (*(s.value for s in spec.TrialStatus), liveness.STALE, 'unknown')
 ENERGY_COLUMN = 'gpu.total.energy.trial_joules'
 # GPU (NVML) + CPU package (RAPL) energy over the timed intervals, cumulative.
-SUBMISSION_ENERGY_COLUMN = 'energy.submission_joules'
+SUBMISSION_ENERGY_COLUMN = layout.SUBMISSION_ENERGY_COLUMN
 
 
 def _flatten_metadata(meta: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class _Sweep:
             info = files.read_json_object(os.path.join(run_dir, TRIAL_FILE))
             rows = _numeric(_read_metrics(os.path.join(run_dir, METRICS_FILE)))
             self.trials.append((run_idx, run_dir, info, rows, _trial_status(info, rows)))
-        self._mark_interrupted()
+        self._mark_stale()
         self.framework = self.metadata.get('framework') or self._framework_from_rows()
 
     def _framework_from_rows(self) -> str | None:
@@ -139,20 +139,10 @@ class _Sweep:
                 return str(rows['framework'].iloc[0])
         return None
 
-    def _mark_interrupted(self) -> None:
-        # The runner runs one trial at a time, so only the trial started last can
-        # still be live: an earlier 'running' one was killed (or the sweep was).
-        # Not so on Ray (trial.json has a node.id), where trials run side by side.
-        started = [
-            None if 'node.id' in (info or {}) else (info or {}).get('started')
-            for _, _, info, _, _ in self.trials
-        ]
-        known = [s for s in started if isinstance(s, (int, float))]
-        latest = max(known) if known else None
-        for i, (run_idx, run_dir, info, rows, status) in enumerate(self.trials):
-            s = started[i]
-            if status == 'running' and isinstance(s, (int, float)) and s < latest:
-                self.trials[i] = (run_idx, run_dir, info, rows, 'interrupted')
+    def _mark_stale(self) -> None:
+        # A 'running' trial whose process is gone was killed: 'stale' (see liveness).
+        statuses = liveness.mark_stale([(info, status) for _, _, info, _, status in self.trials])
+        self.trials = [(*t[:4], status) for t, status in zip(self.trials, statuses, strict=True)]
 
 
 def _sweeps(log_dir: str) -> list[_Sweep]:
@@ -186,7 +176,7 @@ def load_runs(log_dir: str, metadata: bool = True) -> pd.DataFrame:
       directory name), ``run_dir``;
     * ``eval_idx``: 1 for a trial's first eval, 2 for its second, ...;
     * ``trial.status`` (complete | diverged | failed | running | interrupted |
-      unknown), ``trial.stop_reason``, ``trial.seed``, ``trial.started``,
+      stale | unknown), ``trial.stop_reason``, ``trial.seed``, ``trial.started``,
       ``trial.finished``, ``trial.error``: from ``run_<N>/trial.json``;
     * with `metadata`, scalar keys of metadata.json as ``meta.<key>`` (dicts
       such as ``framework_versions`` as ``meta.<key>.<name>``).

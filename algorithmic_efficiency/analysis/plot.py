@@ -31,7 +31,7 @@ _log = logging.getLogger(__name__)
 PLOTS_DIR = 'plots'
 GIB = 1024**3
 # Marks of a trial's end by status (a finished trial with a plain line).
-END_MARKERS = {'failed': 'X', 'diverged': 'v', 'running': '>', 'interrupted': 's'}
+END_MARKERS = {'failed': 'X', 'diverged': 'v', 'running': '>', 'interrupted': 's', 'stale': 's'}
 PANEL_W, PANEL_H = 6.0, 4.0
 
 
@@ -126,6 +126,12 @@ def _scales(ax, logx: bool, logy: bool) -> None:
     # 'symlog' near zero keeps step 0 / time 0 points visible on a log x axis.
     if logx:
         ax.set_xscale('symlog', linthresh=1.0)
+        # Autoscaling a symlog axis reaches into negative values and ends at the last
+        # point (its marker cut in half): steps and times start at 0, so does the axis,
+        # and a margin (a fifth of a decade) follows the last point.
+        right = ax.dataLim.x1
+        if math.isfinite(right) and right > 0:
+            ax.set_xlim(0, right * 1.6 if right > 1 else right + 1)
     if logy:
         ax.set_yscale('log')
 
@@ -175,9 +181,10 @@ def accuracy_vs_time(runs: pd.DataFrame, logx: bool = False, logy: bool = False)
         'accuracy',
         'submission time (s)',
         'eval accuracy',
-        'Accuracy vs submission time',
+        # Accuracy is bounded (0-1): a log axis only gives unreadable ticks (6x10^-1).
+        'Accuracy vs submission time' + (' (linear y: accuracy is bounded)' if logy else ''),
         logx,
-        logy,
+        False,
         _target_line,
     )
 
@@ -186,11 +193,38 @@ def accuracy_vs_time(runs: pd.DataFrame, logx: bool = False, logy: bool = False)
 incumbent = incumbent_lib.by_eval
 
 
+def _interesting_top(best: pd.Series) -> float:
+    """The best loss after the first improvement (the first eval's, untrained, is far above)."""
+    values = list(dict.fromkeys(float(v) for v in best.dropna()))
+    return values[1] if len(values) > 1 else (values[0] if values else math.nan)
+
+
+def _clip_to_improvements(ax, tops: list[float], lows: list[float], logy: bool) -> None:
+    """Clips the y axis to where trials differ, with a note naming what is above it."""
+    tops = [t for t in tops if math.isfinite(t)]
+    lows = [v for v in lows if math.isfinite(v)]
+    if not tops or not lows:
+        return
+    top, low = max(tops), min(lows)
+    first = ax.dataLim.y1
+    if not first > top:
+        return
+    pad = (top - low) * 0.1 or abs(top) * 0.05 or 0.05
+    bottom = low - pad if not logy or low - pad > 0 else low * 0.9
+    ax.set_ylim(bottom, top + pad)
+    ax.text(
+        0.99, 0.98, f'y clipped: the first evals (up to {first:.3g}) are above',
+        transform=ax.transAxes, ha='right', va='top', fontsize='x-small', color='grey',
+    )  # fmt: skip
+
+
 def best_loss_vs_evals(runs: pd.DataFrame, logx: bool = False, logy: bool = False) -> Figure:
     """The incumbent trajectory of every sweep on one axes."""
     fig = Figure(figsize=(PANEL_W + 1.5, PANEL_H), layout='constrained')
     ax = fig.add_subplot()
     n = 0
+    tops: list[float] = []
+    lows: list[float] = []
     for i, key in enumerate(dict.fromkeys(runs['sweep'])):
         inc = incumbent(runs[runs['sweep'] == key])
         if not inc['best_loss'].notna().any():
@@ -210,16 +244,19 @@ def best_loss_vs_evals(runs: pd.DataFrame, logx: bool = False, logy: bool = Fals
         ax.plot(inc['evals'], inc['loss'], '.', ms=4, alpha=0.4, color=color)
         better = incumbent_lib.improved(inc['best_loss'])
         ax.plot(inc['evals'][better], inc['best_loss'][better], 'o', ms=6, color=color)
-        for _, r in inc[better].iterrows():
-            ax.annotate(
+        for k, (_, r) in enumerate(inc[better].iterrows()):
+            ax.annotate(  # alternately above and below: close improvements stay readable
                 f't{int(r["run_idx"])}',
                 (r['evals'], r['best_loss']),
                 textcoords='offset points',
-                xytext=(3, 4),
+                xytext=(3, 4) if k % 2 == 0 else (3, -11),
                 fontsize='x-small',
                 color=color,
             )
         n += 1
+        tops.append(_interesting_top(inc['best_loss']))
+        lows.append(float(inc['best_loss'].min()))
+    _clip_to_improvements(ax, tops, lows, logy)
     ax.plot([], [], '.', color='grey', alpha=0.6, label='each eval (tN: trial N improved)')
     ax.set_xlabel('number of evaluations (in trial order)')
     ax.set_ylabel('best eval loss so far')
@@ -248,14 +285,18 @@ def _gpu_ids(df: pd.DataFrame) -> list[str]:
     return sorted(ids, key=int)
 
 
+SYSTEM_CPU = 'System CPU\n(% of all cores)'
+RUNNER_CPU = 'Runner CPU\n(% of one core)'
+
+
 def _hardware_series(df: pd.DataFrame) -> dict:
     """Panel title -> [(label, column, scale)] of the series present in `df`."""
     panels = {}
+    # Two panels: the system's 100 is all cores, the runner process's 100 is one core.
     cpu = _first(df, ['cpu.util.interval_mean_percent', 'cpu.util.avg_percent_since_last'])
-    series = [('system', cpu, 1.0)] if cpu else []
-    if _first(df, ['proc.cpu.avg_percent_since_last']):
-        series.append(('runner process (100 = one core)', 'proc.cpu.avg_percent_since_last', 1.0))
-    panels['CPU utilisation (%)'] = series
+    panels[SYSTEM_CPU] = [('system', cpu, 1.0)] if cpu else []
+    proc = _first(df, ['proc.cpu.avg_percent_since_last'])
+    panels[RUNNER_CPU] = [('runner process', proc, 1.0)] if proc else []
     mem = [('system used', 'mem.used', 1 / GIB)] if _first(df, ['mem.used']) else []
     if _first(df, ['proc.rss_bytes']):
         mem.append(('runner process RSS', 'proc.rss_bytes', 1 / GIB))
@@ -290,7 +331,7 @@ def hardware(runs: pd.DataFrame) -> Figure | None:
     per_sweep = {k: _hardware_series(runs[runs['sweep'] == k]) for k in sweeps}
     titles = [
         t
-        for t in ('CPU utilisation (%)', 'Memory (GiB)', 'GPU utilisation (%)', 'GPU power (W)')
+        for t in (SYSTEM_CPU, RUNNER_CPU, 'Memory (GiB)', 'GPU utilisation (%)', 'GPU power (W)')
         if any(t in s for s in per_sweep.values())
     ]
     sweeps = [k for k in sweeps if per_sweep[k]]

@@ -8,6 +8,7 @@ Figures are built with ``matplotlib.figure.Figure`` (Agg), never ``pyplot``.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import pandas as pd
 
 from algorithmic_efficiency.analysis import performance_profile as pp
 from algorithmic_efficiency.analysis import scoring, summary
+from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
 from algorithmic_efficiency.storage import files
 
 WORKLOAD_TIMES_FILE = 'workload_times.csv'
@@ -165,6 +167,21 @@ def format_table(times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float) ->
     return '\n'.join(lines) + '\n'
 
 
+def _flag_off_rules(subs: Sequence[scoring.Submission]) -> None:
+    """Warns about sweeps run with --eval_period_time_sec: not the workload's rules."""
+    for sub in subs:
+        for per_study in sub.results.values():
+            for result in per_study.values():
+                flags = read_metadata(result.sweep_dir).get('flags') or {}
+                period = flags.get('eval_period_time_sec') if isinstance(flags, dict) else None
+                if period is not None:
+                    logging.getLogger(__name__).warning(
+                        "%s: %s ran with --eval_period_time_sec=%g, not the workload's eval "
+                        'period: its times do not follow the rules', sub.name, result.sweep_dir,
+                        period,
+                    )  # fmt: skip
+
+
 def score_submissions(
     submissions: Sequence[tuple[str, str]],
     out_dir: str,
@@ -189,6 +206,7 @@ def score_submissions(
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"submission name '{dup}' given twice; give each submission its own name")
     subs = [scoring.read_submission(name, path) for name, path in submissions]
+    _flag_off_rules(subs)
     times = scoring.workload_times(subs)
     scores = scoring.scores(times, max_ratio)
     os.makedirs(out_dir, exist_ok=True)

@@ -29,11 +29,11 @@ import pandas as pd
 
 from algorithmic_efficiency.analysis import loader
 from algorithmic_efficiency.analysis import performance_profile as pp
-from algorithmic_efficiency.layout import STUDY_DIR_RE, LogDirError
+from algorithmic_efficiency.layout import STUDY_DIR_RE, SUBMISSION_ENERGY_COLUMN, LogDirError
 from algorithmic_efficiency.workloads import registry
 
 # Cumulative energy over the timed intervals, per eval row (absent: not measured).
-ENERGY_COLUMN = 'energy.submission_joules'
+ENERGY_COLUMN = SUBMISSION_ENERGY_COLUMN
 
 WORKLOAD_TIMES_COLUMNS = [
     'submission',

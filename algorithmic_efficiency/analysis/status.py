@@ -2,25 +2,25 @@
 
 Per sweep: a header (trials done of planned, the score, submission time), a
 table of trials (status, current step, evals, best loss, latest accuracy,
-submission time, time to target, stop reason or error), the best config and
-the failures with their error's first line. Several sweeps end with their
-key numbers side by side.
+submission time, time to target, stop reason or error; a running trial's
+live step, budget used, steps/s and ETA from its heartbeat), the best config
+and the failures with their error's first line. Several sweeps end with their
+key numbers side by side. No pandas (:mod:`.live` reads the files), so it
+answers in well under a second.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any
 
-import pandas as pd
-
-from algorithmic_efficiency.analysis import loader, summary
-from algorithmic_efficiency.layout import ERROR_FILE, TRIAL_FILE
-from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.analysis import live
+from algorithmic_efficiency.layout import ERROR_FILE
 
 COLUMNS = [
-    # (header, width, trial column, format)
+    # (header, width, trial attribute, format)
     ('trial', 5, 'run_idx', 'd'),
     ('status', 11, 'status', 's'),
     ('step', 6, 'global_step', 'd'),
@@ -35,8 +35,7 @@ ENERGY_COLUMN = ('to_target_J', 11, 'energy_to_target', '.1f')
 
 
 def _cell(v: Any, fmt: str) -> str:
-    v = summary.scalar(v)
-    if v == '' or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v == '' or (isinstance(v, float) and math.isnan(v)):
         return '-'
     if isinstance(v, float) and math.isinf(v):
         return 'inf'
@@ -47,12 +46,11 @@ def _cell(v: Any, fmt: str) -> str:
     return format(float(v), fmt)
 
 
-def _error_line(t: pd.Series) -> str:
+def _error_line(t: live.Trial) -> str:
     """trial.json's first line of the error; else the exception line of error.txt."""
-    err = t.get('error')
-    if isinstance(err, str) and err:
-        return err
-    path = os.path.join(str(t.get('run_dir')), ERROR_FILE)
+    if isinstance(t.error, str) and t.error:
+        return t.error
+    path = os.path.join(t.run_dir, ERROR_FILE)
     try:
         with open(path, encoding='utf-8', errors='replace') as f:
             lines = [ln.strip() for ln in f if ln.strip()]
@@ -61,51 +59,68 @@ def _error_line(t: pd.Series) -> str:
     return lines[-1] if lines else 'unknown error (empty error.txt)'
 
 
-def _note(t: pd.Series) -> str:
-    if t['status'] == 'failed':
+def _duration(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f'{s} s'
+    if s < 3600:
+        return f'{s // 60} min {s % 60:02d} s'
+    return f'{s // 3600} h {s % 3600 // 60:02d} min'
+
+
+def _running_note(t: live.Trial, now: float) -> str:
+    """``running: 42% of 60 s, 85.1 steps/s, ETA 35 s, heartbeat 3 s ago`` (what is known)."""
+    beat = t.heartbeat or {}
+    parts = []
+    budget, spent = beat.get('budget_sec'), beat.get('accumulated_submission_time')
+    if isinstance(budget, (int, float)) and budget > 0 and isinstance(spent, (int, float)):
+        parts.append(f'{100 * spent / budget:.0f}% of {budget:g} s')
+    rate, eta = beat.get('steps_per_sec'), beat.get('eta_sec')
+    if isinstance(rate, (int, float)):
+        parts.append(f'{rate:.1f} steps/s')
+    if isinstance(eta, (int, float)):
+        parts.append(f'ETA {_duration(eta)}')
+    when = beat.get('wall_time')
+    if isinstance(when, (int, float)):
+        parts.append(f'heartbeat {_duration(now - when)} ago')
+    where = f'running on {t.node}' if t.node else 'running'
+    return where + (': ' + ', '.join(parts) if parts else '')
+
+
+def _note(t: live.Trial, now: float) -> str:
+    if t.status == 'failed':
         return _error_line(t)
-    if t['status'] == 'interrupted':
-        return 'stopped while running (killed?); --resume re-runs it'
-    if t['status'] == 'running':
-        node = _node(t)
-        return f'running on {node}' if node else 'running'
-    return str(t.get('stop_reason') or '')
+    if t.status == 'interrupted':
+        return 'stopped by Ctrl-C; --resume re-runs it'
+    if t.status == 'stale':
+        return 'no heartbeat and its process is gone (killed?); --resume re-runs it'
+    if t.status == 'running':
+        return _running_note(t, now)
+    return str(t.stop_reason or '')
 
 
-def _node(t: pd.Series) -> str | None:
-    """The ``node.id`` in the trial's trial.json (Ray sweeps only), else None."""
-    try:
-        info = files.read_json_object(os.path.join(str(t.get('run_dir')), TRIAL_FILE))
-    except (OSError, ValueError):
-        return None
-    node = (info or {}).get('node.id')
-    return node if isinstance(node, str) else None
-
-
-def _measured_energy(trials: pd.DataFrame) -> bool:
-    return bool(trials['submission_energy_joules'].notna().any())
-
-
-def _trials_table(trials: pd.DataFrame) -> list[str]:
-    columns = COLUMNS + [ENERGY_COLUMN] if _measured_energy(trials) else COLUMNS
+def _trials_table(trials: list[live.Trial], now: float) -> list[str]:
+    measured = any(math.isfinite(t.submission_energy_joules) for t in trials)
+    columns = COLUMNS + [ENERGY_COLUMN] if measured else COLUMNS
     header = '  '.join(h.rjust(w) if f != 's' else h.ljust(w) for h, w, _, f in columns)
     lines = [header + '  note']
-    for _, t in trials.sort_values('run_idx').iterrows():
+    for t in sorted(trials, key=lambda t: t.run_idx):
         cells = []
-        for _, w, col, f in columns:
-            c = _cell(t.get(col), f)
+        for _, w, attr, f in columns:
+            c = _cell(getattr(t, attr), f)
             cells.append(c.ljust(w) if f == 's' else c.rjust(w))
-        lines.append('  '.join(cells) + '  ' + _note(t))
+        lines.append('  '.join(cells) + '  ' + _note(t, now))
     return lines
 
 
-def _hparams(t: pd.Series) -> str:
+def _hparams(hyperparameters: dict[str, Any]) -> str:
     parts = []
-    for col, v in t.items():
-        if str(col).startswith('hparam.') and summary.scalar(v) != '':
-            # Readable here (4 significant digits); the summary files keep every digit.
-            text = f'{v:.4g}' if isinstance(v, float) else summary.format_value(v)
-            parts.append(f'{col[len("hparam.") :]}={text}')
+    for name, v in hyperparameters.items():
+        if v is None or v == '':
+            continue
+        # Readable here (4 significant digits); the summary files keep every digit.
+        text = f'{v:.4g}' if isinstance(v, float) else str(v)
+        parts.append(f'{name}={text}')
     return ', '.join(parts) or 'no hyperparameters'
 
 
@@ -117,21 +132,41 @@ def _score(st: dict) -> str:
         if energy is not None:
             text += f' | energy to target: {_cell(energy, ".1f")} J'
         return text
-    target = st['target_metric'], _cell(st['target_value'], 'g')
-    return f'inf (target {target[0]} {target[1]} not reached)'
+    if st['target_metric'] is None:
+        return 'inf (target not reached)'
+    return f'inf (target {st["target_metric"]} {_cell(st["target_value"], "g")} not reached)'
 
 
-def format_sweep(sweep: loader.SweepInfo, trials: pd.DataFrame) -> str:
+def rules_note(metadata: dict[str, Any]) -> str | None:
+    """A line when the sweep did not follow the workload's rules (--eval_period_time_sec)."""
+    flags = metadata.get('flags') if isinstance(metadata.get('flags'), dict) else {}
+    period = flags.get('eval_period_time_sec')
+    if period is None:
+        return None
+    own = metadata.get('workload.eval_period_time_sec')
+    own = f" (the workload's: {own:g} s)" if isinstance(own, (int, float)) else ''
+    return (
+        f'note: run with --eval_period_time_sec={period:g}{own}: evals are not on the '
+        "workload's schedule, so times are not comparable"
+    )
+
+
+def format_sweep(sweep: live.Sweep, now: float | None = None) -> str:
     """One sweep's block of the status."""
+    now = time.time() if now is None else now
     fw = f' ({sweep.framework})' if sweep.framework else ''
     lines = [f'== {sweep.key}{fw}: {sweep.dir}']
-    if not len(trials):
+    note = rules_note(sweep.metadata)
+    if note:
+        lines.append(note)
+    trials = sweep.trials
+    if not trials:
         lines.append('no trial started yet')
         return '\n'.join(lines)
-    st = summary.run_status(trials, sweep.metadata)
+    st = live.numbers(sweep)
     counts = ', '.join(
         f'{st[f"trials_{s}"]} {s}'
-        for s in ('complete', 'diverged', 'failed', 'running', 'interrupted')
+        for s in ('complete', 'diverged', 'failed', 'running', 'interrupted', 'stale')
         if st[f'trials_{s}']
     )
     planned = st['trials_planned']
@@ -140,28 +175,28 @@ def format_sweep(sweep: loader.SweepInfo, trials: pd.DataFrame) -> str:
         f'{st["trials_sampled"]}{of} trials: {counts} | score: {_score(st)} | '
         f'submission time {st["total_submission_time_sec"]:.1f} s'
     )
-    lines += _trials_table(trials)
-    best = summary.best_trial(trials)
+    lines += _trials_table(trials, now)
+    best = live.best_trial(trials)
     if best is None:
         lines.append('best: none yet (no trial that neither failed nor diverged has a finite loss)')
     else:
         lines.append(
-            f'best: trial {int(best["run_idx"])} (best loss {best["best_loss"]:.4f}, best '
-            f'accuracy {_cell(best["best_accuracy"], ".4f")}): {_hparams(best)}'
+            f'best: trial {best.run_idx} (best loss {best.best_loss:.4f}, best '
+            f'accuracy {_cell(best.best_accuracy, ".4f")}): {_hparams(best.hyperparameters)}'
         )
-    failed = trials[trials['status'] == 'failed'].sort_values('run_idx')
-    if len(failed):
+    failed = sorted((t for t in trials if t.status == 'failed'), key=lambda t: t.run_idx)
+    if failed:
         lines.append('failures:')
-        for _, t in failed.iterrows():
+        for t in failed:
             lines.append(
-                f'  trial {int(t["run_idx"])}: {_error_line(t)} '
-                f'(traceback: {os.path.join(str(t["run_dir"]), ERROR_FILE)})'
+                f'  trial {t.run_idx}: {_error_line(t)} '
+                f'(traceback: {os.path.join(t.run_dir, ERROR_FILE)})'
             )
     return '\n'.join(lines)
 
 
 SIDE_BY_SIDE = [
-    # (label, run_status key, format)
+    # (label, key of live.numbers, format)
     ('trials', 'trials_sampled', 'd'),
     ('complete', 'trials_complete', 'd'),
     ('diverged', 'trials_diverged', 'd'),
@@ -176,15 +211,15 @@ SIDE_BY_SIDE = [
 ]
 
 
-def format_comparison(trials: pd.DataFrame, sweeps: list[loader.SweepInfo]) -> str:
+def format_comparison(sweeps: list[live.Sweep]) -> str:
     """Key numbers of several sweeps side by side (one column per sweep)."""
-    table = summary.comparison(trials, sweeps).set_index('description')
-    names = list(table.columns)
+    names = [s.key for s in sweeps]
+    table = [live.numbers(s) for s in sweeps]
     width = max(12, *(len(n) for n in names))
     label_w = max(len(label) for label, _, _ in SIDE_BY_SIDE)
     lines = ['== side by side', ' ' * label_w + '  ' + '  '.join(n.rjust(width) for n in names)]
     for label, key, fmt in SIDE_BY_SIDE:
-        cells = [_cell(table.at[key, n], fmt).rjust(width) for n in names]
+        cells = [_cell(st[key], fmt).rjust(width) for st in table]
         lines.append(label.ljust(label_w) + '  ' + '  '.join(cells))
     return '\n'.join(lines)
 
@@ -195,8 +230,9 @@ def format_status(log_dir: str) -> str:
     Raises:
       LogDirError: `log_dir` holds no sweep.
     """
-    _, trials, sweeps = loader.load(log_dir, metadata=False)
-    blocks = [format_sweep(s, trials[trials['sweep'] == s.key]) for s in sweeps]
+    sweeps = live.read_sweeps(log_dir)
+    now = time.time()
+    blocks = [format_sweep(s, now) for s in sweeps]
     if len(sweeps) > 1:
-        blocks.append(format_comparison(trials, sweeps))
+        blocks.append(format_comparison(sweeps))
     return '\n\n'.join(blocks) + '\n'

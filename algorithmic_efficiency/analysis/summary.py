@@ -155,6 +155,7 @@ def run_status(trials: pd.DataFrame, metadata: dict[str, Any] | None = None) -> 
         'trials_failed': count('failed'),
         'trials_running': count('running'),
         'trials_interrupted': count('interrupted'),
+        'trials_stale': count('stale'),
         'trials_reached_target': len(reached),
         'num_evals': int(trials['num_evals'].sum()),
         'best_loss': None if best is None else best['best_loss'],

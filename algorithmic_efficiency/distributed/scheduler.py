@@ -64,6 +64,8 @@ class SweepTask:
     tensorboard_hparams: list[str] | None = None
     max_submission_time_sec: float | None = None
     max_global_steps: int | None = None
+    progress_interval_sec: float = 10.0
+    eval_period_time_sec: float | None = None
 
 
 def sweep_task(
@@ -87,6 +89,8 @@ def sweep_task(
         tensorboard_hparams=tensorboard_hparams,
         max_submission_time_sec=config.max_submission_time_sec,
         max_global_steps=config.max_global_steps,
+        progress_interval_sec=config.progress_interval_sec,
+        eval_period_time_sec=config.eval_period_time_sec,
     )
 
 
@@ -246,6 +250,8 @@ class _Runner:
             tensorboard_hparams=st.tensorboard_hparams,
             max_submission_time_sec=st.max_submission_time_sec,
             max_global_steps=st.max_global_steps,
+            progress_interval_sec=st.progress_interval_sec,
+            eval_period_time_sec=st.eval_period_time_sec,
         )
         job.submitted, job.node_id, job.task_started = time.time(), None, None
         self.progress(

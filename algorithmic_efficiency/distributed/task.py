@@ -60,6 +60,8 @@ class TrialTask:
     tensorboard_hparams: list[str] | None = None
     max_submission_time_sec: float | None = None
     max_global_steps: int | None = None
+    progress_interval_sec: float = 10.0
+    eval_period_time_sec: float | None = None
 
 
 def thread_count(cpus: float) -> int:
@@ -178,6 +180,8 @@ def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -
         progress=lambda line: events.put({'kind': 'progress', 'line': line}),
         max_submission_time_sec=task.max_submission_time_sec,
         max_global_steps=task.max_global_steps,
+        progress_interval_sec=task.progress_interval_sec,
+        eval_period_time_sec=task.eval_period_time_sec,
     )
     return {'kind': 'finished', 'result': dataclasses.asdict(result)}
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency.analysis import liveness  # host_id: stdlib only
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -74,6 +75,9 @@ RESERVED_PREFIXES = (
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 # Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
 TELEMETRY_ORDER = layout.TELEMETRY_ORDER
+# The trainer's heartbeat period (training.trainer.HEARTBEAT_INTERVAL_SEC), recorded in
+# trial.json so status knows how old a live trial's heartbeat may be.
+HEARTBEAT_INTERVAL_SEC = 5.0
 
 
 def _telemetry_rank(key: str) -> int:
@@ -128,8 +132,10 @@ class TrialRecorder:
         extra_columns: dict[str, Any],
         current: bool = True,
         energy: energy_meter.EnergyMeter | None = None,
+        info: dict[str, Any] | None = None,
     ):
         self.run_dir = run_dir
+        self._info = info  # trial.json as written at the start; the heartbeat adds to it
         self.writer = writer
         self._sampler = sampler
         self._extra = extra_columns
@@ -163,6 +169,27 @@ class TrialRecorder:
             # The trial's result keeps it too (its evals are these rows): the
             # end-of-sweep table shows energy to target beside time to target.
             row[energy_meter.COLUMN] = self._telemetry[energy_meter.COLUMN]
+
+    def heartbeat(self, state: dict[str, Any]) -> None:
+        """Replaces trial.json (atomically) with its ``heartbeat``: the live step and times.
+
+        Called every few seconds of training and at every eval, never per step.
+        ``status`` shows the live step and ETA from it, and a trial whose
+        heartbeat is old and whose process is gone as ``stale``.
+        """
+        if self._info is None or not self._open:
+            return
+        self._info['heartbeat'] = {'wall_time': time.time(), **state}
+        try:
+            files.write_json(os.path.join(self.run_dir, TRIAL_FILE), self._info)
+        except OSError:
+            pass  # a full disk must not stop the trial; the next eval's row will tell
+
+    def set_status(self, status: str) -> None:
+        """Tells the writers how the trial ended when no row says it (Ctrl-C)."""
+        set_status = getattr(self.writer, 'set_status', None)
+        if set_status is not None:
+            set_status(status)
 
     def close(self) -> None:
         """Ends the trial's recording (again: nothing): sampler, writers, then the trial context."""
@@ -364,16 +391,18 @@ class Recorder:
         run_dir = self.run_dir(run_idx)
         os.makedirs(run_dir, exist_ok=True)
         self._set_aside_previous_attempt(run_dir)
-        files.write_json(
-            os.path.join(run_dir, TRIAL_FILE),
-            {
-                'run_idx': run_idx,
-                'status': spec.TrialStatus.RUNNING,
-                'hyperparameters': hyperparameters,
-                'seed': seed,
-                'started': time.time(),
-            },
-        )
+        info = {
+            'run_idx': run_idx,
+            'status': spec.TrialStatus.RUNNING,
+            'hyperparameters': hyperparameters,
+            'seed': seed,
+            'started': time.time(),
+            # Who runs it: status tells a live trial from a killed one (stale) by these.
+            'host_id': liveness.host_id(),  # hashed: files never name the machine
+            'pid': os.getpid(),
+            'heartbeat_interval_sec': HEARTBEAT_INTERVAL_SEC,
+        }
+        files.write_json(os.path.join(run_dir, TRIAL_FILE), info)
         sinks: list[writers.MetricWriter] = [
             writers.csv_writer(os.path.join(run_dir, METRICS_FILE), fsync=self.fsync)
         ]
@@ -386,10 +415,11 @@ class Recorder:
             return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
         return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata,
-                             energy=energy_meter.EnergyMeter(self.rapl_root))
+                             energy=energy_meter.EnergyMeter(self.rapl_root), info=info)
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""
+        trial.set_status(result.status)
         trial.close()
         info = self.trial_info(result.run_idx) or {}
         final = result.final_eval

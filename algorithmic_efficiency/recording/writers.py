@@ -48,6 +48,12 @@ class MultiWriter:
         for writer in self.writers:
             writer.write_row(row)
 
+    def set_status(self, status: str) -> None:
+        """Passes a trial's end status no row carries (Ctrl-C) to the writers that take one."""
+        for writer in self.writers:
+            if hasattr(writer, 'set_status'):
+                writer.set_status(status)
+
     def close(self) -> None:
         """Closes every writer, even if one fails; then raises the first failure."""
         first = None

@@ -20,9 +20,10 @@ import logging
 from typing import Any
 
 from algorithmic_efficiency.telemetry import nvml as _gpu
+from algorithmic_efficiency.layout import SUBMISSION_ENERGY_COLUMN
 from algorithmic_efficiency.telemetry import rapl
 
-COLUMN = 'energy.submission_joules'
+COLUMN = SUBMISSION_ENERGY_COLUMN
 METADATA_KEY = 'energy.sources'
 
 _log = logging.getLogger(__name__)

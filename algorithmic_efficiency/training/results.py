@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.layout import SUBMISSION_ENERGY_COLUMN
 
 
 @dataclasses.dataclass
@@ -32,6 +33,18 @@ class TrialResult:
         return self.evals[-1] if self.evals else {}
 
 
+class TrialInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a trial: a ``KeyboardInterrupt`` that carries the trial's result.
+
+    The trial loop records the result (status ``interrupted``) and re-raises,
+    so the sweep stops as after any Ctrl-C.
+    """
+
+    def __init__(self, result: TrialResult):
+        super().__init__(f'trial {result.run_idx} interrupted at step {result.global_step}')
+        self.result = result
+
+
 def sweep_score(trials: Sequence[TrialResult]) -> float:
     """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
     times = [t.time_to_target for t in trials if t.time_to_target is not None]
@@ -40,7 +53,7 @@ def sweep_score(trials: Sequence[TrialResult]) -> float:
 
 # Cumulative energy over the timed intervals (telemetry/energy.py's column), on the
 # rows the recorder wrote; absent when the sweep measured no energy.
-ENERGY_COLUMN = 'energy.submission_joules'
+ENERGY_COLUMN = SUBMISSION_ENERGY_COLUMN
 
 
 def energy_to_target(trial: TrialResult) -> float | None:

@@ -62,6 +62,7 @@ class TrialColumns:
     """What every row of a trial shares; :meth:`row` adds one eval's values."""
 
     framework: str
+    workload: str  # the workload's name, e.g. mnist_jax
     run_idx: int
     batch_size: int
     num_train_examples: int
@@ -86,6 +87,7 @@ class TrialColumns:
         return build_row(
             {
                 'framework': self.framework,
+                'workload': self.workload,
                 'run_idx': self.run_idx,
                 'accumulated_submission_time': accumulated,
                 'global_step': step,

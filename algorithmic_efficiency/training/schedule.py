@@ -10,7 +10,8 @@ work is declared, and time is injected rather than slept in tests):
 * :class:`EvalSchedule` decides, from submission time and the step: the first
   eval follows the first step, each next one is due ``period_sec`` of
   submission time after the previous one, and the trial ends at the budget or
-  at the step cap.
+  at the step cap. Between evals it also asks for a *tick* every ``tick_sec``
+  of submission time: an untimed look for the progress line and the heartbeat.
 """
 
 from __future__ import annotations
@@ -59,13 +60,24 @@ class EvalSchedule:
       period_sec: submission time from one eval to the next.
       budget_sec: the trial's submission-time budget.
       max_steps: end the trial after this many steps (``None``: no cap).
+      tick_sec: submission time between ticks (``None``: no ticks).
     """
 
-    def __init__(self, period_sec: float, budget_sec: float, max_steps: int | None = None):
+    def __init__(
+        self,
+        period_sec: float,
+        budget_sec: float,
+        max_steps: int | None = None,
+        tick_sec: float | None = None,
+    ):
         self.period_sec = period_sec
         self.budget_sec = budget_sec
         self.max_steps = max_steps
+        self.tick_sec = tick_sec
         self.next_eval_at = 0.0  # the first eval is due at once, i.e. after the first step
+        self.next_tick_at = 0.0 if tick_sec else float('inf')
+        # near()'s one comparison per step: the earliest of eval, tick and budget.
+        self._threshold = min(self.next_eval_at, budget_sec)
 
     def capped(self, step: int) -> bool:
         """The step cap is reached."""
@@ -73,7 +85,7 @@ class EvalSchedule:
 
     def near(self, elapsed: float) -> bool:
         """An eval or the end of the budget may be due: worth synchronising to know."""
-        return elapsed >= min(self.next_eval_at, self.budget_sec)
+        return elapsed >= self._threshold
 
     def spent(self, accumulated: float) -> bool:
         """The budget is used up."""
@@ -83,6 +95,17 @@ class EvalSchedule:
         """An eval is due."""
         return accumulated >= self.next_eval_at
 
+    def tick_due(self, accumulated: float) -> bool:
+        """A tick (progress line, heartbeat) is due."""
+        return accumulated >= self.next_tick_at
+
     def evaluated(self, accumulated: float) -> None:
-        """An eval ran at ``accumulated``: the next one is due a period later."""
+        """An eval ran at ``accumulated``: the next one is due a period later (a tick too)."""
         self.next_eval_at = accumulated + self.period_sec
+        self.ticked(accumulated)
+
+    def ticked(self, accumulated: float) -> None:
+        """A tick ran at ``accumulated``: the next one is due ``tick_sec`` later."""
+        if self.tick_sec:
+            self.next_tick_at = accumulated + self.tick_sec
+        self._threshold = min(self.next_eval_at, self.next_tick_at, self.budget_sec)

@@ -17,6 +17,10 @@ Timing rules (what users compare, so they are exact):
   (``max_allowed_runtime_sec`` or a smaller cap), at a step cap, on
   ``TrainingCompleteError``, on a non-finite eval loss (diverged) or on an
   exception (failed). Every trial ends with an eval at its last step.
+* Between evals, every few seconds of submission time, the loop stops the
+  timer (one synchronisation) for a *tick*: the progress line and the
+  recorder's heartbeat (:mod:`.progress`), untimed like an eval. Ctrl-C ends
+  the trial as ``interrupted`` (:class:`~.results.TrialInterrupted`).
 
 The schedule and the timer are :mod:`.schedule`'s, the row's layout is
 :mod:`.rows`' (from ``layout``'s schema), the results are :mod:`.results`';
@@ -34,13 +38,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training import rows
-from algorithmic_efficiency.training.results import TrialResult
+from algorithmic_efficiency.training.progress import Progress
+from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
 
 TrialStatus, StopReason = spec.TrialStatus, spec.StopReason
+# Submission time between heartbeats (and the longest between progress lines' looks).
+HEARTBEAT_INTERVAL_SEC = 5.0
 
 
 class NullTrialLog:
@@ -55,10 +63,8 @@ class NullTrialLog:
     def record_eval(self, row: dict[str, Any]) -> None:
         pass
 
-
-def _fmt(value: Any) -> str:
-    """A metric for the progress line; a non-number must not fail the trial."""
-    return f'{value:.4f}' if isinstance(value, (int, float)) else str(value)
+    def heartbeat(self, state: dict[str, Any]) -> None:
+        pass
 
 
 def _final_status(stop_reason: str) -> TrialStatus:
@@ -104,6 +110,7 @@ class _Trial:
         result: TrialResult,
         log: Any,
         progress: Callable[[str], None],
+        reporter: Progress,
     ):
         self.workload = workload
         self.name = workload_name
@@ -112,6 +119,10 @@ class _Trial:
         self.result = result
         self.log = log
         self.progress = progress
+        self.reporter = reporter
+        self.console = ConsoleWriter(workload_name, emit=progress)  # the per-eval line
+        # A trial log made elsewhere (a benchmark's wrapper) may have no heartbeat.
+        self._heartbeat = getattr(log, 'heartbeat', None)
         self.state = _State()
 
     def set_up(self, seed: int, data_dir: str | None) -> _Inputs:
@@ -171,6 +182,9 @@ class _Trial:
                 if schedule.spent(accumulated):
                     stop_reason = stop_reason or StopReason.BUDGET
                 if not stop_reason and not schedule.due(accumulated):
+                    if schedule.tick_due(accumulated):  # untimed: the timer is stopped
+                        self.tick(self.reporter.tick(step, accumulated))
+                        schedule.ticked(accumulated)
                     timer.start()
                     continue
                 state.params, state.model_state, state.step = params, model_state, step
@@ -208,13 +222,15 @@ class _Trial:
                           status=status, framework_memory=framework_memory)
         result.evals.append(row)
         self.log.record_eval(row)
-        self.progress(
-            f'{self.name} trial {result.run_idx}: step {state.step}, {accumulated:.1f}s, '
-            + ', '.join(f'{k} {_fmt(v)}' for k, v in metrics.items())
-            + f' (eval {eval_time:.2f}s){" -> " + stop_reason if stop_reason else ""}'
-        )
+        self.console.write_row(row, stop_reason)
         result.global_step, result.accumulated_submission_time = state.step, accumulated
+        self.tick(self.reporter.evaluated(state.step, accumulated, metrics))
         return stop_reason
+
+    def tick(self, snapshot: Any) -> None:
+        """Hands a progress snapshot to the recorder's heartbeat (if it has one)."""
+        if self._heartbeat is not None:
+            self._heartbeat(snapshot.as_dict())
 
 
 def train_once(
@@ -231,6 +247,8 @@ def train_once(
     max_global_steps: int | None = None,
     clock: Callable[[], float] = time.perf_counter,
     progress: Callable[[str], None] = logging.info,
+    progress_interval_sec: float = 10.0,
+    eval_period_time_sec: float | None = None,
 ) -> TrialResult:
     """Runs one trial; never raises for a failure inside the submission or workload.
 
@@ -243,21 +261,38 @@ def train_once(
       max_submission_time_sec: caps the budget below the workload's.
       max_global_steps: stops after this many steps (with a final eval).
       clock: injectable for tests; must be monotonic seconds.
+      progress: receives the per-eval lines and the progress lines between evals.
+      progress_interval_sec: wall seconds between progress lines (0: none between evals).
+      eval_period_time_sec: overrides the workload's eval period (demos, debugging).
+
+    Raises:
+      TrialInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` carrying the result,
+        its status ``interrupted``).
     """
     result = TrialResult(run_idx=run_idx, hyperparameters=hyperparameters, seed=seed)
     budget = workload.max_allowed_runtime_sec
     if max_submission_time_sec is not None:
         budget = min(budget, max_submission_time_sec)
-    schedule = EvalSchedule(workload.eval_period_time_sec, budget, max_global_steps)
+    period = workload.eval_period_time_sec if eval_period_time_sec is None else eval_period_time_sec
+    tick_sec = HEARTBEAT_INTERVAL_SEC
+    if progress_interval_sec > 0:
+        tick_sec = min(tick_sec, progress_interval_sec)
+    schedule = EvalSchedule(period, budget, max_global_steps, tick_sec=tick_sec)
+    step_hints = [n for n in (max_global_steps, getattr(workload, 'step_hint', None)) if n]
+    reporter = Progress(
+        workload_name, run_idx, budget, min(step_hints) if step_hints else None,
+        workload.target_metric_name, workload.target_value, progress, progress_interval_sec,
+    )  # fmt: skip
     hparams = rows.hparam_columns(hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
     trial = _Trial(workload, workload_name, submission, hyperparameters, result,
-                   trial_log or NullTrialLog(), progress)
+                   trial_log or NullTrialLog(), progress, reporter)
     try:
         inputs = trial.set_up(seed, data_dir)
         columns = rows.TrialColumns(
             framework=framework,
+            workload=workload_name,
             run_idx=run_idx,
             batch_size=inputs.batch_size,
             num_train_examples=workload.num_train_examples,
@@ -270,8 +305,13 @@ def train_once(
                                 columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
-    except KeyboardInterrupt:  # only Ctrl-C ends the sweep
-        raise
+    except KeyboardInterrupt:
+        # Ctrl-C (only it ends the sweep): the trial's end is recorded as interrupted.
+        result.status = TrialStatus.INTERRUPTED
+        result.stop_reason = StopReason.INTERRUPTED
+        result.global_step = trial.state.step
+        progress(f'{workload_name} trial {run_idx} interrupted at step {trial.state.step}')
+        raise TrialInterrupted(result) from None
     except BaseException as e:  # pylint: disable=broad-except
         # A trial's failure is data, not a crash: the sweep goes on, also
         # after a SystemExit (sys.exit() in a submission) or a GeneratorExit.

@@ -9,7 +9,12 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
+from algorithmic_efficiency.training.results import (
+    SweepResult,
+    TrialInterrupted,
+    TrialResult,
+    trial_from_info,
+)
 from algorithmic_efficiency.training.trainer import train_once
 
 
@@ -114,7 +119,11 @@ def run_trial(
             progress=progress,
             **train_kwargs,
         )
-    except BaseException:  # Ctrl-C: stop the sampler; trial.json stays 'running'.
+    except TrialInterrupted as interrupted:  # Ctrl-C: record it, then stop the sweep
+        if recorder:
+            _finish_trial(recorder, trial_log, interrupted.result)
+        raise
+    except BaseException:  # anything else: stop the sampler; trial.json stays 'running'
         if trial_log is not None:
             trial_log.close()
         raise

@@ -161,7 +161,8 @@ def download_mnist(
             break
         else:
             raise DownloadError(
-                f'could not download {name} from any mirror ({errors[-1]}); check '
+                # Every mirror tried, each with its error (not only the last one's).
+                f"could not download {name} from any mirror ({'; '.join(errors)}); check "
                 f'the network or pass --mirror'
             )
     return report

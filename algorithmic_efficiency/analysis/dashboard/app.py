@@ -52,6 +52,10 @@ PREFERRED_TELEMETRY = (
     'gpu.avg.compute.util',
     'gpu.total.power.current_watts',
 )
+TELEMETRY_X = {
+    'since_start': 'time since the trial started (s)',
+    'wallclock': 'time (UTC)',
+}
 X_AXES = {
     'global_step': 'step',
     'accumulated_submission_time': 'submission time (s)',
@@ -163,15 +167,19 @@ def _telemetry_tab(evals: pd.DataFrame) -> None:
         st.session_state['tel_cols'] = default
     st.session_state['tel_cols'] = [c for c in st.session_state['tel_cols'] if c in cols]
     chosen = st.multiselect('Columns', cols, key='tel_cols')
+    # Time since each trial started by default: sweeps run hours apart stay comparable
+    # (on one wall-clock axis they would be slivers at either end).
+    x = st.radio('x axis', list(TELEMETRY_X), format_func=TELEMETRY_X.get, horizontal=True,
+                 key='tel_x')
     df = evals.copy()
     df['wallclock'] = explorer.wallclock(df)
+    df['since_start'] = explorer.since_trial_start(df)
     for i, c in enumerate(chosen):
-        st.plotly_chart(
-            lines_figure(df, 'wallclock', c, f'{c} over time', X_AXES['wallclock']), key=f'tel_{i}'
-        )
+        st.plotly_chart(lines_figure(df, x, c, f'{c} over time', TELEMETRY_X[x]), key=f'tel_{i}')
     st.caption(
-        'Each point: the interval before an eval, placed at the trial start + submission '
-        'time + earlier evals (set-up time is not in the rows, so times are approximate).'
+        "Each point: the interval before an eval, at the row's wall_time (when the interval "
+        'ended); rows written before wall_time existed are placed at the trial start + '
+        'submission time + earlier evals.'
     )
 
 

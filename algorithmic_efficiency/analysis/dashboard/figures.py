@@ -162,14 +162,35 @@ def parcoords_figure(
     return fig
 
 
-def run_label(sweep, run) -> str:
-    """A run's name in legends and column headers."""
-    return f'{sweep} #{run}'
+def short_labels(keys) -> dict:
+    """Each sweep key -> its shortest path suffix that no other key ends with.
+
+    Sweeps of two folders with the same name get their full paths as keys; the
+    page shows ``a/mnist_jax`` and ``b/mnist_jax`` instead of two long paths
+    that a chip truncates into the same text.
+    """
+    keys = list(dict.fromkeys(keys))
+    parts = {k: [p for p in str(k).replace('\\', '/').split('/') if p] or [str(k)] for k in keys}
+    out = {}
+    for k in keys:
+        mine = parts[k]
+        for n in range(1, len(mine) + 1):
+            suffix = mine[-n:]
+            if not any(o != k and parts[o][-n:] == suffix for o in keys):
+                break
+        out[k] = '/'.join(suffix)
+    return out
+
+
+def run_label(sweep, run, labels: dict | None = None) -> str:
+    """A run's name in legends and column headers (`labels`: :func:`short_labels`)."""
+    return f'{(labels or {}).get(sweep, sweep)} #{run}'
 
 
 def lines_figure(df: pd.DataFrame, x: str, y: str, title: str, x_title: str) -> go.Figure:
     """`y` against `x`, a line per (sweep, run) of `df`."""
     fig = go.Figure()
+    labels = short_labels(df['sweep'].unique())
     for (sweep, run), rows in df.groupby(['sweep', 'run'], sort=False):
         ys = pd.to_numeric(rows[y], errors='coerce')
         if ys.notna().any():
@@ -178,7 +199,7 @@ def lines_figure(df: pd.DataFrame, x: str, y: str, title: str, x_title: str) -> 
                     x=rows[x].tolist(),
                     y=[None if pd.isna(v) else float(v) for v in ys],
                     mode='lines+markers',
-                    name=run_label(sweep, run),
+                    name=run_label(sweep, run, labels),
                 )
             )
     fig.update_layout(
@@ -187,6 +208,8 @@ def lines_figure(df: pd.DataFrame, x: str, y: str, title: str, x_title: str) -> 
         yaxis_title=y,
         height=380,
         margin={'l': 60, 'r': 20, 't': 50, 'b': 40},
+        # Compact: a small legend in one block beside the plot, not half of the chart.
+        legend={'font': {'size': 10}, 'itemsizing': 'constant', 'tracegroupgap': 0},
     )
     return fig
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from algorithmic_efficiency.analysis.dashboard.figures import NA, cell_label, ordered
+from algorithmic_efficiency.analysis.dashboard.figures import NA, cell_label, ordered, short_labels
 
 FILTERS = (('Sweep', None), ('Workload', 'workload'), ('Framework', 'framework'))
 
@@ -74,6 +74,7 @@ def apply_filters(table: pd.DataFrame) -> pd.Series:
     sb.header('Filters')
     mask = pd.Series(True, index=table.index)
     sweeps = pd.Series(table.index.get_level_values('sweep'), index=table.index).map(cell_label)
+    sweeps = sweeps.map(short_labels(sweeps))  # short, unique chips for same-named sweeps
     for title, name in FILTERS + (('Status', 'status'),):
         if name is None:
             labels = sweeps

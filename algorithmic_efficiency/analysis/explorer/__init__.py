@@ -41,7 +41,7 @@ The package, one concept a module: :mod:`.walk` (finding runs), :mod:`.log_dir`
 (this project's sweeps, through :mod:`algorithmic_efficiency.analysis.loader`),
 :mod:`.hydra_runs` (Hydra multiruns), :mod:`.frame` (building the frame:
 :func:`load`, :func:`load_folder`), :mod:`.views` (:func:`to_tidy`,
-:func:`by_run`, :func:`wallclock`, :func:`telemetry_columns`),
+:func:`by_run`, :func:`wallclock`, :func:`since_trial_start`, :func:`telemetry_columns`),
 :mod:`.fingerprinting` (:func:`fingerprint`); :mod:`.columns` holds what they share.
 """
 
@@ -66,6 +66,7 @@ from algorithmic_efficiency.analysis.explorer.log_dir import (
 )
 from algorithmic_efficiency.analysis.explorer.views import (
     by_run,
+    since_trial_start,
     telemetry_columns,
     to_tidy,
     wallclock,
@@ -103,6 +104,7 @@ __all__ = [
     'load',
     'load_folder',
     'natural_key',
+    'since_trial_start',
     'telemetry_columns',
     'to_tidy',
     'wallclock',

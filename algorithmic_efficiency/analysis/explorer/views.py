@@ -60,6 +60,14 @@ def wallclock(evals: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(loader.wall_times(evals, keys=('sweep', 'run')), unit='s', utc=True)
 
 
+def since_trial_start(evals: pd.DataFrame) -> pd.Series:
+    """Seconds from each row's trial start (``global_start_time``) to its ``wall_time``."""
+    if not len(evals) or 'global_start_time' not in evals.columns:
+        return pd.Series(float('nan'), index=evals.index)
+    start = pd.to_numeric(evals['global_start_time'], errors='coerce')
+    return loader.wall_times(evals, keys=('sweep', 'run')) - start
+
+
 def telemetry_columns(evals: pd.DataFrame) -> list[str]:
     """The numeric hardware columns of `evals` (``cpu.*``, ``mem.*``, ``gpu.*``, ...)."""
     out = []

@@ -92,6 +92,8 @@ SESSION_STATUS = {
     'complete': api_pb2.STATUS_SUCCESS,
     'diverged': api_pb2.STATUS_FAILURE,
     'failed': api_pb2.STATUS_FAILURE,
+    # TensorBoard has no 'killed': an end time with an unknown status tells it from running.
+    'interrupted': api_pb2.STATUS_UNKNOWN,
 }
 
 
@@ -289,8 +291,9 @@ class TrialTensorBoardWriter:
     `run_dir`'s root, replacing our files of an earlier attempt; each row
     appends its scalars to ``eval/`` and ``telemetry/``; :meth:`close`
     appends the end status, from the last row (``complete`` -> success,
-    ``diverged`` -> failure; no closing row -> failure, or none if an
-    exception such as Ctrl-C is being handled).
+    ``diverged`` -> failure; :meth:`set_status` ``interrupted`` -> an end
+    with an unknown status; no closing row -> failure, or none if an
+    exception is being handled).
 
     Never raises: the first error (a full disk, a read-only directory) is
     logged once as a warning and the writer does nothing more; the trial and
@@ -355,6 +358,11 @@ class TrialTensorBoardWriter:
         except Exception as e:  # noqa: BLE001
             self._fail(e)
 
+    def set_status(self, status: str) -> None:
+        """The trial's end status when no row carries it (``interrupted`` on Ctrl-C)."""
+        if not self.disabled:
+            self._events.last_status = status
+
     def close(self) -> None:
         """Writes the session's end status (once)."""
         if self.disabled or self._closed:
@@ -389,7 +397,8 @@ def write_trial(
     Each file is replaced atomically and our older files in those directories
     are removed. `start_time` is trial.json's ``started``; `status` the
     trial's (loader) status: ``complete``, ``diverged`` and ``failed`` write
-    an end status, others (``running``, ``interrupted``) none. The end time
+    an end status, ``interrupted`` an end with an unknown status, others (``running``,
+    ``stale``) none. The end time
     is the last eval's, as the live writer has it. Raises OSError when a file
     can't be written.
     """
