@@ -35,8 +35,6 @@ DENSE_INIT_STDDEV = 1e-2  # flax's nn.initializers.normal() default, as AlgoPerf
 # divides by it so the truncated draw keeps variance 1 / fan_in.
 _TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 
-Variables = dict[str, dict[str, np.ndarray]]
-
 
 class BlockSpec(NamedTuple):
     name: str  # 'ResNetBlock_<k>'
