@@ -21,7 +21,7 @@ from test_datasets_cli import leftovers, serve
 
 from algorithmic_efficiency import datasets
 from algorithmic_efficiency.workloads import download
-from algorithmic_efficiency.workloads.cifar import data as cifar_data
+from algorithmic_efficiency.workloads.cifar import tfds_build
 from algorithmic_efficiency.workloads.cifar.data import DataError, load_cifar10
 
 HINT = 'python -m algorithmic_efficiency.datasets cifar10 --data_dir DIR'
@@ -289,9 +289,9 @@ def test_tfds_not_installed(tmp_path, monkeypatch):
     build = tmp_path / 'cifar10' / '3.0.2'
     build.mkdir(parents=True)
     (build / 'dataset_info.json').write_text(json.dumps({'fileFormat': 'array_record'}))
-    real = cifar_data.importlib.util.find_spec
+    real = tfds_build.importlib.util.find_spec
     monkeypatch.setattr(
-        cifar_data.importlib.util,
+        tfds_build.importlib.util,
         'find_spec',
         lambda name, *a: None if name == 'array_record' else real(name, *a),
     )
