@@ -1,10 +1,14 @@
-"""``python -m algorithmic_efficiency.datasets mnist --data_dir DIR``: downloads a data set.
+"""``python -m algorithmic_efficiency.datasets {mnist,cifar10} --data_dir DIR``: get a data set.
 
-Fetches the four gzip-compressed MNIST IDX files from the first mirror that
-works (``--mirror URL``, repeatable, replaces the defaults), checks each
-against the official MD5 and writes it atomically (see
-:mod:`algorithmic_efficiency.workloads.download`). Progress goes to stderr; the
-``--data_dir=...`` flag to give the submission runner goes to stdout.
+* ``mnist``: the four gzip-compressed MNIST IDX files;
+* ``cifar10``: the CIFAR-10 "python version" archive (~163 MiB), then
+  extracted to ``DIR/cifar-10-batches-py/``.
+
+Each file comes from the first mirror that works (``--mirror URL``,
+repeatable, replaces the defaults), is checked against the official MD5 and
+written atomically (see :mod:`algorithmic_efficiency.workloads.download`).
+Progress goes to stderr; the ``--data_dir=...`` flag to give the submission
+runner goes to stdout.
 
 Exit codes: 0 success, 1 download failed, 2 bad usage.
 """
@@ -19,26 +23,39 @@ from collections.abc import Sequence
 
 from algorithmic_efficiency.workloads.download import (
     _URL_SCHEMES,
+    DEFAULT_CIFAR10_MIRRORS,
     DEFAULT_MNIST_MIRRORS,
     DEFAULT_TIMEOUT_S,
     DownloadError,
     StderrProgress,
+    download_cifar10,
     download_mnist,
 )
+
+# name -> (download function, default mirrors, what the runner calls it)
+DATASETS = {
+    'mnist': (download_mnist, DEFAULT_MNIST_MIRRORS, 'MNIST'),
+    'cifar10': (download_cifar10, DEFAULT_CIFAR10_MIRRORS, 'CIFAR-10'),
+}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='python -m algorithmic_efficiency.datasets',
         description='Download a data set for the benchmark runner.',
     )
-    parser.add_argument('dataset', choices=['mnist'])
+    parser.add_argument('dataset', choices=list(DATASETS))
     parser.add_argument('--data_dir', required=True, help='directory to put the files in (created)')
     parser.add_argument(
         '--mirror',
         action='append',
         metavar='URL',
-        help='base URL holding the .gz files; repeat to try several in order '
-        '(replaces the defaults: ' + ', '.join(DEFAULT_MNIST_MIRRORS) + ')',
+        help='base URL holding the files; repeat to try several in order (replaces the '
+        'defaults: mnist '
+        + ', '.join(DEFAULT_MNIST_MIRRORS)
+        + '; cifar10 '
+        + ', '.join(DEFAULT_CIFAR10_MIRRORS)
+        + ')',
     )
     parser.add_argument(
         '--timeout',
@@ -55,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or bad usage (2)
         return int(e.code or 0)
-    mirrors = args.mirror or list(DEFAULT_MNIST_MIRRORS)
+    download, default_mirrors, title = DATASETS[args.dataset]
+    mirrors = args.mirror or list(default_mirrors)
     bad = [m for m in mirrors if not m.startswith(_URL_SCHEMES)]
     if not bad and os.path.exists(args.data_dir) and not os.path.isdir(args.data_dir):
         print(
@@ -78,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     data_dir = os.path.abspath(os.path.expanduser(args.data_dir))
     try:
-        report = download_mnist(data_dir, mirrors, args.timeout, progress=StderrProgress())
+        report = download(data_dir, mirrors, args.timeout, progress=StderrProgress())
     except (DownloadError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
@@ -87,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     for name, status in report.items():
         print(f'{name}: {status}', file=sys.stderr)
-    print(f'MNIST is ready in {data_dir}. Pass this to submission_runner:', file=sys.stderr)
+    print(f'{title} is ready in {data_dir}. Pass this to submission_runner:', file=sys.stderr)
     print(f'--data_dir={shlex.quote(data_dir)}')
     return 0
 

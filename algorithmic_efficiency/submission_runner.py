@@ -62,7 +62,8 @@ flags.DEFINE_enum(
 flags.DEFINE_string(
     'data_dir',
     None,
-    'MNIST IDX files or a tensorflow-datasets build; omitted: the embedded 5,000-image sample.',
+    'The data (README "MNIST data", "CIFAR-10 data"); omitted: MNIST\'s embedded 5,000-image '
+    'sample (CIFAR-10 requires it).',
 )
 flags.DEFINE_multi_string(
     'record_extra_metadata',

@@ -18,6 +18,12 @@ class WorkloadEntry(NamedTuple):
 
 
 WORKLOADS: Dict[str, WorkloadEntry] = {
+    'cifar10_jax': WorkloadEntry(
+        'algorithmic_efficiency.workloads.cifar.cifar_jax.workload:CifarWorkload', 'jax'
+    ),
+    'cifar10_pytorch': WorkloadEntry(
+        'algorithmic_efficiency.workloads.cifar.cifar_pytorch.workload:CifarWorkload', 'pytorch'
+    ),
     'mnist_jax': WorkloadEntry(
         'algorithmic_efficiency.workloads.mnist.mnist_jax.workload:MnistWorkload', 'jax'
     ),
