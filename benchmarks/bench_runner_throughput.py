@@ -32,7 +32,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from algorithmic_efficiency.recording import recorder as logging_utils  # noqa: E402
-
 from algorithmic_efficiency.training import trainer  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
@@ -156,7 +155,8 @@ def measure(fw, steps, rounds):
     with tempfile.TemporaryDirectory() as tmp:
         workload = registry.load_workload(f'mnist_{fw}', fw)
         workload.prepare_data(None)
-        x, y = workload._train_x, workload._train_y
+        # A user's loop keeps the whole set normalised in memory (float32).
+        x, y = workload.normalise(workload._train_x), workload._train_y
         submission = load_submission(fw)
         hand = {'jax': hand_jax, 'pytorch': hand_pytorch}[fw]
         rates = {'hand': [], 'runner': []}

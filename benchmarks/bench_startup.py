@@ -218,8 +218,10 @@ def main() -> None:
                         r = (run_floor(fw, dirs[data], env) if kind == 'floor'
                              else run_runner(fw, dirs[data], log_dir, env))
                         results.setdefault((data, fw, kind), []).append(r)
-    med = lambda data, fw, kind, key: statistics.median(
-        r[key] for r in results[data, fw, kind])
+
+    def med(data, fw, kind, key):
+        return statistics.median(r[key] for r in results[data, fw, kind])
+
     print(f'One-step runs, medians of {args.rounds} alternating rounds (times from launch, '
           f'peak RSS of the process)')
     print(f"{'data':<7}{'framework':<10}{'floor step1':>12}{'runner step1':>13}{'diff':>7}"

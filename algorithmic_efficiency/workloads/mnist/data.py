@@ -331,7 +331,10 @@ def _load_tfds(build_dir: str, cache: bool) -> MnistData:
         'source': 'tfds',
         'files': data_cache.file_stamps([os.path.join(build_dir, n) for n in names]),
     }
-    build = lambda: _arrays(*data_tfds.read_build(build_dir))
+
+    def build():
+        return _arrays(*data_tfds.read_build(build_dir))
+
     arrays = _cached(_cache_dirs(build_dir, 'tfds'), key, build, cache)
     description = (
         f'tensorflow-datasets array_record build of MNIST in {build_dir} '

@@ -109,11 +109,13 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
                 'weights': torch.from_numpy(arrays['weights']).to(self.device),
             }
         e = self._eval_device
+        scale, offset = self.input_scale_offset
         params.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         with torch.inference_mode():
             for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
-                logits = params(x)
+                # uint8 on the device; normalised per batch, as in training.
+                logits = params(x.to(torch.float32).mul_(scale).add_(offset))
                 sums[0] += torch.sum(self.loss_fn(y, logits, w))
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                 sums[2] += torch.sum(w)
