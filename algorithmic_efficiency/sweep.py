@@ -8,6 +8,7 @@ this point never reads flags.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib.metadata
 import logging
 import math
@@ -448,6 +449,11 @@ def _run_locked(
                 max_global_steps=config.max_global_steps,
             )
     print(format_summary(config.workload, sweep), flush=True)
+    # Training is over: hand its data back before the summary imports pandas.
+    # Peak RSS of a one-step full-MNIST run with the summary: 492 -> 431 MiB
+    # (PyTorch), 435 -> 374 MiB (JAX), the same as with --nosummary.
+    workload.release_data()
+    gc.collect()
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
     return sweep

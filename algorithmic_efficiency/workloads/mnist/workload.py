@@ -103,9 +103,12 @@ class BaseMnistWorkload(spec.Workload):
 
     def __init__(self) -> None:
         self._data: mnist_data.MnistData | None = None
+        self._counts: tuple[int, int] | None = None  # (train, test) of the data loaded
         self._train_x: np.ndarray | None = None
         self._train_y: np.ndarray | None = None
         self._eval_arrays: dict[str, np.ndarray] | None = None
+        # The framework's copy of eval_arrays on its device, made at the first eval.
+        self._eval_device: Any = None
 
     # --- Properties.
     @property
@@ -123,11 +126,11 @@ class BaseMnistWorkload(spec.Workload):
 
     @property
     def num_train_examples(self) -> int:
-        return 60000 if self._data is None else self._data.num_train_examples
+        return 60000 if self._counts is None else self._counts[0]
 
     @property
     def num_eval_examples(self) -> int:
-        return 10000 if self._data is None else self._data.num_test_examples
+        return 10000 if self._counts is None else self._counts[1]
 
     @property
     def train_mean(self) -> float:
@@ -171,6 +174,8 @@ class BaseMnistWorkload(spec.Workload):
     def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         data = mnist_data.load_mnist(data_dir)
         self._data = data
+        self._counts = (data.num_train_examples, data.num_test_examples)
+        self._eval_device = None  # uploaded again at the next eval
         self._train_x = data.train_images  # uint8; a read-only memory map when cached
         self._train_y = data.train_labels.astype(np.int32)
         # Pad the eval split to whole batches once, with a mask, so every eval
@@ -179,8 +184,11 @@ class BaseMnistWorkload(spec.Workload):
         n = data.num_test_examples
         bs = min(EVAL_BATCH_SIZE, n)
         padded = -(-n // bs) * bs
-        x = np.zeros((padded, INPUT_SIZE), np.uint8)
-        x[:n] = data.test_images
+        if padded == n:  # full MNIST: 5 x 2000, so no copy of the (memory-mapped) images
+            x = data.test_images
+        else:
+            x = np.zeros((padded, INPUT_SIZE), np.uint8)
+            x[:n] = data.test_images
         y = np.zeros(padded, np.int32)
         y[:n] = data.test_labels
         mask = np.zeros(padded, np.float32)
@@ -200,6 +208,11 @@ class BaseMnistWorkload(spec.Workload):
             # compared with full MNIST's.
             'data.comparable_to_full_mnist': data.source != 'embedded',
         }
+
+    def release_data(self) -> None:
+        """Drops the images, labels and the device's eval copy (the counts stay)."""
+        self._data = self._train_x = self._train_y = None
+        self._eval_arrays = self._eval_device = None
 
     def _ensure_data(self, data_dir: str | None) -> None:
         if self._data is None:

@@ -39,11 +39,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self) -> None:
         super().__init__()
         self._model = _Model()
-        self._eval_device: dict[str, jax.Array] | None = None
-
-    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
-        self._eval_device = None  # uploaded again on the next eval
-        return super().prepare_data(data_dir)
 
     def rng_from_seed(self, seed: int) -> jax.Array:
         return jax.random.PRNGKey(seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,11 +40,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self, device: torch.device | None = None) -> None:
         super().__init__()
         self.device = device or default_device()
-        self._eval_device: dict[str, torch.Tensor] | None = None
-
-    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
-        self._eval_device = None
-        return super().prepare_data(data_dir)
 
     def init_model_fn(self, rng: int) -> tuple[nn.Module, None]:
         pytorch_utils.reset_peak(self.device)  # peaks per trial
@@ -103,8 +99,14 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         del model_state, rng
         if self._eval_device is None:
             arrays = self.eval_arrays
+            with warnings.catch_warnings():
+                # The images may be a read-only memory map of the data cache; on the
+                # CPU the tensor shares it, and it is only ever read (normalised into
+                # a new tensor per batch), so torch's warning about writes is moot.
+                warnings.filterwarnings('ignore', 'The given NumPy array is not writable')
+                inputs = torch.from_numpy(arrays['inputs']).to(self.device)
             self._eval_device = {
-                'inputs': torch.from_numpy(arrays['inputs']).to(self.device),
+                'inputs': inputs,
                 'targets': torch.from_numpy(arrays['targets']).long().to(self.device),
                 'weights': torch.from_numpy(arrays['weights']).to(self.device),
             }
