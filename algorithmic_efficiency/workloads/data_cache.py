@@ -79,9 +79,10 @@ def read_cache(
             return None
         arrays = {}
         for name, spec in stored['arrays'].items():
+            empty = not all(spec['shape'])  # an empty file can't be mapped
             array = np.load(
                 os.path.join(directory, f'{name}.npy'),
-                mmap_mode='r' if name in mmap else None,
+                mmap_mode='r' if name in mmap and not empty else None,
                 allow_pickle=False,
             )
             # A plain ndarray view (the map stays open through .base): np.memmap
@@ -149,6 +150,8 @@ def load_or_build(
         if arrays is not None:
             _log.info('Cached the decoded data in %s', directory)
             return arrays, directory
-    _log.warning('Could not cache the decoded data (%s); every run decodes it again',
-                 '; '.join(errors) or 'cache unreadable after writing')
+    _log.warning(
+        'Could not cache the decoded data (%s); every run decodes it again',
+        '; '.join(errors) or 'cache unreadable after writing',
+    )
     return built, None
