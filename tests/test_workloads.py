@@ -90,7 +90,7 @@ def test_eval_masks_padding_and_matches_a_numpy_reference(workloads):
     got = w.eval_model(params, None, None)
     p = mnist_base.init_mlp_params(5)
     data = w._data
-    x = w._normalise(data.test_images).astype(np.float64)
+    x = w.normalise(data.test_images).astype(np.float64)
     h = 1 / (1 + np.exp(-(x @ p['Dense_0']['kernel'] + p['Dense_0']['bias'])))
     logits = h @ p['Dense_1']['kernel'] + p['Dense_1']['bias']
     logits -= logits.max(axis=1, keepdims=True)
@@ -151,3 +151,15 @@ def test_loss_fn_masks(workloads):
     losses = w.loss_fn(torch.tensor([1, 2, 3]), logits, torch.tensor([1.0, 0.0, 1.0]))
     assert losses.tolist() == pytest.approx([np.log(10), 0.0, np.log(10)])
     assert w.loss_type == spec.LossType.SOFTMAX_CROSS_ENTROPY
+
+
+@pytest.mark.parametrize('fw', registry.FRAMEWORKS)
+def test_images_stay_uint8_and_each_batch_is_normalised(workloads, fw):
+    w = workloads[fw]
+    # No float copy of the data set: train and eval images are kept as uint8.
+    assert w._train_x.dtype == np.uint8 and w.eval_arrays['inputs'].dtype == np.uint8
+    batch = next(w.build_input_queue(7, 'train', None, 64))
+    idx = next(mnist_base.index_stream(w.num_train_examples, 64, 7))
+    ref = (w._train_x[idx].astype(np.float64) / 255 - 0.1307) / 0.3081
+    np.testing.assert_allclose(np.asarray(batch['inputs']), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(batch['targets']), w._train_y[idx])

@@ -288,6 +288,29 @@ def _package_line(dist, name: str, version: str) -> str:
     return f'{name} @ {_home_relative_url(url)}{fragment}'
 
 
+def _name_and_version(dist) -> tuple[str | None, str | None]:
+    """``Name`` and ``Version`` from the head of a distribution's METADATA.
+
+    ``dist.metadata`` runs the e-mail parser over the whole file (long
+    descriptions included), twice with ``dist.version``: for ~120 packages
+    that is 0.25 s of every run's start-up; scanning the header lines up to
+    the first blank line gives the same two fields in a tenth of the time.
+    Anything unusual (no METADATA, a field missing) takes the parser's way.
+    """
+    text = dist.read_text('METADATA') or dist.read_text('PKG-INFO') or ''
+    name = version = None
+    for line in text.splitlines():
+        if not line.strip():
+            break  # end of the headers
+        if name is None and line.startswith('Name:'):
+            name = line[5:].strip()
+        elif version is None and line.startswith('Version:'):
+            version = line[8:].strip()
+    if name and version:
+        return name, version
+    return dist.metadata['Name'], dist.version
+
+
 def _python_packages(paths: list[str] | None) -> list[str]:
     seen = set()
     entries = []
@@ -295,8 +318,7 @@ def _python_packages(paths: list[str] | None) -> list[str]:
         **({} if paths is None else {'path': list(paths)})
     ):
         try:
-            name = dist.metadata['Name']
-            version = dist.version
+            name, version = _name_and_version(dist)
         except Exception:  # noqa: BLE001, S112  (a broken dist-info)
             continue
         if not name:

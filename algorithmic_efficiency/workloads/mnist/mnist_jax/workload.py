@@ -39,11 +39,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self) -> None:
         super().__init__()
         self._model = _Model()
-        self._eval_device: dict[str, jax.Array] | None = None
-
-    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
-        self._eval_device = None  # uploaded again on the next eval
-        return super().prepare_data(data_dir)
 
     def rng_from_seed(self, seed: int) -> jax.Array:
         return jax.random.PRNGKey(seed)
@@ -61,9 +56,19 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
-        # NumPy batches go straight into the jitted step, which copies them to
-        # the device as part of the call (no extra dispatch per step).
-        return self.numpy_train_batches(data_rng, data_dir, global_batch_size)
+        # uint8 pixels go to the device (a quarter of float32's bytes) and XLA
+        # normalises them, asynchronously: measured faster than gathering rows
+        # of a normalised float32 copy, which would cost 188 MB on full MNIST.
+        # Targets stay NumPy; the jitted step copies them as part of its call.
+        for batch in self.numpy_train_batches(
+            data_rng, data_dir, global_batch_size, normalise=False
+        ):
+            yield {'inputs': self._normalise(batch['inputs']), 'targets': batch['targets']}
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _normalise(self, images: jax.Array) -> jax.Array:
+        scale, offset = self.input_scale_offset
+        return images.astype(jnp.float32) * scale + offset
 
     def model_fn(
         self,
@@ -97,7 +102,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
 
         def one_batch(carry, batch):
             x, y, w = batch
-            logits = self._model.apply(params, x)
+            # uint8 on the device (a quarter of float32's memory), normalised
+            # per batch inside the compiled eval.
+            logits = self._model.apply(params, self._normalise(x))
             loss = jnp.sum(self.loss_fn(y, logits, w))
             correct = jnp.sum((jnp.argmax(logits, axis=-1) == y) * w)
             return carry + jnp.stack([loss, correct, jnp.sum(w)]), None

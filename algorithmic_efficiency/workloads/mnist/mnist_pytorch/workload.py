@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,11 +40,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self, device: torch.device | None = None) -> None:
         super().__init__()
         self.device = device or default_device()
-        self._eval_device: dict[str, torch.Tensor] | None = None
-
-    def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
-        self._eval_device = None
-        return super().prepare_data(data_dir)
 
     def init_model_fn(self, rng: int) -> tuple[nn.Module, None]:
         pytorch_utils.reset_peak(self.device)  # peaks per trial
@@ -103,17 +99,25 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         del model_state, rng
         if self._eval_device is None:
             arrays = self.eval_arrays
+            with warnings.catch_warnings():
+                # The images may be a read-only memory map of the data cache; on the
+                # CPU the tensor shares it, and it is only ever read (normalised into
+                # a new tensor per batch), so torch's warning about writes is moot.
+                warnings.filterwarnings('ignore', 'The given NumPy array is not writable')
+                inputs = torch.from_numpy(arrays['inputs']).to(self.device)
             self._eval_device = {
-                'inputs': torch.from_numpy(arrays['inputs']).to(self.device),
+                'inputs': inputs,
                 'targets': torch.from_numpy(arrays['targets']).long().to(self.device),
                 'weights': torch.from_numpy(arrays['weights']).to(self.device),
             }
         e = self._eval_device
+        scale, offset = self.input_scale_offset
         params.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         with torch.inference_mode():
             for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
-                logits = params(x)
+                # uint8 on the device; normalised per batch, as in training.
+                logits = params(x.to(torch.float32).mul_(scale).add_(offset))
                 sums[0] += torch.sum(self.loss_fn(y, logits, w))
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                 sums[2] += torch.sum(w)
