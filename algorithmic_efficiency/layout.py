@@ -140,3 +140,13 @@ TELEMETRY_ORDER = (
 # GPU (NVML) + CPU package (RAPL) energy over the timed intervals, cumulative (J);
 # absent where neither is readable. Energy to target is its value at the first eval at target.
 SUBMISSION_ENERGY_COLUMN = 'energy.submission_joules'
+
+
+def host_id(hostname: str | None = None) -> str:
+    """This host as trial.json records it (``host_id``): a short hash, so no file names the
+    machine. The recorder writes it; ``status`` compares it to tell a dead local trial."""
+    import hashlib  # pylint: disable=import-outside-toplevel
+    import socket  # pylint: disable=import-outside-toplevel
+
+    name = socket.gethostname() if hostname is None else hostname
+    return hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]

@@ -22,20 +22,14 @@ Standard library only (``status`` must start fast).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import socket
 import time
 from typing import Any
 
+from algorithmic_efficiency.layout import host_id
+
 STALE = 'stale'
 REMOTE_STALE_SEC = 3600.0  # another host's trial: no sign of life for an hour
-
-
-def host_id(hostname: str | None = None) -> str:
-    """This host as trial.json records it: a short hash, so no file names the machine."""
-    name = socket.gethostname() if hostname is None else hostname
-    return hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=1)

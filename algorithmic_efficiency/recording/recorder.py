@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from algorithmic_efficiency import layout, spec
-from algorithmic_efficiency.analysis import liveness  # host_id: stdlib only
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -398,7 +397,7 @@ class Recorder:
             'seed': seed,
             'started': time.time(),
             # Who runs it: status tells a live trial from a killed one (stale) by these.
-            'host_id': liveness.host_id(),  # hashed: files never name the machine
+            'host_id': layout.host_id(),  # hashed: files never name the machine
             'pid': os.getpid(),
             'heartbeat_interval_sec': HEARTBEAT_INTERVAL_SEC,
         }
