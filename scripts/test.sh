@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The tests: sets up .venv (and, as root, Debian's Chromium for the browser
-# test), then runs the whole test suite (real JAX and PyTorch training on small
-# real data; no network).
+# test), lints with ruff (ruff.toml), then runs the whole test suite (real JAX
+# and PyTorch training on small real data; no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 bash scripts/setup_browser.sh
+.venv/bin/python -m ruff check --quiet . || { echo "test: ruff found the problems above (ruff check --fix . fixes most)" >&2; exit 1; }
 exec .venv/bin/python -m pytest -q "$@"

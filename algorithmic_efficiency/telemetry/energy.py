@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from algorithmic_efficiency.telemetry import nvml as _gpu
 from algorithmic_efficiency.layout import SUBMISSION_ENERGY_COLUMN
+from algorithmic_efficiency.telemetry import nvml as _gpu
 from algorithmic_efficiency.telemetry import rapl
 
 COLUMN = SUBMISSION_ENERGY_COLUMN
