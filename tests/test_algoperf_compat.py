@@ -82,13 +82,16 @@ def test_import_algoperf_resolves_to_the_layer_when_not_installed():
         assert compat.submission_api() == 'native'
         assert compat.prepare('pytorch') is True
         import algoperf
-        from algoperf import spec as aspec, jax_sharding_utils, random_utils
+        from algoperf import spec as aspec, random_utils
         import algoperf.pytorch_utils
         from algoperf.pytorch_utils import pytorch_setup
         assert aspec.ForwardPassMode.TRAIN is spec.ForwardPassMode.TRAIN
         assert aspec.TrainingCompleteError is spec.TrainingCompleteError
         assert aspec.ShapeTuple is spec.ShapeTuple and aspec.Workload is spec.Workload
-        assert sys.modules['algoperf.spec'] is sys.modules['algorithmic_efficiency.compat.algoperf.spec']
+        # One module under both names: `import algoperf.x` and `from algoperf import x` agree.
+        assert sys.modules['algoperf.pytorch_utils'] is algoperf.pytorch_utils
+        assert algoperf.pytorch_utils is sys.modules['algorithmic_efficiency.compat.algoperf.pytorch_utils']
+        assert aspec is sys.modules['algorithmic_efficiency.compat.algoperf.spec']
         assert pytorch_setup()[:2] == (False, 0)
         assert compat.submission_api() == 'algoperf-compat'
         assert compat.training_complete_errors() == (spec.TrainingCompleteError,)
@@ -97,6 +100,8 @@ def test_import_algoperf_resolves_to_the_layer_when_not_installed():
         except ModuleNotFoundError as e:
             print('MISSING', e)
         assert 'jax' not in sys.modules, 'the layer imported JAX for a PyTorch sweep'
+        from algoperf import jax_sharding_utils
+        assert jax_sharding_utils.get_batch_dim_sharding() is not None
         print('OK')
     '''))
     assert proc.returncode == 0, proc.stderr

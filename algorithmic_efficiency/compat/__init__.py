@@ -18,8 +18,6 @@ What a published AlgoPerf submission needs from its runner, and where it is:
 
 from __future__ import annotations
 
-from typing import Optional
-
 from algorithmic_efficiency.compat import checks, importer
 from algorithmic_efficiency.compat.hyperparameters import Hyperparameters, as_hyperparameters
 
@@ -37,7 +35,7 @@ submission_api = importer.submission_api
 training_complete_errors = importer.training_complete_errors
 
 
-def prepare(framework: Optional[str]) -> bool:
+def prepare(framework: str | None) -> bool:
     """Sets up the layer for a sweep in ``framework``; True when it answers ``import algoperf``.
 
     Installs the ``algoperf`` alias (unless the real package is importable),

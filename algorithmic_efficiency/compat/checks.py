@@ -11,10 +11,9 @@ from the source before anything runs.
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 
-def find_pmap(source: str) -> Optional[int]:
+def find_pmap(source: str) -> int | None:
     """The first line that uses ``pmap`` (``jax.pmap``, ``from jax import pmap``), or None.
 
     Comments and strings don't count: the source is parsed, not searched.

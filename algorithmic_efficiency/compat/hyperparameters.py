@@ -93,7 +93,7 @@ class Hyperparameters(Mapping):
 
 
 def as_hyperparameters(values: Mapping[str, Any] | None) -> Hyperparameters | None:
-    """The object handed to a submission for a trial's dict (``None`` stays ``None``: self-tuning)."""
+    """The object a submission gets for a trial's dict (``None``, self-tuning, stays ``None``)."""
     if values is None or isinstance(values, Hyperparameters):
         return values
     return Hyperparameters(values)

@@ -20,7 +20,6 @@ import importlib.abc
 import importlib.metadata
 import importlib.util
 import sys
-from typing import Optional
 
 ALIAS = 'algoperf'
 TARGET = 'algorithmic_efficiency.compat.algoperf'
@@ -62,7 +61,7 @@ class AlgoperfFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_loader(fullname, _AliasLoader(TARGET + rest))
 
 
-def _installed_finder() -> Optional[AlgoperfFinder]:
+def _installed_finder() -> AlgoperfFinder | None:
     return next((f for f in sys.meta_path if isinstance(f, AlgoperfFinder)), None)
 
 

@@ -25,7 +25,7 @@ import numbers
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 from algorithmic_efficiency.layout import SUBMISSION_METRICS_FILE
 from algorithmic_efficiency.storage import csv_io
@@ -64,7 +64,7 @@ class SubmissionMetricsLogger:
         self.path = os.path.join(run_dir, SUBMISSION_METRICS_FILE)
         self._tensorboard = tensorboard
         self._fsync = fsync
-        self._writer: Optional[csv_io.MetricsCsvWriter] = None  # opened on the first row
+        self._writer: csv_io.MetricsCsvWriter | None = None  # opened on the first row
         self._tb_logger = None
         self.rows_written = 0
 
@@ -72,7 +72,7 @@ class SubmissionMetricsLogger:
         self,
         metrics: Mapping[str, Any],
         global_step: int,
-        preemption_count: Optional[int] = None,
+        preemption_count: int | None = None,
         is_eval: bool = False,
     ) -> None:
         """Records ``metrics`` at ``global_step``.

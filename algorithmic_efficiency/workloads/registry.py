@@ -35,6 +35,14 @@ WORKLOADS: Dict[str, WorkloadEntry] = {
 FRAMEWORKS = ('jax', 'pytorch')
 
 
+def base_name(name: str) -> str:
+    """The framework-free name submissions' ``get_batch_size`` gets: ``mnist_jax`` -> ``mnist``."""
+    for framework in FRAMEWORKS:
+        if name.endswith('_' + framework):
+            return name[: -len(framework) - 1]
+    return name
+
+
 def check_workload(name: str, framework: str) -> WorkloadEntry:
     """Validates a workload name against the framework, importing nothing.
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Tuple
 
 import torch
 
 
-def pytorch_setup() -> Tuple[bool, int, torch.device, int]:
+def pytorch_setup() -> tuple[bool, int, torch.device, int]:
     """``(use_pytorch_ddp, rank, device, n_gpus)``, as submissions unpack it.
 
     DDP is on when the process was started by ``torchrun`` (``LOCAL_RANK`` set);

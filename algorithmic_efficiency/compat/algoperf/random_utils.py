@@ -13,17 +13,17 @@ submission (NumPy until then). Only NumPy is imported here; JAX on first use.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Union
+from typing import Any
 
 import numpy as np
 
 MAX_UINT32 = 2**31 - 1  # the peer's name: RandomState seeds must stay below it
-SeedType = Union[int, list, np.ndarray]
+SeedType = int | list | np.ndarray
 
-_framework: Optional[str] = None
+_framework: str | None = None
 
 
-def set_framework(framework: Optional[str]) -> None:
+def set_framework(framework: str | None) -> None:
     """``'jax'`` for ``jax.random``, anything else for the NumPy versions."""
     global _framework
     _framework = framework
@@ -54,7 +54,7 @@ def split(seed: SeedType, num: int = 2) -> Any:
     return _numpy_split(seed, num)
 
 
-def fold_in(seed: SeedType, data: Any) -> Union[Any, List[Any]]:
+def fold_in(seed: SeedType, data: Any) -> Any | list[Any]:
     """A new key from ``seed`` and an integer ``data`` (e.g. the step)."""
     if _framework == 'jax':
         return _jax_random().fold_in(seed, data)

@@ -51,10 +51,11 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, None]:
         numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
         params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
+        self._param_shapes = jax.tree_util.tree_map(lambda p: spec.ShapeTuple(p.shape), params)
+        self._param_types = jax.tree_util.tree_map_with_path(
+            lambda path, _: self.param_type(str(getattr(path[-1], 'key', path[-1]))), params
+        )
         return params, None
-
-    def param_shapes(self, params: Any) -> Any:
-        return jax.tree_util.tree_map(lambda p: p.shape, params)
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -73,8 +74,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[jax.Array, Any]:
-        del mode, rng, update_batch_norm
+        del mode, rng, update_batch_norm, dropout_rate  # no dropout, no batch norm
         logits = self._model.apply(params, augmented_and_preprocessed_input_batch['inputs'])
         return logits, model_state
 
@@ -83,11 +85,22 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         label_batch: jax.Array,
         logits_batch: jax.Array,
         mask_batch: jax.Array | None = None,
-    ) -> jax.Array:
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
-        if mask_batch is not None:
+        label_smoothing: Any = 0.0,
+    ) -> dict[str, Any]:
+        if isinstance(label_smoothing, (int, float)) and label_smoothing == 0:
+            # The common case, known at trace time: no one-hot targets needed.
+            losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
+        else:  # a number or a traced value (a jitted step's argument)
+            targets = optax.smooth_labels(
+                jax.nn.one_hot(label_batch, mnist_base.NUM_CLASSES), label_smoothing
+            )
+            losses = optax.softmax_cross_entropy(logits_batch, targets)
+        if mask_batch is None:
+            n_valid = losses.shape[0]
+        else:
             losses = losses * mask_batch
-        return losses
+            n_valid = jnp.sum(mask_batch)
+        return {'summed': jnp.sum(losses), 'n_valid_examples': n_valid, 'per_example': losses}
 
     @functools.partial(jax.jit, static_argnums=0)
     def _eval_sums(
@@ -98,7 +111,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         def one_batch(carry, batch):
             x, y, w = batch
             logits = self._model.apply(params, x)
-            loss = jnp.sum(self.loss_fn(y, logits, w))
+            loss = self.loss_fn(y, logits, w)['summed']
             correct = jnp.sum((jnp.argmax(logits, axis=-1) == y) * w)
             return carry + jnp.stack([loss, correct, jnp.sum(w)]), None
 

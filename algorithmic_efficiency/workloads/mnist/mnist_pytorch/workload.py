@@ -53,10 +53,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             for layer, name in ((model.net[0], 'Dense_0'), (model.net[2], 'Dense_1')):
                 layer.weight.copy_(torch.from_numpy(numpy_params[name]['kernel'].T.copy()))
                 layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
+        self._param_shapes = {k: spec.ShapeTuple(v.shape) for k, v in model.named_parameters()}
+        self._param_types = {k: self.param_type(k) for k, _ in model.named_parameters()}
         return model.to(self.device), None
-
-    def param_shapes(self, params: nn.Module) -> dict[str, tuple[int, ...]]:
-        return {k: tuple(v.shape) for k, v in params.named_parameters()}
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -81,10 +80,12 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[torch.Tensor, Any]:
-        del rng, update_batch_norm
-        params.train(mode == spec.ForwardPassMode.TRAIN)
-        with torch.set_grad_enabled(mode == spec.ForwardPassMode.TRAIN):
+        del rng, update_batch_norm, dropout_rate  # no dropout, no batch norm
+        train = spec.is_train(mode)
+        params.train(train)
+        with torch.set_grad_enabled(train):
             logits = params(augmented_and_preprocessed_input_batch['inputs'])
         return logits, model_state
 
@@ -93,11 +94,19 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         label_batch: torch.Tensor,
         logits_batch: torch.Tensor,
         mask_batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        losses = F.cross_entropy(logits_batch, label_batch, reduction='none')
-        if mask_batch is not None:
+        label_smoothing: float = 0.0,
+    ) -> dict[str, torch.Tensor]:
+        losses = F.cross_entropy(
+            logits_batch, label_batch, reduction='none', label_smoothing=float(label_smoothing)
+        )
+        if mask_batch is None:
+            # A CPU scalar tensor: dividing a CUDA loss by it needs no copy to the device
+            # (the peer's copy to the device waits for the device every step).
+            n_valid = torch.tensor(losses.shape[0])
+        else:
             losses = losses * mask_batch
-        return losses
+            n_valid = mask_batch.sum()
+        return {'summed': losses.sum(), 'n_valid_examples': n_valid, 'per_example': losses}
 
     def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
@@ -114,7 +123,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         with torch.inference_mode():
             for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
                 logits = params(x)
-                sums[0] += torch.sum(self.loss_fn(y, logits, w))
+                sums[0] += self.loss_fn(y, logits, w)['summed']
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                 sums[2] += torch.sum(w)
         loss_sum, correct_sum, count = sums.tolist()
