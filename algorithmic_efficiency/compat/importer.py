@@ -52,13 +52,18 @@ class AlgoperfFinder(importlib.abc.MetaPathFinder):
         rest = fullname[len(ALIAS):]
         module = rest.lstrip('.').split('.')[0]
         if module and module not in PROVIDED:
-            raise ModuleNotFoundError(
-                f"No module named '{fullname}': this project's AlgoPerf layer provides "
-                f"{', '.join(f'{ALIAS}.{m}' for m in PROVIDED)}; for others install the "
-                f'real package (pip install algoperf), which the runner then uses instead',
-                name=fullname,
-            )
+            raise missing_module_error(fullname)
         return importlib.util.spec_from_loader(fullname, _AliasLoader(TARGET + rest))
+
+
+def missing_module_error(fullname: str) -> ModuleNotFoundError:
+    """What importing a peer module this layer lacks raises: one line naming the way out."""
+    return ModuleNotFoundError(
+        f"No module named '{fullname}': this project's AlgoPerf layer provides "
+        f"{', '.join(f'{ALIAS}.{m}' for m in PROVIDED)}; for others install the "
+        'real package (pip install algoperf), which the runner then uses instead',
+        name=fullname,
+    )
 
 
 def _installed_finder() -> AlgoperfFinder | None:

@@ -10,3 +10,17 @@ only its own framework.
 """
 
 __version__ = 'algorithmic_efficiency-compat'
+
+
+def __getattr__(name: str):
+    """``from algoperf import x``: the provided modules on first use, a clear error for others."""
+    # pylint: disable=import-outside-toplevel
+    import importlib
+
+    from algorithmic_efficiency.compat import importer
+
+    if name in importer.PROVIDED:
+        return importlib.import_module(f'{__name__}.{name}')
+    if name.startswith('_'):
+        raise AttributeError(name)
+    raise importer.missing_module_error(f'{importer.ALIAS}.{name}')
