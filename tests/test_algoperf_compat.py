@@ -90,8 +90,9 @@ def test_import_algoperf_resolves_to_the_layer_when_not_installed():
         assert aspec.ShapeTuple is spec.ShapeTuple and aspec.Workload is spec.Workload
         # One module under both names: `import algoperf.x` and `from algoperf import x` agree.
         assert sys.modules['algoperf.pytorch_utils'] is algoperf.pytorch_utils
-        assert algoperf.pytorch_utils is sys.modules['algorithmic_efficiency.compat.algoperf.pytorch_utils']
-        assert aspec is sys.modules['algorithmic_efficiency.compat.algoperf.spec']
+        layer = 'algorithmic_efficiency.compat.algoperf'
+        assert algoperf.pytorch_utils is sys.modules[layer + '.pytorch_utils']
+        assert aspec is sys.modules[layer + '.spec']
         assert pytorch_setup()[:2] == (False, 0)
         assert compat.submission_api() == 'algoperf-compat'
         assert compat.training_complete_errors() == (spec.TrainingCompleteError,)

@@ -211,6 +211,7 @@ def test_param_shapes_before_init_is_a_clear_error():
 def test_model_fn_takes_dropout_rate_and_a_foreign_train_mode(workloads):
     """With the real algoperf installed, a submission passes *its* ForwardPassMode.TRAIN."""
     import enum
+
     import torch
 
     class ForeignMode(enum.Enum):  # another package's enum of the same name

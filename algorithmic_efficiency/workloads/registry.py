@@ -7,7 +7,7 @@ JAX or PyTorch; only :func:`load_workload` imports the one framework needed.
 from __future__ import annotations
 
 import importlib
-from typing import Dict, NamedTuple
+from typing import NamedTuple
 
 from algorithmic_efficiency import spec
 
@@ -17,7 +17,7 @@ class WorkloadEntry(NamedTuple):
     framework: str  # 'jax' | 'pytorch'
 
 
-WORKLOADS: Dict[str, WorkloadEntry] = {
+WORKLOADS: dict[str, WorkloadEntry] = {
     'cifar10_jax': WorkloadEntry(
         'algorithmic_efficiency.workloads.cifar.cifar_jax.workload:CifarWorkload', 'jax'
     ),

@@ -11,13 +11,13 @@ mask and label smoothing; ``workload.metrics_logger``; ``train_state`` and
 ``prepare_for_eval``.
 """
 
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
 import optax
-
 from algoperf import jax_sharding_utils, spec
 
 LOG_EVERY = 5
@@ -90,13 +90,13 @@ def update_params(
     current_params_types: spec.ParameterTypeTree,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
-    batch: Dict[str, spec.Tensor],
+    batch: dict[str, spec.Tensor],
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
-    train_state: Optional[Dict[str, Any]] = None,
+    train_state: dict[str, Any] | None = None,
 ) -> spec.UpdateReturn:
     del current_params_types, loss_type, eval_results, train_state
     optimizer_state, opt_update_fn = optimizer_state
@@ -133,7 +133,7 @@ def prepare_for_eval(
     hyperparameters: spec.Hyperparameters,
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
 ) -> spec.UpdateReturn:
@@ -150,14 +150,14 @@ def get_batch_size(workload_name):
 
 def data_selection(
     workload: spec.Workload,
-    input_queue: Iterator[Dict[str, spec.Tensor]],
+    input_queue: Iterator[dict[str, spec.Tensor]],
     optimizer_state: spec.OptimizerState,
     current_param_container: spec.ParameterContainer,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
     global_step: int,
     rng: spec.RandomState,
-) -> Dict[str, spec.Tensor]:
+) -> dict[str, spec.Tensor]:
     del workload, optimizer_state, current_param_container, model_state, hyperparameters
     del global_step, rng
     return next(input_queue)

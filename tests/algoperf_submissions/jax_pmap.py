@@ -8,9 +8,8 @@ import functools
 
 import jax
 import optax
-from flax import jax_utils
-
 from algoperf import spec
+from flax import jax_utils
 
 
 def get_batch_size(workload_name):

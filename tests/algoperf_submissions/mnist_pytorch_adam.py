@@ -12,10 +12,10 @@ The model work per step equals the project's PyTorch baseline (Adam, batch
 the two.
 """
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import torch
-
 from algoperf import spec
 from algoperf.pytorch_utils import pytorch_setup
 
@@ -53,13 +53,13 @@ def update_params(
     current_params_types: spec.ParameterTypeTree,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
-    batch: Dict[str, spec.Tensor],
+    batch: dict[str, spec.Tensor],
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
-    train_state: Optional[Dict[str, Any]] = None,
+    train_state: dict[str, Any] | None = None,
 ) -> spec.UpdateReturn:
     del hyperparameters, loss_type, current_params_types, eval_results
     current_model = current_param_container
@@ -96,7 +96,7 @@ def prepare_for_eval(
     hyperparameters: spec.Hyperparameters,
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
 ) -> spec.UpdateReturn:
@@ -111,13 +111,13 @@ def prepare_for_eval(
 
 def data_selection(
     workload: spec.Workload,
-    input_queue: Iterator[Dict[str, spec.Tensor]],
+    input_queue: Iterator[dict[str, spec.Tensor]],
     optimizer_state: spec.OptimizerState,
     current_param_container: spec.ParameterContainer,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
     global_step: int,
     rng: spec.RandomState,
-) -> Dict[str, spec.Tensor]:
+) -> dict[str, spec.Tensor]:
     del optimizer_state, current_param_container, global_step, rng
     return next(input_queue)

@@ -1,4 +1,4 @@
-"""NAdamW with warmup + cosine decay in PyTorch, against the AlgoPerf API, for the compatibility tests.
+"""NAdamW with warmup + cosine decay in PyTorch, against the AlgoPerf API (compatibility tests).
 
 Written for this project, it uses the API surface of the peer's external-tuning
 PyTorch NAdamW baseline: ``import torch.distributed.nn``, ``from algoperf
@@ -10,14 +10,14 @@ gradient clipping; ``workload.metrics_logger`` with the gradient norm;
 ``train_state`` and ``prepare_for_eval``.
 """
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.distributed.nn as dist_nn
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
-
 from algoperf import spec
 from algoperf.pytorch_utils import pytorch_setup
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 USE_PYTORCH_DDP = pytorch_setup()[0]
 LOG_EVERY = 5
@@ -52,13 +52,13 @@ def update_params(
     current_params_types: spec.ParameterTypeTree,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
-    batch: Dict[str, spec.Tensor],
+    batch: dict[str, spec.Tensor],
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
-    train_state: Optional[Dict[str, Any]] = None,
+    train_state: dict[str, Any] | None = None,
 ) -> spec.UpdateReturn:
     del current_params_types, loss_type, train_state, eval_results
     current_model = current_param_container
@@ -111,7 +111,7 @@ def prepare_for_eval(
     hyperparameters: spec.Hyperparameters,
     loss_type: spec.LossType,
     optimizer_state: spec.OptimizerState,
-    eval_results: List[Tuple[int, float]],
+    eval_results: list[tuple[int, float]],
     global_step: int,
     rng: spec.RandomState,
 ) -> spec.UpdateReturn:
@@ -128,14 +128,14 @@ def get_batch_size(workload_name):
 
 def data_selection(
     workload: spec.Workload,
-    input_queue: Iterator[Dict[str, spec.Tensor]],
+    input_queue: Iterator[dict[str, spec.Tensor]],
     optimizer_state: spec.OptimizerState,
     current_param_container: spec.ParameterContainer,
     model_state: spec.ModelAuxiliaryState,
     hyperparameters: spec.Hyperparameters,
     global_step: int,
     rng: spec.RandomState,
-) -> Dict[str, spec.Tensor]:
+) -> dict[str, spec.Tensor]:
     del workload, optimizer_state, current_param_container, model_state, hyperparameters
     del global_step, rng
     return next(input_queue)
