@@ -42,18 +42,33 @@ def read_rows(path):
         return list(csv.DictReader(f))
 
 
+_RUNS = {}
+
+
+def run_case(name, tmp_path_factory):
+    """The sweep of one case, run once per module: ``(name, LOG_DIR/<workload>, process)``."""
+    if name not in _RUNS:
+        fw, space, _, extra = CASES[name]
+        log_dir = tmp_path_factory.mktemp(name) / 'logs'
+        proc = run_runner(f'--workload=mnist_{fw}',
+                          f'--submission_path={SUBMISSIONS}/{name}.py',
+                          f'--tuning_search_space={SUBMISSIONS}/{space}',
+                          '--num_tuning_trials=2', f'--max_global_steps={STEPS}', '--rng_seed=5',
+                          f'--log_dir={log_dir}', *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        _RUNS[name] = (name, os.path.join(log_dir, f'mnist_{fw}'), proc)
+    return _RUNS[name]
+
+
 @pytest.fixture(scope='module', params=sorted(CASES))
 def sweep(request, tmp_path_factory):
-    name = request.param
-    fw, space, _, extra = CASES[name]
-    log_dir = tmp_path_factory.mktemp(name) / 'logs'
-    proc = run_runner(f'--workload=mnist_{fw}',
-                      f'--submission_path={SUBMISSIONS}/{name}.py',
-                      f'--tuning_search_space={SUBMISSIONS}/{space}', '--num_tuning_trials=2',
-                      f'--max_global_steps={STEPS}', '--rng_seed=5', f'--log_dir={log_dir}',
-                      *extra)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return name, os.path.join(log_dir, f'mnist_{fw}'), proc
+    return run_case(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope='module')
+def adam_sweep(tmp_path_factory):
+    """The Adam submission's sweep, which ran with --tensorboard."""
+    return run_case('mnist_pytorch_adam', tmp_path_factory)
 
 
 def test_rows_hparams_and_telemetry_as_for_our_baselines(sweep):
@@ -101,10 +116,8 @@ def test_metrics_logger_scalars_land_in_a_per_trial_file(sweep):
         assert all(float(r['grad_norm']) > 0 for r in logged)
 
 
-def test_metrics_logger_scalars_land_in_tensorboard(sweep):
-    name, workload_dir, _ = sweep
-    if '--tensorboard' not in CASES[name][3]:
-        pytest.skip('this sweep ran without --tensorboard')
+def test_metrics_logger_scalars_land_in_tensorboard(adam_sweep):
+    _, workload_dir, _ = adam_sweep
     from tensorboard.backend.event_processing import event_accumulator
 
     acc = event_accumulator.EventAccumulator(os.path.join(workload_dir, 'run_1', 'submission'))
