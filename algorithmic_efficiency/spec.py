@@ -226,7 +226,8 @@ class Workload(abc.ABC):
     @property
     def step_hint(self) -> int:
         """Roughly the steps a baseline takes in the budget; schedules scale by it."""
-        raise NotImplementedError(f'{type(self).__name__} defines no step_hint')
+        # AttributeError: hasattr()/getattr(w, 'step_hint', None) see a workload without one.
+        raise AttributeError(f'{type(self).__name__} defines no step_hint')
 
     @property
     def param_shapes(self) -> ParameterShapeTree:

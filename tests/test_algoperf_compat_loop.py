@@ -229,3 +229,27 @@ def test_metrics_logger_is_attached_for_the_trial_only():
     assert w.logger_during_trial is logger and w.metrics_logger is None
     run(w, submission, max_global_steps=2)  # no recording: None, as on the peer's runner
     assert w.logger_during_trial is None
+
+
+# --- The AlgoPerf workload API on CIFAR-10 (ResNet-18: conv, batch norm, dense).
+@pytest.mark.parametrize('fw', ['jax', 'pytorch'])
+def test_cifar_carries_the_peers_properties(fw):
+    from algorithmic_efficiency.workloads import registry
+
+    w = type(registry.load_workload(f'cifar10_{fw}', fw))(width=4)  # init needs no data
+    params, _ = w.init_model_fn(w.rng_from_seed(0))
+    assert w.step_hint == 4883  # the peer's CIFAR-10 value
+    if fw == 'jax':
+        import jax
+
+        types_, shapes = jax.tree.leaves(w.model_params_types), jax.tree.leaves(w.param_shapes)
+        sizes = [p.shape for p in jax.tree.leaves(params)]
+    else:
+        types_, shapes = list(w.model_params_types.values()), list(w.param_shapes.values())
+        sizes = [tuple(p.shape) for p in params.parameters()]
+    assert [s.shape_tuple for s in shapes] == sizes
+    kinds = spec.ParameterType
+    assert set(types_) == {kinds.CONV_WEIGHT, kinds.BATCH_NORM_SCALE, kinds.BATCH_NORM_BIAS,
+                           kinds.WEIGHT, kinds.BIAS}
+    assert sum(t == kinds.CONV_WEIGHT for t in types_) == 20  # 17 3x3 + 3 projection convs
+    assert registry.base_name(f'cifar10_{fw}') == 'cifar'  # what get_batch_size gets

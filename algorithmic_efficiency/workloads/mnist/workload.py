@@ -151,11 +151,6 @@ class BaseMnistWorkload(spec.Workload):
         # submissions scale warmup and decay by it, so their schedules match its runner's.
         return 7813
 
-    @staticmethod
-    def param_type(path: str) -> spec.ParameterType:
-        """The MLP's parameter kinds: kernels/weights and biases."""
-        return spec.ParameterType.BIAS if path.endswith('bias') else spec.ParameterType.WEIGHT
-
     # --- Data.
     def _normalise(self, images: np.ndarray) -> np.ndarray:
         x = images.astype(np.float32)

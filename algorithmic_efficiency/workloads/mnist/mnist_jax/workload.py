@@ -10,7 +10,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.workloads import jax_utils
@@ -51,10 +50,8 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, None]:
         numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
         params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
-        self._param_shapes = jax.tree_util.tree_map(lambda p: spec.ShapeTuple(p.shape), params)
-        self._param_types = jax.tree_util.tree_map_with_path(
-            lambda path, _: self.param_type(str(getattr(path[-1], 'key', path[-1]))), params
-        )
+        self._param_shapes = jax_utils.param_shapes(params)
+        self._param_types = jax_utils.param_types(params)
         return params, None
 
     def build_input_queue(
@@ -87,20 +84,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mask_batch: jax.Array | None = None,
         label_smoothing: Any = 0.0,
     ) -> dict[str, Any]:
-        if isinstance(label_smoothing, (int, float)) and label_smoothing == 0:
-            # The common case, known at trace time: no one-hot targets needed.
-            losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
-        else:  # a number or a traced value (a jitted step's argument)
-            targets = optax.smooth_labels(
-                jax.nn.one_hot(label_batch, mnist_base.NUM_CLASSES), label_smoothing
-            )
-            losses = optax.softmax_cross_entropy(logits_batch, targets)
-        if mask_batch is None:
-            n_valid = losses.shape[0]
-        else:
-            losses = losses * mask_batch
-            n_valid = jnp.sum(mask_batch)
-        return {'summed': jnp.sum(losses), 'n_valid_examples': n_valid, 'per_example': losses}
+        return jax_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing, mnist_base.NUM_CLASSES
+        )
 
     @functools.partial(jax.jit, static_argnums=0)
     def _eval_sums(

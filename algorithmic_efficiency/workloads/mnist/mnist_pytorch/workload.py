@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from algorithmic_efficiency import spec
@@ -53,8 +52,8 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             for layer, name in ((model.net[0], 'Dense_0'), (model.net[2], 'Dense_1')):
                 layer.weight.copy_(torch.from_numpy(numpy_params[name]['kernel'].T.copy()))
                 layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
-        self._param_shapes = {k: spec.ShapeTuple(v.shape) for k, v in model.named_parameters()}
-        self._param_types = {k: self.param_type(k) for k, _ in model.named_parameters()}
+        self._param_shapes = pytorch_utils.param_shapes(model)
+        self._param_types = pytorch_utils.param_types(model)
         return model.to(self.device), None
 
     def build_input_queue(
@@ -96,17 +95,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mask_batch: torch.Tensor | None = None,
         label_smoothing: float = 0.0,
     ) -> dict[str, torch.Tensor]:
-        losses = F.cross_entropy(
-            logits_batch, label_batch, reduction='none', label_smoothing=float(label_smoothing)
+        return pytorch_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing
         )
-        if mask_batch is None:
-            # A CPU scalar tensor: dividing a CUDA loss by it needs no copy to the device
-            # (the peer's copy to the device waits for the device every step).
-            n_valid = torch.tensor(losses.shape[0])
-        else:
-            losses = losses * mask_batch
-            n_valid = mask_batch.sum()
-        return {'summed': losses.sum(), 'n_valid_examples': n_valid, 'per_example': losses}
 
     def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
