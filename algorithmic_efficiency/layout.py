@@ -27,6 +27,8 @@ PACKAGES_FILE = 'packages.txt'
 METRICS_FILE = 'metrics.csv'
 TRIAL_FILE = 'trial.json'
 ERROR_FILE = 'error.txt'
+# Scalars a submission logs through workload.metrics_logger (one row per call).
+SUBMISSION_METRICS_FILE = 'submission_metrics.csv'
 # LOG_DIR/<workload>/run_<N>; at most 18 digits, so N fits the readers' int64 run_idx
 # (a run_99999999999999999999 is not a run directory, it is ignored).
 RUN_DIR_RE = re.compile(r'^run_(\d{1,18})$')

@@ -3,8 +3,16 @@
 A *workload* (model + data + loss + target) implements :class:`Workload`. A
 *submission* (a training algorithm) is a Python file defining the four
 functions typed below (:data:`InitOptimizerStateFn`, :data:`UpdateParamsFn`,
-:data:`DataSelectionFn`, :data:`GetBatchSizeFn`). The runner times only
-``data_selection`` + ``update_params``; evaluation is untimed.
+:data:`DataSelectionFn`, :data:`GetBatchSizeFn`) and optionally
+``prepare_for_eval`` (:data:`PrepareForEvalFn`). The runner times only
+``data_selection`` + ``update_params`` (+ ``prepare_for_eval``); evaluation is
+untimed.
+
+The API is the peer's (MLCommons AlgoPerf) where that costs our users
+nothing: the names below include every one of its ``algoperf.spec`` (which
+``compat.algoperf.spec`` re-exports), ``loss_fn`` returns its dict,
+``model_fn`` takes ``dropout_rate``, workloads carry ``step_hint``,
+``param_shapes``, ``model_params_types`` and ``metrics_logger``.
 
 This module imports neither JAX nor PyTorch: parameter containers, batches
 and RNG keys are framework-native objects typed here as ``Any``.
@@ -25,19 +33,81 @@ ModelAuxiliaryState = Any
 OptimizerState = Any
 RandomState = Any
 Batch = dict[str, Any]
+# A trial's hyperparameters: read as attributes (hp.learning_rate) or as a mapping
+# (hp['learning_rate']); compat.Hyperparameters. None for self-tuning.
 Hyperparameters = Mapping[str, Any] | None
 EvalResults = list[tuple[int, dict[str, float]]]  # (global_step, metrics) per eval so far
+Tensor = Any  # a framework array (jax.Array, torch.Tensor, numpy.ndarray)
+ParameterKey = str
+Timing = float
+Steps = int
+ModelInitState = tuple[ParameterContainer, ModelAuxiliaryState]
 
 
 class LossType(enum.Enum):
     SOFTMAX_CROSS_ENTROPY = 0
     SIGMOID_CROSS_ENTROPY = 1
     MEAN_SQUARED_ERROR = 2
+    CTC_LOSS = 3
+    MEAN_ABSOLUTE_ERROR = 4
 
 
 class ForwardPassMode(enum.Enum):
     TRAIN = 0
     EVAL = 1
+
+
+def is_train(mode: Any) -> bool:
+    """Whether ``mode`` is TRAIN, also for the real ``algoperf``'s enum when that is installed."""
+    return getattr(mode, 'name', mode) == 'TRAIN'
+
+
+class ParameterType(enum.Enum):
+    """What a parameter is (``Workload.model_params_types``), for per-kind update rules."""
+
+    WEIGHT = 0
+    BIAS = 1
+    CONV_WEIGHT = 2
+    BATCH_NORM_SCALE = 3
+    BATCH_NORM_BIAS = 4
+    LAYER_NORM_SCALE = 5
+    LAYER_NORM_BIAS = 6
+    EMBEDDING = 7
+    ATTENTION_Q = 8
+    ATTENTION_K = 9
+    ATTENTION_V = 10
+    ATTENTION_OUT = 11
+    ATTENTION_QKV = 12
+    ATTENTION_KV = 13
+    ATTENTION_BIAS = 14
+
+
+class ShapeTuple:
+    """A parameter's shape as one pytree *leaf* (a bare tuple would be walked into).
+
+    ``Workload.param_shapes`` has the parameters' tree structure with these at
+    the leaves, so ``jax.tree.map(lambda s: jnp.zeros(s.shape_tuple),
+    workload.param_shapes)`` builds zeros shaped like the parameters.
+    """
+
+    __slots__ = ('shape_tuple',)
+
+    def __init__(self, shape_tuple: tuple[int, ...]):
+        self.shape_tuple = tuple(shape_tuple)
+
+    def __repr__(self) -> str:
+        return f'ShapeTuple({self.shape_tuple})'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ShapeTuple) and self.shape_tuple == other.shape_tuple
+
+    def __hash__(self) -> int:
+        return hash(self.shape_tuple)
+
+
+Shape = tuple[int, ...] | ShapeTuple
+ParameterShapeTree = dict[str, Any]  # the parameters' structure, ShapeTuple leaves
+ParameterTypeTree = dict[str, Any]  # the parameters' structure, ParameterType leaves
 
 
 class _StrEnum(str, enum.Enum):  # noqa: UP042  (enum.StrEnum is Python 3.11+; 3.10 is supported)
@@ -89,7 +159,23 @@ class Workload(abc.ABC):
     Workloads are small classes of pure functions with no logging inside. The
     runner calls :meth:`prepare_data` once, then per trial ``init_model_fn``,
     ``build_input_queue`` and, at every eval, ``eval_model``.
+
+    ``init_model_fn`` sets ``_param_shapes`` and ``_param_types`` (read through
+    :attr:`param_shapes` and :attr:`model_params_types`). During a recorded
+    trial the runner attaches :attr:`metrics_logger`, through which a
+    submission logs its own scalars.
     """
+
+    # Set by init_model_fn: the parameters' tree with ShapeTuple / ParameterType leaves.
+    _param_shapes: ParameterShapeTree | None = None
+    _param_types: ParameterTypeTree | None = None
+    # The trial's recording.submission_metrics.SubmissionMetricsLogger, or None
+    # (no --log_dir); submissions call metrics_logger.append_scalar_metrics(dict, step).
+    metrics_logger: Any = None
+
+    def attach_metrics_logger(self, metrics_logger: Any) -> None:
+        """Attaches (or, with ``None``, detaches) the trial's metrics logger."""
+        self.metrics_logger = metrics_logger
 
     # --- Properties recorded as ``workload.*`` in metadata.json and metrics.csv.
     @property
@@ -137,6 +223,29 @@ class Workload(abc.ABC):
     def eval_period_time_sec(self) -> float:
         """Submission time (seconds) between the end of one eval and the next."""
 
+    @property
+    def step_hint(self) -> int:
+        """Roughly the steps a baseline takes in the budget; schedules scale by it."""
+        # AttributeError: hasattr()/getattr(w, 'step_hint', None) see a workload without one.
+        raise AttributeError(f'{type(self).__name__} defines no step_hint')
+
+    @property
+    def param_shapes(self) -> ParameterShapeTree:
+        """The parameters' tree with :class:`ShapeTuple` leaves (after ``init_model_fn``)."""
+        if self._param_shapes is None:
+            raise ValueError('workload.param_shapes is set by init_model_fn(), which has not run')
+        return self._param_shapes
+
+    @property
+    def model_params_types(self) -> ParameterTypeTree:
+        """The parameters' tree with :class:`ParameterType` leaves; ``update_params`` gets it
+        as ``current_params_types``."""
+        if self._param_types is None:
+            raise ValueError(
+                'workload.model_params_types is set by init_model_fn(), which has not run'
+            )
+        return self._param_types
+
     # --- Data.
     @abc.abstractmethod
     def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
@@ -182,12 +291,30 @@ class Workload(abc.ABC):
         mode: ForwardPassMode,
         rng: RandomState,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[Any, ModelAuxiliaryState]:
-        """Forward pass: returns ``(logits, new_model_state)``."""
+        """Forward pass: returns ``(logits, new_model_state)``.
+
+        ``dropout_rate`` applies in TRAIN mode to models with dropout (the
+        MNIST MLP has none and ignores it).
+        """
 
     @abc.abstractmethod
-    def loss_fn(self, label_batch: Any, logits_batch: Any, mask_batch: Any | None = None) -> Any:
-        """Per-example losses (unreduced), zero where ``mask_batch`` is 0."""
+    def loss_fn(
+        self,
+        label_batch: Any,
+        logits_batch: Any,
+        mask_batch: Any | None = None,
+        label_smoothing: float = 0.0,
+    ) -> dict[str, Any]:
+        """The (masked, optionally label-smoothed) loss, differentiable, not reduced across devices.
+
+        Returns:
+          ``{'summed': sum of the per-example losses, 'n_valid_examples':
+          examples counted (mask sum, else the batch size), 'per_example':
+          the losses, zero where mask_batch is 0}``. The mean loss is
+          ``summed / n_valid_examples``.
+        """
 
     @abc.abstractmethod
     def eval_model(
@@ -208,10 +335,6 @@ class Workload(abc.ABC):
     def rng_from_seed(self, seed: int) -> RandomState:
         """The framework-native RNG for an int seed (JAX: a PRNG key; PyTorch: the int)."""
         return seed
-
-    def param_shapes(self, params: ParameterContainer) -> Any:
-        """Shapes of the parameters, passed to ``update_params`` as ``current_params_types``."""
-        return None
 
     def sync_device(self, params: ParameterContainer) -> None:
         """Blocks until all work queued on the device for ``params`` has finished.
@@ -253,12 +376,15 @@ InitOptimizerStateFn = Callable[
     OptimizerState,
 ]
 """``init_optimizer_state(workload, model_params, model_state, hyperparameters, rng)``."""
+InitOptimizerFn = InitOptimizerStateFn  # the peer's name
+
+UpdateReturn = tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState]
 
 UpdateParamsFn = Callable[
     [
         Workload,
         ParameterContainer,
-        Any,
+        ParameterTypeTree,
         ModelAuxiliaryState,
         Hyperparameters,
         Batch,
@@ -267,17 +393,49 @@ UpdateParamsFn = Callable[
         EvalResults,
         int,
         RandomState,
+        Mapping[str, Any] | None,
     ],
-    tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState],
+    UpdateReturn,
 ]
 """``update_params(workload, current_param_container, current_params_types, model_state,
-hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step, rng)``
-returns ``(optimizer_state, params, model_state)``.
+hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step, rng,
+train_state=None)`` returns ``(optimizer_state, params, model_state)``.
+
+``current_params_types`` is ``workload.model_params_types``. ``train_state``
+is passed only to an ``update_params`` that declares it: a read-only mapping
+with the peer's keys (``accumulated_submission_time``, ``is_time_remaining``,
+``training_complete``, ``validation_goal_reached``, ``test_goal_reached``,
+``last_eval_time``, ``accumulated_eval_time``, ``accumulated_logging_time``,
+``last_step_end_time``); between evals ``accumulated_submission_time`` is the
+loop's unsynchronised reading (exact at every eval).
 
 ``rng`` is the trial's update key, the same at every step: derive per-step
 randomness inside the compiled step (e.g. ``jax.random.fold_in(rng, global_step)``)
 so the runner adds no per-step RNG dispatch. Fetching values to the host here
 (``float(loss)``) forces a device sync every step: avoid it.
+"""
+
+PrepareForEvalFn = Callable[
+    [
+        Workload,
+        ParameterContainer,
+        ParameterTypeTree,
+        ModelAuxiliaryState,
+        Hyperparameters,
+        LossType,
+        OptimizerState,
+        EvalResults,
+        int,
+        RandomState,
+    ],
+    UpdateReturn,
+]
+"""Optional: ``prepare_for_eval(workload, current_param_container, current_params_types,
+model_state, hyperparameters, loss_type, optimizer_state, eval_results, global_step, rng)``
+returns ``(optimizer_state, params, model_state)``.
+
+Called before every eval; what it returns is evaluated *and* trained on
+afterwards. Its time counts as submission time, as on the peer's runner.
 """
 
 DataSelectionFn = Callable[
@@ -297,6 +455,10 @@ DataSelectionFn = Callable[
 model_state, hyperparameters, global_step, rng)`` returns the next batch."""
 
 GetBatchSizeFn = Callable[[str], int]
-"""``get_batch_size(workload_name)`` returns the global batch size."""
+"""``get_batch_size(workload_name)`` returns the global batch size. It gets the
+framework-free name (``'mnist'`` for ``mnist_jax`` and ``mnist_pytorch``), as on the
+peer's runner; if that raises ``KeyError`` or ``ValueError`` the runner retries with
+the full name (what it passed before)."""
 
 SUBMISSION_FUNCTIONS = ('init_optimizer_state', 'update_params', 'data_selection', 'get_batch_size')
+OPTIONAL_SUBMISSION_FUNCTIONS = ('prepare_for_eval',)

@@ -14,9 +14,10 @@ import logging
 import os
 from typing import Any
 
-from algorithmic_efficiency import flag_checks, spec, submission_import
+from algorithmic_efficiency import compat, flag_checks, spec, submission_import
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.training import submission_api
 from algorithmic_efficiency.workloads import preload, registry
 
 FRAMEWORK_PACKAGES = {'jax': ('jax', 'jaxlib', 'flax', 'optax'), 'pytorch': ('torch',)}
@@ -77,14 +78,24 @@ class UsageError(ValueError):
     """Bad input: printed as one line, exit code 2."""
 
 
-def load_submission(path: str) -> Any:
-    """Imports a submission file and checks it defines the four functions."""
+def load_submission(path: str, framework: str | None = None) -> Any:
+    """Imports a submission file and checks it defines the four functions.
+
+    AlgoPerf submissions load unchanged: ``import algoperf`` reaches this
+    project's layer unless the real package is installed (``compat.prepare``).
+    A ``jax.pmap`` submission is refused before it is imported.
+    """
     if not path:
         raise UsageError(
             '--submission_path is required (e.g. baselines/mnist/mnist_jax/submission.py)'
         )
     if not os.path.isfile(path):
         raise UsageError(f"--submission_path '{path}' is not a file")
+    with open(path, encoding='utf-8', errors='replace') as f:
+        pmap_line = compat.checks.find_pmap(f.read())
+    if pmap_line is not None:
+        raise UsageError(compat.checks.pmap_message(path, pmap_line))
+    compat.prepare(framework)  # `import algoperf` resolves (unless the real one is installed)
     module = submission_import.import_submission(path, UsageError)
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
@@ -310,7 +321,7 @@ def trial_list(
 def _check_one_batch(workload: spec.Workload, submission: Any, config: RunConfig) -> None:
     """Refuses training data smaller than one of the submission's batches (exit 2)."""
     try:
-        batch_size = int(submission.get_batch_size(config.workload))
+        batch_size = submission_api.batch_size(submission, config.workload)
     except Exception:  # noqa: BLE001  (the trial reports the submission's own failure)
         return
     available = workload.num_train_examples
@@ -383,7 +394,7 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     # waits for it, then torch._dynamo (PyTorch) goes on importing while the
     # log directory is opened, the data loaded and the sweep files written.
     preload.start(inputs.framework)
-    submission = load_submission(config.submission_path)
+    submission = load_submission(config.submission_path, inputs.framework)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     plan: list[tuple[RunConfig, dict[str, Any]]] = [(config, {})]
     if config.num_studies > 1:
@@ -545,6 +556,8 @@ def sweep_metadata(
         'num_tuning_trials': num_trials,
         'search_algorithm': config.search_algorithm,
         'search_space': inputs.search_space.to_json() if inputs.search_space else None,
+        # 'native', 'algoperf-compat' (this project's layer) or 'algoperf <version>'.
+        'submission.api': compat.submission_api(),
         'flags': flags,
         **data_info,
         **inputs.extra,

@@ -14,7 +14,8 @@ import pytest
 from sweeps import ROOT
 
 FRAMEWORKS = ('jax', 'jaxlib', 'flax', 'optax', 'torch')
-ALLOWED = ('algorithmic_efficiency/workloads/', 'baselines/')
+# compat/ is the AlgoPerf layer submissions import (its sharding and RNG helpers are JAX's).
+ALLOWED = ('algorithmic_efficiency/workloads/', 'algorithmic_efficiency/compat/', 'baselines/')
 
 
 def framework_imports(source, filename='<string>'):

@@ -47,7 +47,7 @@ PINNED_METADATA_KEYS = [
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
     'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials', 'search_algorithm',
-    'search_space', 'flags',
+    'search_space', 'submission.api', 'flags',
     'data.source', 'data.description', 'data.path', 'data.num_train_examples',
     'data.num_eval_examples', 'data.comparable_to_full_mnist',
     'exp', 'owner',

@@ -144,12 +144,38 @@ def test_input_queue_batches(workloads, fw):
         next(iter(w.build_input_queue(0, 'test', None, 8)))
 
 
-def test_loss_fn_masks(workloads):
-    import torch
-    w = workloads['pytorch']
-    logits = torch.zeros(3, 10)
-    losses = w.loss_fn(torch.tensor([1, 2, 3]), logits, torch.tensor([1.0, 0.0, 1.0]))
-    assert losses.tolist() == pytest.approx([np.log(10), 0.0, np.log(10)])
+def _expected_losses(logits, labels, smoothing):
+    """Cross-entropy against label-smoothed one-hot targets, in NumPy."""
+    logits = np.asarray(logits, np.float64)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    targets = np.full(logits.shape, smoothing / 10)
+    targets[np.arange(len(labels)), labels] += 1 - smoothing
+    return -(targets * log_p).sum(-1)
+
+
+@pytest.mark.parametrize('fw', registry.FRAMEWORKS)
+@pytest.mark.parametrize('smoothing', [0.0, 0.2])
+def test_loss_fn_returns_the_peers_dict(workloads, fw, smoothing):
+    w = workloads[fw]
+    logits = np.zeros((3, 10), np.float32)
+    logits[:, 0] = [2.0, -1.0, 0.5]
+    labels, mask = np.array([0, 2, 3]), np.array([1.0, 0.0, 1.0], np.float32)
+    expected = _expected_losses(logits, labels, smoothing)
+    if fw == 'pytorch':
+        import torch
+        as_fw = torch.tensor
+    else:
+        import jax.numpy as jnp
+        as_fw = jnp.asarray
+    out = w.loss_fn(as_fw(labels), as_fw(logits), label_smoothing=smoothing)
+    assert set(out) == {'summed', 'n_valid_examples', 'per_example'}
+    assert np.asarray(out['per_example']) == pytest.approx(expected, rel=1e-5)
+    assert float(out['summed']) == pytest.approx(expected.sum(), rel=1e-5)
+    assert float(out['n_valid_examples']) == 3
+    masked = w.loss_fn(as_fw(labels), as_fw(logits), as_fw(mask), smoothing)
+    assert np.asarray(masked['per_example']) == pytest.approx(expected * mask, rel=1e-5)
+    assert float(masked['summed']) == pytest.approx((expected * mask).sum(), rel=1e-5)
+    assert float(masked['n_valid_examples']) == 2
     assert w.loss_type == spec.LossType.SOFTMAX_CROSS_ENTROPY
 
 
@@ -163,3 +189,51 @@ def test_images_stay_uint8_and_each_batch_is_normalised(workloads, fw):
     ref = (w._train_x[idx].astype(np.float64) / 255 - 0.1307) / 0.3081
     np.testing.assert_allclose(np.asarray(batch['inputs']), ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(np.asarray(batch['targets']), w._train_y[idx])
+
+
+@pytest.mark.parametrize('fw', registry.FRAMEWORKS)
+def test_param_shapes_types_and_step_hint(workloads, fw):
+    w = workloads[fw]
+    params, _ = w.init_model_fn(w.rng_from_seed(0))
+    assert w.step_hint == 7813
+    if fw == 'jax':
+        import jax
+        shapes = w.param_shapes
+        # The parameters' own tree, ShapeTuple leaves: zeros shaped like the parameters.
+        zeros = jax.tree.map(lambda s: np.zeros(s.shape_tuple), shapes)
+        assert jax.tree.structure(zeros) == jax.tree.structure(params)
+        assert shapes['params']['Dense_0']['kernel'] == spec.ShapeTuple((784, 128))
+        types = w.model_params_types['params']
+        assert types['Dense_1'] == {'kernel': spec.ParameterType.WEIGHT,
+                                    'bias': spec.ParameterType.BIAS}
+    else:
+        assert w.param_shapes == {
+            'net.0.weight': spec.ShapeTuple((128, 784)), 'net.0.bias': spec.ShapeTuple((128,)),
+            'net.2.weight': spec.ShapeTuple((10, 128)), 'net.2.bias': spec.ShapeTuple((10,))}
+        assert w.model_params_types['net.2.weight'] == spec.ParameterType.WEIGHT
+        assert w.model_params_types['net.2.bias'] == spec.ParameterType.BIAS
+
+
+def test_param_shapes_before_init_is_a_clear_error():
+    from algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload import MnistWorkload
+    with pytest.raises(ValueError, match='set by init_model_fn'):
+        _ = MnistWorkload().param_shapes
+
+
+def test_model_fn_takes_dropout_rate_and_a_foreign_train_mode(workloads):
+    """With the real algoperf installed, a submission passes *its* ForwardPassMode.TRAIN."""
+    import enum
+
+    import torch
+
+    class ForeignMode(enum.Enum):  # another package's enum of the same name
+        TRAIN = 0
+        EVAL = 1
+
+    w = workloads['pytorch']
+    model, _ = w.init_model_fn(0)
+    batch = {'inputs': torch.zeros(2, 784)}
+    logits, _ = w.model_fn(model, batch, None, ForeignMode.TRAIN, 0, True, dropout_rate=0.1)
+    assert logits.requires_grad and model.training
+    logits, _ = w.model_fn(model, batch, None, ForeignMode.EVAL, 0, False)
+    assert not logits.requires_grad and not model.training

@@ -7,6 +7,7 @@
   LOG_DIR/<workload>/run_<N>/metrics.csv   one row per eval (append-only)
   LOG_DIR/<workload>/run_<N>/trial.json    the trial's status, hparams, seed, result
   LOG_DIR/<workload>/run_<N>/error.txt     the traceback of a failed trial
+  LOG_DIR/<workload>/run_<N>/submission_metrics.csv   scalars the submission logged (metrics_logger)
 
 Collectors (``telemetry``) never write and writers (:mod:`.writers`: CSV,
 TensorBoard) never collect; this module joins them. A trial's rows go through
@@ -30,11 +31,13 @@ from algorithmic_efficiency.layout import (
     METRICS_FILE,
     PACKAGES_FILE,
     RUN_DIR_RE,
+    SUBMISSION_METRICS_FILE,
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
 from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
 from algorithmic_efficiency.recording.lock import SweepLock
+from algorithmic_efficiency.recording.submission_metrics import SubmissionMetricsLogger
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.telemetry import energy as energy_meter
 from algorithmic_efficiency.telemetry import sampler as telemetry
@@ -49,7 +52,7 @@ BUILTIN_METADATA_KEYS = frozenset(
         'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
         'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'gpu_model_name', 'gpu_driver',
         'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials',
-        'search_algorithm', 'search_space', 'flags', 'resumed_at',
+        'search_algorithm', 'search_space', 'submission.api', 'flags', 'resumed_at',
         'sweep', 'eval_idx', 'run_dir', 'nodes', 'ray',
     }
 )  # fmt: skip
@@ -132,10 +135,13 @@ class TrialRecorder:
         current: bool = True,
         energy: energy_meter.EnergyMeter | None = None,
         info: dict[str, Any] | None = None,
+        metrics_logger: SubmissionMetricsLogger | None = None,
     ):
         self.run_dir = run_dir
         self._info = info  # trial.json as written at the start; the heartbeat adds to it
         self.writer = writer
+        # workload.metrics_logger during the trial: the submission's own scalars.
+        self.metrics_logger = metrics_logger
         self._sampler = sampler
         self._extra = extra_columns
         self._energy = energy if energy is not None and energy.sources else None
@@ -200,6 +206,8 @@ class TrialRecorder:
             if self._sampler is not None:
                 self._sampler.stop()
             self.writer.close()
+            if self.metrics_logger is not None:
+                self.metrics_logger.close()
         finally:
             if entered is not None:
                 trial_context.leave(entered)
@@ -361,7 +369,7 @@ class Recorder:
         """A re-run trial keeps its earlier files under numbered names, never deleted."""
         names = [
             n
-            for n in (METRICS_FILE, TRIAL_FILE, ERROR_FILE)
+            for n in (METRICS_FILE, TRIAL_FILE, ERROR_FILE, SUBMISSION_METRICS_FILE)
             if os.path.exists(os.path.join(run_dir, n))
         ]
         if not names:
@@ -413,8 +421,12 @@ class Recorder:
         if remote:
             return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
+        metrics_logger = SubmissionMetricsLogger(
+            run_dir, tensorboard=self.tensorboard_hparams is not None, fsync=self.fsync
+        )
         return TrialRecorder(run_dir, writers.MultiWriter(sinks), sampler, self.extra_metadata,
-                             energy=energy_meter.EnergyMeter(self.rapl_root), info=info)
+                             energy=energy_meter.EnergyMeter(self.rapl_root), info=info,
+                             metrics_logger=metrics_logger)
 
     def finish_trial(self, trial: TrialRecorder, result: Any) -> None:
         """Closes the trial's writers and records how it ended (``result``: a TrialResult)."""

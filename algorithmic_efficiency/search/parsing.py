@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
 import os
 from typing import Any
@@ -28,6 +29,8 @@ from algorithmic_efficiency.search.space import (
     quoted,
     show,
 )
+
+_log = logging.getLogger(__name__)
 
 
 def _check_name(name: Any, report: Reporter, *where: str) -> str:
@@ -237,19 +240,36 @@ def parse_search_space(obj: Any, source: str | None = None) -> SearchSpace:
                        source=source)
 
 
-def _reject_duplicate_keys(source: str):
+def _note_duplicate_keys(found: list):
+    """A JSON object hook that keeps the last value of a repeated key and notes it in ``found``."""
 
     def hook(pairs):
-        seen = {}
+        obj = {}
         for key, value in pairs:
-            if key in seen:
-                raise SearchSpaceError(
-                    f'{source}: duplicate key {key!r}; each key may appear '
-                    'only once per object, remove one of them')
-            seen[key] = value
-        return seen
+            if key in obj:
+                found.append((obj, key))
+            obj[key] = value  # the last one wins, as in json.load
+        return obj
 
     return hook
+
+
+def _check_duplicate_keys(obj: Any, found: list, source: str) -> None:
+    """A repeated key is an error, except inside a point of a list of trials.
+
+    There it is a warning and the last value is used: the peer's published
+    NAdamW ``tuning_search_space.json`` sets ``label_smoothing`` twice in one
+    point, and its runner (``json.load``) takes the last, so ours runs it alike.
+    """
+    points = {id(p): i for i, p in enumerate(obj)} if isinstance(obj, list) else {}
+    for container, key in found:
+        index = points.get(id(container))
+        if index is None:
+            raise SearchSpaceError(
+                f'{source}: duplicate key {key!r}; each key may appear '
+                'only once per object, remove one of them')
+        _log.warning('%s: trial %d sets %r twice; using %r, the last one (as json.load '
+                     'does)', source, index, key, container[key])
 
 
 def load_search_space(path: str | os.PathLike) -> SearchSpace:
@@ -278,7 +298,8 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
             f'{source}: cannot read search space file: '
             f'{e.strerror or e}') from None
     try:
-        obj = json.loads(text, object_pairs_hook=_reject_duplicate_keys(source))
+        duplicates: list = []
+        obj = json.loads(text, object_pairs_hook=_note_duplicate_keys(duplicates))
     except json.JSONDecodeError as e:
         raise SearchSpaceError(
             f'{source}: invalid JSON at line {e.lineno}, column {e.colno}: '
@@ -291,6 +312,7 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
         raise SearchSpaceError(
             f'{source}: nested more than {MAX_DEPTH} levels deep; a search space is an '
             'object of dimensions (or a list of trials) holding flat values')
+    _check_duplicate_keys(obj, duplicates, source)
     return parse_search_space(obj, source=source)
 
 

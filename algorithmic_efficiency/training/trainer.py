@@ -3,8 +3,9 @@
 Timing rules (what users compare, so they are exact):
 
 * Submission time counts only ``data_selection`` + ``update_params`` (and the
-  loop's own few instructions between them). Evals, telemetry and writing
-  rows are untimed.
+  loop's own few instructions between them), and the optional
+  ``prepare_for_eval`` before each eval (as on the peer's runner). Evals,
+  telemetry and writing rows are untimed.
 * The device is synchronised (``workload.sync_device``) before every clock
   reading that is *accounted*. The loop does not synchronise every step: it
   reads the clock unsynchronised only to decide whether an eval or the end of
@@ -37,11 +38,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import rows
+from algorithmic_efficiency.training import rows, submission_api
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
@@ -96,6 +97,12 @@ class _Inputs:
     update_rng: Any
     data_rng: Any
     eval_rng: Any
+    # The peer's optional API: train_state for an update_params that declares it
+    # (else None), prepare_for_eval (else None), and which exceptions end a trial cleanly.
+    train_state: submission_api.TrainState | None
+    prepare_for_eval: Callable | None
+    prepare_rng: Any
+    complete_errors: tuple
 
 
 class _Trial:
@@ -133,16 +140,23 @@ class _Trial:
             return workload.rng_from_seed(random_utils.derive_seed(seed, name))
 
         state.params, state.model_state = workload.init_model_fn(rng('init'))
-        params_types = workload.param_shapes(state.params)
+        params_types = submission_api.params_types(workload)
+        # A submission logs its own scalars through the workload (None: not recorded).
+        workload.attach_metrics_logger(getattr(self.log, 'metrics_logger', None))
         state.optimizer_state = submission.init_optimizer_state(
             workload, state.params, state.model_state, self.hyperparameters, rng('optimizer')
         )
-        batch_size = int(submission.get_batch_size(self.name))
+        batch_size = submission_api.batch_size(submission, self.name)
         input_queue = workload.build_input_queue(
             random_utils.derive_seed(seed, 'data'), 'train', data_dir, batch_size
         )
+        prepare = submission_api.prepare_for_eval(submission)
+        train_state = (submission_api.TrainState()
+                       if submission_api.accepts_train_state(submission.update_params) else None)
         return _Inputs(params_types, batch_size, input_queue, rng('update'),
-                       rng('data_selection'), rng('eval'))
+                       rng('data_selection'), rng('eval'), train_state, prepare,
+                       rng('prepare_for_eval') if prepare else None,
+                       compat.training_complete_errors())
 
     def run(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
             columns: rows.TrialColumns) -> str:
@@ -158,6 +172,10 @@ class _Trial:
         params, model_state = state.params, state.model_state
         optimizer_state = state.optimizer_state
         step, stop_reason = state.step, ''
+        complete_errors, prepare = inputs.complete_errors, inputs.prepare_for_eval
+        train_state = inputs.train_state
+        stepped = train_state.stepped if train_state is not None else None
+        update_kwargs = {'train_state': train_state.view} if train_state is not None else {}
         workload.sync_device(params)
         self.log.begin_interval()
         timer.start()
@@ -168,15 +186,18 @@ class _Trial:
                                            hp, step, data_rng)
                     optimizer_state, params, model_state = update_params(
                         workload, params, params_types, model_state, hp, batch, loss_type,
-                        optimizer_state, eval_results, step, update_rng,
+                        optimizer_state, eval_results, step, update_rng, **update_kwargs,
                     )  # fmt: skip
                     step += 1
-                except spec.TrainingCompleteError:
+                except complete_errors:  # spec.TrainingCompleteError (or the real algoperf's)
                     stop_reason = StopReason.TRAINING_COMPLETE
                 if capped(step):
                     stop_reason = stop_reason or StopReason.MAX_STEPS
                 # Unsynchronised look: is an eval or the end of the budget near?
-                if not stop_reason and not near(peek()):
+                elapsed = peek()
+                if stepped is not None:
+                    stepped(elapsed)
+                if not stop_reason and not near(elapsed):
                     continue
                 accumulated = timer.stop(params)
                 if schedule.spent(accumulated):
@@ -187,6 +208,16 @@ class _Trial:
                         schedule.ticked(accumulated)
                     timer.start()
                     continue
+                if prepare is not None:
+                    # Timed, as on the peer's runner: it is the submission's work.
+                    timer.start()
+                    optimizer_state, params, model_state = prepare(
+                        workload, params, params_types, model_state, hp, loss_type,
+                        optimizer_state, eval_results, step, inputs.prepare_rng,
+                    )  # fmt: skip
+                    accumulated = timer.stop(params)
+                    if schedule.spent(accumulated):
+                        stop_reason = stop_reason or StopReason.BUDGET
                 state.params, state.model_state, state.step = params, model_state, step
                 stop_reason = self.evaluate(inputs, columns, timer.clock, accumulated, stop_reason)
                 schedule.evaluated(accumulated)
@@ -225,6 +256,10 @@ class _Trial:
         self.console.write_row(row, stop_reason)
         result.global_step, result.accumulated_submission_time = state.step, accumulated
         self.tick(self.reporter.evaluated(state.step, accumulated, metrics))
+        if inputs.train_state is not None:
+            inputs.train_state.evaluated(accumulated, eval_time, goal,
+                                         budget_left=stop_reason != StopReason.BUDGET,
+                                         done=bool(stop_reason))
         return stop_reason
 
     def tick(self, snapshot: Any) -> None:
@@ -286,8 +321,10 @@ def train_once(
     hparams = rows.hparam_columns(hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
-    trial = _Trial(workload, workload_name, submission, hyperparameters, result,
-                   trial_log or NullTrialLog(), progress, reporter)
+    # The submission reads hyperparameters as attributes or as a mapping; rows and
+    # trial.json keep the plain dict.
+    trial = _Trial(workload, workload_name, submission, compat.as_hyperparameters(hyperparameters),
+                   result, trial_log or NullTrialLog(), progress, reporter)
     try:
         inputs = trial.set_up(seed, data_dir)
         columns = rows.TrialColumns(
@@ -326,4 +363,6 @@ def train_once(
         result.traceback = traceback.format_exc()
         result.global_step = trial.state.step  # the step reached; the time as of the last eval
         progress(f'{workload_name} trial {run_idx} FAILED: {result.error}')
+    finally:
+        workload.attach_metrics_logger(None)  # the trial's logger closes with its recording
     return result

@@ -1,6 +1,9 @@
 """PyTorch helpers shared by PyTorch workloads (imports torch: never import it from JAX code)."""
 
 import torch
+import torch.nn.functional as F
+
+from algorithmic_efficiency import spec
 
 
 def memory_stats(device: torch.device) -> dict[str, int]:
@@ -39,3 +42,53 @@ def reset_peak(device: torch.device) -> None:
 def set_num_threads(threads: int) -> None:
     """PyTorch's intra-op threads (a Ray trial's CPU share; Ray's OMP_NUM_THREADS=1 is too few)."""
     torch.set_num_threads(threads)
+
+
+# --- The peer's (AlgoPerf) workload API, shared by the PyTorch workloads.
+
+
+def param_shapes(model: torch.nn.Module) -> dict[str, spec.ShapeTuple]:
+    """``{name: spec.ShapeTuple}`` of the model's parameters (``Workload.param_shapes``)."""
+    return {name: spec.ShapeTuple(p.shape) for name, p in model.named_parameters()}
+
+
+def _param_type(module: torch.nn.Module, name: str, p: torch.Tensor) -> spec.ParameterType:
+    kinds = spec.ParameterType
+    if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+        return kinds.BATCH_NORM_SCALE if name == 'weight' else kinds.BATCH_NORM_BIAS
+    if isinstance(module, torch.nn.LayerNorm):
+        return kinds.LAYER_NORM_SCALE if name == 'weight' else kinds.LAYER_NORM_BIAS
+    if isinstance(module, torch.nn.Embedding):
+        return kinds.EMBEDDING
+    if name == 'bias':
+        return kinds.BIAS
+    return kinds.CONV_WEIGHT if p.ndim > 2 else kinds.WEIGHT
+
+
+def param_types(model: torch.nn.Module) -> dict[str, spec.ParameterType]:
+    """``{name: spec.ParameterType}`` of the model's parameters, from their modules."""
+    out = {}
+    for module_name, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            out[f'{module_name}.{name}' if module_name else name] = _param_type(module, name, p)
+    return out
+
+
+def softmax_cross_entropy(
+    label_batch: torch.Tensor,
+    logits_batch: torch.Tensor,
+    mask_batch: torch.Tensor | None,
+    label_smoothing: float,
+) -> dict[str, torch.Tensor]:
+    """``Workload.loss_fn`` for integer labels: {'summed', 'n_valid_examples', 'per_example'}."""
+    losses = F.cross_entropy(
+        logits_batch, label_batch, reduction='none', label_smoothing=float(label_smoothing)
+    )
+    if mask_batch is None:
+        # A CPU scalar tensor: dividing a CUDA loss by it needs no copy to the device
+        # (copying a count to the device would wait for it every step).
+        n_valid = torch.tensor(losses.shape[0])
+    else:
+        losses = losses * mask_batch
+        n_valid = mask_batch.sum()
+    return {'summed': losses.sum(), 'n_valid_examples': n_valid, 'per_example': losses}

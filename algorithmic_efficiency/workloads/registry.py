@@ -35,6 +35,20 @@ WORKLOADS: dict[str, WorkloadEntry] = {
 FRAMEWORKS = ('jax', 'pytorch')
 
 
+# Where the peer's (AlgoPerf) name for a workload differs from ours without the framework.
+_PEER_NAMES = {'cifar10': 'cifar'}
+
+
+def base_name(name: str) -> str:
+    """The framework-free name submissions' ``get_batch_size`` gets, the peer's:
+    ``mnist_jax`` -> ``mnist``, ``cifar10_pytorch`` -> ``cifar``."""
+    for framework in FRAMEWORKS:
+        if name.endswith('_' + framework):
+            name = name[: -len(framework) - 1]
+            break
+    return _PEER_NAMES.get(name, name)
+
+
 def check_workload(name: str, framework: str) -> WorkloadEntry:
     """Validates a workload name against the framework, importing nothing.
 

@@ -148,6 +148,12 @@ class BaseMnistWorkload(spec.Workload):
     def eval_period_time_sec(self) -> float:
         return SAMPLE_EVAL_PERIOD_SEC if self.is_sample else FULL_MNIST_EVAL_PERIOD_SEC
 
+    @property
+    def step_hint(self) -> int:
+        # The peer's value for its MNIST (10 epochs of 50,000 at batch 64): AlgoPerf
+        # submissions scale warmup and decay by it, so their schedules match its runner's.
+        return 7813
+
     # --- Data.
     @property
     def input_scale_offset(self) -> tuple[float, float]:

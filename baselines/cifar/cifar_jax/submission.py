@@ -120,7 +120,8 @@ def _train_step(
         logits, new_state = workload.model_fn(
             p, batch, model_state, spec.ForwardPassMode.TRAIN, None, True
         )
-        return jnp.mean(workload.loss_fn(batch['targets'], logits)), new_state
+        loss = workload.loss_fn(batch['targets'], logits)
+        return loss['summed'] / loss['n_valid_examples'], new_state
 
     (_, new_model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     opt_state = optimizer_state['optimizer']

@@ -102,7 +102,8 @@ def update_params(
     logits, new_model_state = workload.model_fn(
         current_param_container, batch, model_state, spec.ForwardPassMode.TRAIN, rng, True
     )
-    loss = workload.loss_fn(batch['targets'], logits).mean()
+    loss_dict = workload.loss_fn(batch['targets'], logits)
+    loss = loss_dict['summed'] / loss_dict['n_valid_examples']
     loss.backward()
     optimizer.step()
     return optimizer_state, current_param_container, new_model_state

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from algorithmic_efficiency import spec
@@ -67,7 +66,8 @@ def _train_step(
         logits, new_state = workload.model_fn(
             p, batch, model_state, spec.ForwardPassMode.TRAIN, None, True
         )
-        return jnp.mean(workload.loss_fn(batch['targets'], logits)), new_state
+        loss = workload.loss_fn(batch['targets'], logits)
+        return loss['summed'] / loss['n_valid_examples'], new_state
 
     (_, new_model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt_state = tx.update(grads, opt_state, params)

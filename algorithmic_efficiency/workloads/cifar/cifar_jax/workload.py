@@ -15,10 +15,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.workloads import jax_utils
+from algorithmic_efficiency.workloads.cifar import data as cifar_data
 from algorithmic_efficiency.workloads.cifar import input_pipeline, resnet
 from algorithmic_efficiency.workloads.cifar import workload as cifar_base
 from algorithmic_efficiency.workloads.cifar.cifar_jax import models
@@ -43,10 +43,10 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, dict[str, Any]]:
         params, batch_stats = self.init_variables(seed_from_key(rng))
         as_device = functools.partial(jax.tree_util.tree_map, jnp.asarray)
-        return as_device(params), {'batch_stats': as_device(batch_stats)}
-
-    def param_shapes(self, params: Any) -> Any:
-        return jax.tree_util.tree_map(lambda p: p.shape, params)
+        params = as_device(params)
+        self._param_shapes = jax_utils.param_shapes(params)
+        self._param_types = jax_utils.param_types(params)
+        return params, {'batch_stats': as_device(batch_stats)}
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -67,8 +67,9 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[jax.Array, dict[str, Any]]:
-        del rng
+        del rng, dropout_rate  # ResNet-18 has no dropout
         train = self.check_mode(mode, update_batch_norm)
         variables = {'params': params, **model_state}
         inputs = augmented_and_preprocessed_input_batch['inputs']
@@ -84,11 +85,11 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         label_batch: jax.Array,
         logits_batch: jax.Array,
         mask_batch: jax.Array | None = None,
-    ) -> jax.Array:
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
-        if mask_batch is not None:
-            losses = losses * mask_batch
-        return losses
+        label_smoothing: Any = 0.0,
+    ) -> dict[str, Any]:
+        return jax_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing, cifar_data.NUM_CLASSES
+        )
 
     @functools.partial(jax.jit, static_argnums=0)
     def _eval_batch(
@@ -105,7 +106,7 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         logits, _ = self.model_fn(
             params, {'inputs': x}, model_state, spec.ForwardPassMode.EVAL, None, False
         )
-        loss = jnp.sum(self.loss_fn(targets, logits, weights))
+        loss = self.loss_fn(targets, logits, weights)['summed']
         correct = jnp.sum((jnp.argmax(logits, axis=-1) == targets) * weights)
         return jnp.stack([loss, correct, jnp.sum(weights)])
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from algorithmic_efficiency import spec
@@ -84,10 +83,9 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
                 state[name] = torch.zeros_like(buffer)
         model.load_state_dict(state, strict=True)
         model = model.to(self.device, memory_format=torch.channels_last)
+        self._param_shapes = pytorch_utils.param_shapes(model)
+        self._param_types = pytorch_utils.param_types(model)
         return model, batch_norm_state(model)
-
-    def param_shapes(self, params: nn.Module) -> dict[str, tuple[int, ...]]:
-        return {k: tuple(v.shape) for k, v in params.named_parameters()}
 
     def _to_torch(self, batch: dict[str, np.ndarray]) -> spec.Batch:
         """NHWC NumPy -> NCHW channels-last tensors on the device (on the prefetch thread)."""
@@ -116,8 +114,9 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[torch.Tensor, ModelState]:
-        del rng
+        del rng, dropout_rate  # ResNet-18 has no dropout
         train = self.check_mode(mode, update_batch_norm)
         state = _use_state(params, model_state)
         inputs = augmented_and_preprocessed_input_batch['inputs']
@@ -142,11 +141,11 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         label_batch: torch.Tensor,
         logits_batch: torch.Tensor,
         mask_batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        losses = F.cross_entropy(logits_batch, label_batch, reduction='none')
-        if mask_batch is not None:
-            losses = losses * mask_batch
-        return losses
+        label_smoothing: float = 0.0,
+    ) -> dict[str, torch.Tensor]:
+        return pytorch_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing
+        )
 
     def _eval_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         if self._eval_device is None:
@@ -174,7 +173,7 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
                 for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
                     inputs = (x.float() * scale + offset).permute(0, 3, 1, 2)
                     logits = params(inputs)
-                    total[0] += torch.sum(self.loss_fn(y, logits, w))
+                    total[0] += self.loss_fn(y, logits, w)['summed']
                     total[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                     total[2] += torch.sum(w)
                 sums[split] = total

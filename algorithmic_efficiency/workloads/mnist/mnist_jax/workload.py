@@ -10,7 +10,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.workloads import jax_utils
@@ -46,10 +45,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, None]:
         numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
         params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
+        self._param_shapes = jax_utils.param_shapes(params)
+        self._param_types = jax_utils.param_types(params)
         return params, None
-
-    def param_shapes(self, params: Any) -> Any:
-        return jax.tree_util.tree_map(lambda p: p.shape, params)
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -78,8 +76,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[jax.Array, Any]:
-        del mode, rng, update_batch_norm
+        del mode, rng, update_batch_norm, dropout_rate  # no dropout, no batch norm
         logits = self._model.apply(params, augmented_and_preprocessed_input_batch['inputs'])
         return logits, model_state
 
@@ -88,11 +87,11 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         label_batch: jax.Array,
         logits_batch: jax.Array,
         mask_batch: jax.Array | None = None,
-    ) -> jax.Array:
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits_batch, label_batch)
-        if mask_batch is not None:
-            losses = losses * mask_batch
-        return losses
+        label_smoothing: Any = 0.0,
+    ) -> dict[str, Any]:
+        return jax_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing, mnist_base.NUM_CLASSES
+        )
 
     @functools.partial(jax.jit, static_argnums=0)
     def _eval_sums(
@@ -105,7 +104,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             # uint8 on the device (a quarter of float32's memory), normalised
             # per batch inside the compiled eval.
             logits = self._model.apply(params, self._normalise(x))
-            loss = jnp.sum(self.loss_fn(y, logits, w))
+            loss = self.loss_fn(y, logits, w)['summed']
             correct = jnp.sum((jnp.argmax(logits, axis=-1) == y) * w)
             return carry + jnp.stack([loss, correct, jnp.sum(w)]), None
 

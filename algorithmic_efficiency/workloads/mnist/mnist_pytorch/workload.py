@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from algorithmic_efficiency import spec
@@ -49,10 +48,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             for layer, name in ((model.net[0], 'Dense_0'), (model.net[2], 'Dense_1')):
                 layer.weight.copy_(torch.from_numpy(numpy_params[name]['kernel'].T.copy()))
                 layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
+        self._param_shapes = pytorch_utils.param_shapes(model)
+        self._param_types = pytorch_utils.param_types(model)
         return model.to(self.device), None
-
-    def param_shapes(self, params: nn.Module) -> dict[str, tuple[int, ...]]:
-        return {k: tuple(v.shape) for k, v in params.named_parameters()}
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -77,10 +75,12 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         mode: spec.ForwardPassMode,
         rng: Any,
         update_batch_norm: bool,
+        dropout_rate: float = 0.0,
     ) -> tuple[torch.Tensor, Any]:
-        del rng, update_batch_norm
-        params.train(mode == spec.ForwardPassMode.TRAIN)
-        with torch.set_grad_enabled(mode == spec.ForwardPassMode.TRAIN):
+        del rng, update_batch_norm, dropout_rate  # no dropout, no batch norm
+        train = spec.is_train(mode)
+        params.train(train)
+        with torch.set_grad_enabled(train):
             logits = params(augmented_and_preprocessed_input_batch['inputs'])
         return logits, model_state
 
@@ -89,11 +89,11 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         label_batch: torch.Tensor,
         logits_batch: torch.Tensor,
         mask_batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        losses = F.cross_entropy(logits_batch, label_batch, reduction='none')
-        if mask_batch is not None:
-            losses = losses * mask_batch
-        return losses
+        label_smoothing: float = 0.0,
+    ) -> dict[str, torch.Tensor]:
+        return pytorch_utils.softmax_cross_entropy(
+            label_batch, logits_batch, mask_batch, label_smoothing
+        )
 
     def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
@@ -118,7 +118,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             for x, y, w in zip(e['inputs'], e['targets'], e['weights'], strict=True):
                 # uint8 on the device; normalised per batch, as in training.
                 logits = params(x.to(torch.float32).mul_(scale).add_(offset))
-                sums[0] += torch.sum(self.loss_fn(y, logits, w))
+                sums[0] += self.loss_fn(y, logits, w)['summed']
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                 sums[2] += torch.sum(w)
         loss_sum, correct_sum, count = sums.tolist()
