@@ -152,7 +152,12 @@ def _search_space(config: RunConfig) -> search.SearchSpace | None:
             '--tuning_search_space is required with --tuning_ruleset=external '
             '(e.g. baselines/mnist/tuning_search_space.json)'
         )
-    return search.load_search_space(config.tuning_search_space)
+    space = search.load_search_space(config.tuning_search_space)
+    if space.fixed_trials is not None:
+        # A list of points: asking for more trials than it holds is bad input,
+        # refused now, before the data is loaded or anything written.
+        search.generate_trials(space, config.num_tuning_trials, 0, config.search_algorithm)
+    return space
 
 
 def check_config(config: RunConfig) -> CheckedInputs:
