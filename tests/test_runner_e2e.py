@@ -494,7 +494,9 @@ def test_a_killed_trial_is_stale_and_resume_reruns_it(tmp_path):
     out = status.format_status(log_dir)
     assert '1 stale' in out and 'process is gone' in out
     assert loader.load_trials(log_dir)['status'].tolist() == ['stale']
-    run_cli(sweep_args('pytorch', log_dir, '--resume', '--nosummary', trials=1, steps=2),
+    # The same budget as the killed run (a resumed sweep keeps its budget); the
+    # re-run stops at the embedded sample's target.
+    run_cli(sweep_args('pytorch', log_dir, '--resume', '--nosummary', trials=1, steps=100000),
             check_rc=0)
     assert trial_json(log_dir, 1)['status'] == 'complete'
 

@@ -409,6 +409,9 @@ class _EndedTrial:
     def close(self) -> None:
         """Nothing left open."""
 
+    def set_status(self, status: str) -> None:
+        """The task's writers are closed already: nothing to tell them."""
+
 
 def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [''])[0]

@@ -184,9 +184,15 @@ class TrialRecorder:
         """
         if self._info is None or not self._open:
             return
-        self._info['heartbeat'] = {'wall_time': time.time(), **state}
+        path = os.path.join(self.run_dir, TRIAL_FILE)
+        try:  # what is there now: a Ray driver adds node.id, attempt, ... after the start
+            info = files.read_json(path)
+        except (OSError, ValueError):
+            info = None
+        info = info if isinstance(info, dict) else self._info
+        info['heartbeat'] = {'wall_time': time.time(), **state}
         try:
-            files.write_json(os.path.join(self.run_dir, TRIAL_FILE), self._info)
+            files.write_json(path, info)
         except OSError:
             pass  # a full disk must not stop the trial; the next eval's row will tell
 
