@@ -130,7 +130,7 @@ FLAGS = flags.FLAGS
 ABSL_FORMAT_FLAGS = ('verbosity', 'v', 'logtostderr', 'alsologtostderr')
 
 
-# Re-exported for scripts that drove the runner in Python before sweep.py existed.
+# Re-exported for scripts that drove the runner in Python before the sweep package existed.
 RUNNER_FLAGS = sweep.RUNNER_FLAGS
 RunConfig = sweep.RunConfig
 run = sweep.run

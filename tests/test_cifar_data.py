@@ -21,6 +21,7 @@ from test_datasets_cli import leftovers, serve
 
 from algorithmic_efficiency import datasets
 from algorithmic_efficiency.workloads import download
+from algorithmic_efficiency.workloads.cifar import data as cifar_data
 from algorithmic_efficiency.workloads.cifar import tfds_build
 from algorithmic_efficiency.workloads.cifar.data import DataError, load_cifar10
 
@@ -79,6 +80,28 @@ def test_archive_read_without_extracting(tmp_path):
     assert d.source == 'archive' and d.path == str(tmp_path / 'cifar-10-python.tar.gz')
     np.testing.assert_array_equal(d.train_images, written['train'][0])
     np.testing.assert_array_equal(d.test_labels, written['test'][1])
+
+
+def test_decoded_arrays_are_cached_and_memory_mapped(tmp_path, monkeypatch):
+    written = write_python_version(tmp_path, 100, 50, seed=4, archive=True)
+    first = load_cifar10(tmp_path)
+    assert (tmp_path / cifar_data.CACHE_DIRNAME / 'key.json').is_file()
+
+    def refuse(*args):
+        raise AssertionError('decoded the archive instead of reading the cache')
+
+    monkeypatch.setattr(cifar_data, '_load_archive', refuse)
+    again = load_cifar10(tmp_path)
+    np.testing.assert_array_equal(again.train_images, written['train'][0])
+    np.testing.assert_array_equal(again.test_labels, written['test'][1])
+    assert (again.source, again.description, again.path) == (
+        first.source, first.description, first.path)
+    assert not again.train_images.flags.writeable  # a memory map of the cache, uint8
+    monkeypatch.undo()
+    # cache=False decodes every time and writes nothing.
+    shutil.rmtree(tmp_path / cifar_data.CACHE_DIRNAME)
+    assert load_cifar10(tmp_path, cache=False).train_images.flags.writeable
+    assert not (tmp_path / cifar_data.CACHE_DIRNAME).exists()
 
 
 def test_no_data_dir_says_how_to_get_it():

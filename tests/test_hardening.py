@@ -20,13 +20,14 @@ import pytest
 from pyrun import run_module
 from sweeps import ROOT, SPACE, run_cli
 
-from algorithmic_efficiency import flag_checks, layout, spec, sweep
+from algorithmic_efficiency import layout, spec, sweep
 from algorithmic_efficiency.recording import lock as sweep_lock
 from algorithmic_efficiency.recording import recorder as recording
 from algorithmic_efficiency.recording import redact, sysinfo
 from algorithmic_efficiency.search import parsing
 from algorithmic_efficiency.storage import csv_io, files
 from algorithmic_efficiency.storage.csv_writer import MetricsCsvWriter
+from algorithmic_efficiency.sweep import flag_checks
 from algorithmic_efficiency.training.results import TrialResult, trial_from_info
 from algorithmic_efficiency.workloads.mnist import data as mnist_data
 

@@ -4,9 +4,10 @@ import os
 
 import pytest
 
-from algorithmic_efficiency import studies, sweep
+from algorithmic_efficiency import sweep
 from algorithmic_efficiency.analysis import loader, scoring, status, summary
 from algorithmic_efficiency.search import seeds
+from algorithmic_efficiency.sweep import studies
 
 ADAM = dict(
     workload='mnist_jax',

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -53,9 +52,9 @@ def test_importing_one_framework_never_imports_the_other(module, forbidden):
 def test_full_mnist_keeps_its_target(workloads):
     w = type(next(iter(workloads.values())))()  # nothing loaded yet: full MNIST's properties
     assert (w.target_value, w.eval_period_time_sec) == (0.97, 10)
-    w._data = types.SimpleNamespace(source='idx')
+    w._source = 'idx'
     assert (w.target_value, w.eval_period_time_sec) == (0.97, 10)
-    w._data = types.SimpleNamespace(source='embedded')
+    w._source = 'embedded'
     assert (w.target_value, w.eval_period_time_sec) == (0.90, 2)
 
 
@@ -237,3 +236,19 @@ def test_model_fn_takes_dropout_rate_and_a_foreign_train_mode(workloads):
     assert logits.requires_grad and model.training
     logits, _ = w.model_fn(model, batch, None, ForeignMode.EVAL, 0, False)
     assert not logits.requires_grad and not model.training
+
+
+def test_release_data_keeps_the_properties_and_reloads_on_demand():
+    w = registry.load_workload('mnist_jax', 'jax')
+    w.prepare_data(None)
+    props = w.properties()
+    params, _ = w.init_model_fn(w.rng_from_seed(0))
+    first = w.eval_model(params, None, None)
+    w.release_data()
+    assert w._train_x is None and w._eval_device is None
+    with pytest.raises(RuntimeError, match='prepare_data'):
+        w.eval_arrays  # noqa: B018
+    # The sample's own target and eval period, and its counts, outlive the arrays.
+    assert w.properties() == props and w.is_sample
+    next(w.build_input_queue(0, 'train', None, 8))  # a next study: loaded again
+    assert w.eval_model(params, None, None) == first

@@ -16,6 +16,12 @@
 and checks the archive and extracts it (1). There is no embedded sample:
 ``data_dir=None`` is an error saying how to get the data.
 
+As for MNIST, the first load caches the decoded arrays as uint8/int32 ``.npy``
+files (``cifar10-uint8-cache/`` next to the batches, archive or build, else in
+the user's cache directory; :mod:`~algorithmic_efficiency.workloads.data_cache`)
+and later loads memory-map them: no unpickling or gunzip per run, and images
+that stay uint8 (the input pipeline normalises each batch).
+
 The batch files are pickles; they are read with an unpickler that builds only
 dicts, lists, strings, numbers and NumPy arrays, so a tampered file cannot run
 code. Every problem is a :class:`DataError` (a ``ValueError``) whose one-line
@@ -25,6 +31,7 @@ message names the file, what was expected and the fix.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import os
 import pickle
@@ -33,6 +40,7 @@ import zlib
 
 import numpy as np
 
+from algorithmic_efficiency.workloads import data_cache
 from algorithmic_efficiency.workloads.mnist.data import DataError
 
 try:
@@ -58,6 +66,17 @@ ARCHIVE = 'cifar-10-python.tar.gz'
 TFDS_NAME = 'cifar10'
 
 DOWNLOAD_HINT = 'python -m algorithmic_efficiency.datasets cifar10 --data_dir DIR'
+
+# The decoded-array cache: its directory name next to the data, and the version
+# of the decoding (bump it when what gets cached changes: old caches rebuild).
+CACHE_DIRNAME = 'cifar10-uint8-cache'
+CACHE_VERSION = 1
+# How describe() names each source.
+_SOURCE_NAMES = {
+    'python': 'python batches',
+    'archive': 'python-version archive',
+    'tfds': 'tensorflow-datasets array_record build',
+}
 _LAYOUTS = (
     f'{", ".join(BATCH_FILES)} in DIR/{BATCHES_DIR} or DIR (the CIFAR-10 python version), '
     f'or DIR/{ARCHIVE}, or a tensorflow-datasets build DIR/{TFDS_NAME}/<version>/'
@@ -291,13 +310,51 @@ def _load_archive(path: str) -> CifarData:
     )
 
 
+def _cached(source: str, path: str, files: list[str], load, cache: bool) -> CifarData:
+    """``load()``'s data, through the decoded-array cache unless ``cache`` is False.
+
+    ``path`` is the directory or archive read (the cache goes beside it), and
+    ``files`` the sources whose names, sizes and times make the cache's key.
+    """
+    if not cache:
+        return load()
+
+    def build():
+        d = load()
+        return {
+            'train_images': d.train_images,
+            'train_labels': d.train_labels,
+            'test_images': d.test_images,
+            'test_labels': d.test_labels,
+        }
+
+    home = path if os.path.isdir(path) else os.path.dirname(path)
+    directories = [
+        os.path.join(home, CACHE_DIRNAME),
+        data_cache.user_cache_dir('cifar10', f'{source}-{data_cache.path_digest(path)}'),
+    ]
+    key = {'version': CACHE_VERSION, 'source': source, 'files': data_cache.file_stamps(files)}
+    arrays, _ = data_cache.load_or_build(
+        directories, key, build, mmap=('train_images', 'test_images')
+    )
+    n, m = len(arrays['train_labels']), len(arrays['test_labels'])
+    return CifarData(
+        **arrays, source=source, description=describe(_SOURCE_NAMES[source], path, n, m), path=path
+    )
+
+
 # ---------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------
 
 
-def load_cifar10(data_dir: str | os.PathLike | None) -> CifarData:
+def load_cifar10(data_dir: str | os.PathLike | None, cache: bool = True) -> CifarData:
     """Loads CIFAR-10 from ``data_dir`` (see the module doc for the layouts, in order).
+
+    Args:
+      data_dir: the directory.
+      cache: read (and on the first load write) the decoded-array cache; with
+        False the source is decoded every time and nothing is written.
 
     Raises:
       DataError: no data_dir, no CIFAR-10 there, or a malformed file (one line).
@@ -322,18 +379,27 @@ def load_cifar10(data_dir: str | os.PathLike | None) -> CifarData:
             continue
         missing = [n for n in BATCH_FILES if not os.path.isfile(os.path.join(directory, n))]
         if not missing:
-            return _load_python_dir(directory)
+            files = [os.path.join(directory, n) for n in BATCH_FILES]
+            load = functools.partial(_load_python_dir, directory)
+            return _cached('python', directory, files, load, cache)
         if len(missing) < len(BATCH_FILES):
             partial.append((directory, missing))
     archive = os.path.join(data_dir, ARCHIVE)
     if os.path.isfile(archive):
-        return _load_archive(archive)
+        return _cached(
+            'archive', archive, [archive], functools.partial(_load_archive, archive), cache
+        )
     # Imported here: the module that reads tfds builds needs this one.
     from algorithmic_efficiency.workloads.cifar import tfds_build
 
     build_dir = tfds_build.find_build(data_dir)
     if build_dir is not None:
-        return tfds_build.load(build_dir)
+        names = sorted(os.listdir(build_dir))
+        files = [os.path.join(build_dir, n) for n in names]
+        files = [f for f in files if os.path.isfile(f)]
+        return _cached(
+            'tfds', build_dir, files, functools.partial(tfds_build.load, build_dir), cache
+        )
     if partial:
         directory, missing = min(partial, key=lambda p: len(p[1]))
         raise DataError(

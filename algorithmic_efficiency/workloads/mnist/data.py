@@ -22,6 +22,10 @@ sample). Later loads memory-map them: milliseconds instead of a gunzip or CSV
 parse, and images that stay uint8 and read-only (the workloads normalise each
 batch as it is drawn).
 
+One module on purpose (about 550 lines): the three sources share the validation
+of what they read (shapes, label range, counts, the IDX headers) and one error
+vocabulary; split apart, each would re-state it.
+
 Every problem with the data is raised as :class:`DataError`, whose one-line
 message names the file or directory, what was expected, and the fix.
 """

@@ -103,7 +103,9 @@ class BaseMnistWorkload(spec.Workload):
 
     def __init__(self) -> None:
         self._data: mnist_data.MnistData | None = None
-        self._counts: tuple[int, int] | None = None  # (train, test) of the data loaded
+        # What the properties need of the data loaded; kept by release_data().
+        self._source: str | None = None
+        self._counts: tuple[int, int] | None = None  # (train, test)
         self._train_x: np.ndarray | None = None
         self._train_y: np.ndarray | None = None
         self._eval_arrays: dict[str, np.ndarray] | None = None
@@ -114,7 +116,7 @@ class BaseMnistWorkload(spec.Workload):
     @property
     def is_sample(self) -> bool:
         """The embedded sample is loaded (its own target; not comparable to full MNIST)."""
-        return self._data is not None and self._data.source == 'embedded'
+        return self._source == 'embedded'
 
     @property
     def target_value(self) -> float:
@@ -180,6 +182,7 @@ class BaseMnistWorkload(spec.Workload):
     def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         data = mnist_data.load_mnist(data_dir)
         self._data = data
+        self._source = data.source
         self._counts = (data.num_train_examples, data.num_test_examples)
         self._eval_device = None  # uploaded again at the next eval
         self._train_x = data.train_images  # uint8; a read-only memory map when cached
@@ -216,7 +219,7 @@ class BaseMnistWorkload(spec.Workload):
         }
 
     def release_data(self) -> None:
-        """Drops the images, labels and the device's eval copy (the counts stay)."""
+        """Drops the images, labels and the device's eval copy; the properties stay."""
         self._data = self._train_x = self._train_y = None
         self._eval_arrays = self._eval_device = None
 
