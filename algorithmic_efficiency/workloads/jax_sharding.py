@@ -138,3 +138,45 @@ class DeviceMesh:
             'distributed.world_size': 1,
             'distributed.backend': 'none',
         }
+
+
+class MeshWorkload:
+    """Mixin for JAX workloads: the mesh their trials run on and ``use_devices``.
+
+    Put it before the workload's base class; the workload places parameters
+    with ``self.mesh.replicate``, batches with ``self.mesh.batches`` and eval
+    arrays with ``self.mesh.shard_axis``; its cached eval arrays
+    (``_eval_device``) are dropped when the mesh changes.
+    """
+
+    _mesh: DeviceMesh | None = None
+    _eval_device: Any = None
+
+    @property
+    def mesh(self) -> DeviceMesh:
+        """The devices the trials run on (every visible one unless :meth:`use_devices` chose)."""
+        if self._mesh is None:
+            self._mesh = DeviceMesh.create(select_devices(None))
+        return self._mesh
+
+    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
+        if processes is not None and processes.world_size > 1:
+            raise ValueError(
+                'JAX drives every device from one process: start the runner without torchrun '
+                'and choose the devices with --num_devices'
+            )
+        self._mesh = DeviceMesh.create(select_devices(num_devices))
+        self._eval_device = None  # placed again on the new mesh
+        return self._mesh.facts()
+
+    @property
+    def device_count(self) -> int:
+        return self.mesh.count
+
+    def place_eval(self, arrays: Any) -> Any:
+        """Stacked eval batches ``(num_batches, batch, ...)`` on the mesh: each batch split
+        across the devices when it divides, else a full copy on every device."""
+        batch = jax.tree_util.tree_leaves(arrays)[0].shape[1]
+        if batch % self.mesh.count == 0:
+            return self.mesh.shard_axis(arrays, 1)
+        return self.mesh.replicate(arrays)

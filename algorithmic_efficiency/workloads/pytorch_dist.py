@@ -167,3 +167,30 @@ def wrap_model(model: nn.Module, processes: TorchProcesses | None) -> nn.Module:
     return DistributedDataParallel(
         model, device_ids=device_ids, process_group=processes.trial_group
     )
+
+
+def use_devices(
+    device: torch.device, num_devices: int | None, processes: Any
+) -> tuple[TorchProcesses | None, torch.device, dict[str, Any]]:
+    """A PyTorch workload's ``use_devices``: its processes (``None``: one), device and facts.
+
+    Raises:
+      ValueError: one line when ``--num_devices`` is not the process count.
+    """
+    world_size = getattr(processes, 'world_size', 1)
+    if num_devices is not None and num_devices != world_size:
+        raise ValueError(
+            f'--num_devices={num_devices} but this PyTorch run has {world_size} '
+            'process(es) with one device each; start N with torchrun --standalone '
+            '--nproc_per_node=N, or leave out --num_devices'
+        )
+    if world_size > 1:
+        return processes, processes.device, processes.facts()
+    kind = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
+    facts = {
+        'devices.count': 1,
+        'devices.kind': kind,
+        'distributed.world_size': 1,
+        'distributed.backend': 'none',
+    }
+    return None, device, facts

@@ -32,7 +32,7 @@ def seed_from_key(rng: jax.Array) -> int:
     return int(np.asarray(jax.random.key_data(rng)).ravel()[-1])
 
 
-class MnistWorkload(mnist_base.BaseMnistWorkload):
+class MnistWorkload(jax_sharding.MeshWorkload, mnist_base.BaseMnistWorkload):
     """MNIST MLP in flax; parameters are ``{'params': {...}}`` pytrees.
 
     Data-parallel over a one-axis mesh (:mod:`..jax_sharding`): parameters are
@@ -43,28 +43,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self) -> None:
         super().__init__()
         self._model = _Model()
-        self._mesh: jax_sharding.DeviceMesh | None = None
-
-    @property
-    def mesh(self) -> jax_sharding.DeviceMesh:
-        """The devices the trials run on (every visible one unless :meth:`use_devices` chose)."""
-        if self._mesh is None:
-            self._mesh = jax_sharding.DeviceMesh.create(jax_sharding.select_devices(None))
-        return self._mesh
-
-    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
-        if processes is not None and processes.world_size > 1:
-            raise ValueError(
-                'JAX drives every device from one process: start the runner without torchrun '
-                'and choose the devices with --num_devices'
-            )
-        self._mesh = jax_sharding.DeviceMesh.create(jax_sharding.select_devices(num_devices))
-        self._eval_device = None  # placed again on the new mesh
-        return self._mesh.facts()
-
-    @property
-    def device_count(self) -> int:
-        return self.mesh.count
 
     def rng_from_seed(self, seed: int) -> jax.Array:
         return jax.random.PRNGKey(seed)
@@ -142,13 +120,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def eval_model(self, params: Any, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
         if self._eval_device is None:
-            # (num_batches, batch, ...): split each eval batch across the
-            # devices when it divides, else give every device all of it.
-            arrays, mesh = self.eval_arrays, self.mesh
-            if arrays['targets'].shape[1] % mesh.count == 0:
-                self._eval_device = mesh.shard_axis(arrays, 1)
-            else:
-                self._eval_device = mesh.replicate(arrays)
+            self._eval_device = self.place_eval(self.eval_arrays)
         e = self._eval_device
         loss_sum, correct_sum, count = np.asarray(
             self._eval_sums(params, e['inputs'], e['targets'], e['weights']), dtype=np.float64

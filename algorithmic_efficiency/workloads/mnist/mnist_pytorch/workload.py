@@ -47,26 +47,11 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         self._processes: pytorch_dist.TorchProcesses | None = None
 
     def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
-        world_size = getattr(processes, 'world_size', 1)
-        if num_devices is not None and num_devices != world_size:
-            raise ValueError(
-                f'--num_devices={num_devices} but this PyTorch run has {world_size} '
-                'process(es) with one device each; start N with torchrun --standalone '
-                '--nproc_per_node=N, or leave out --num_devices'
-            )
+        self._processes, self.device, facts = pytorch_dist.use_devices(
+            self.device, num_devices, processes
+        )
         self._eval_device = None
-        if world_size > 1:
-            self._processes = processes
-            self.device = processes.device
-            return processes.facts()
-        self._processes = None
-        kind = torch.cuda.get_device_name(self.device) if self.device.type == 'cuda' else 'cpu'
-        return {
-            'devices.count': 1,
-            'devices.kind': kind,
-            'distributed.world_size': 1,
-            'distributed.backend': 'none',
-        }
+        return facts
 
     @property
     def device_count(self) -> int:
