@@ -73,25 +73,33 @@ def jax_worker(devices, steps, rounds):
     import jax  # pylint: disable=import-outside-toplevel
     import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
 
+    from algorithmic_efficiency.workloads import jax_utils
     from algorithmic_efficiency.workloads.mnist import workload as mnist_base
     from algorithmic_efficiency.workloads.mnist.mnist_jax import workload as jax_workload
 
     class SingleDevice(jax_workload.MnistWorkload):
-        """The path before the mesh: arrays on the default device, NumPy batches into jit."""
+        """The path before the mesh: parameters from jnp.asarray, NumPy batches into jit."""
 
         def init_model_fn(self, rng):
             numpy_params = mnist_base.init_mlp_params(jax_workload.seed_from_key(rng))
-            return jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params}), None
+            params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
+            self._param_shapes = jax_utils.param_shapes(params)
+            self._param_types = jax_utils.param_types(params)
+            return params, None
 
         def build_input_queue(self, data_rng, split, data_dir, global_batch_size):
-            return self.numpy_train_batches(data_rng, data_dir, global_batch_size)
+            for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size,
+                                                  normalise=False):
+                yield {'inputs': self._normalise(batch['inputs']), 'targets': batch['targets']}
 
     class DevicePutEveryBatch(jax_workload.MnistWorkload):
         """The mesh path with an explicit ``device_put`` of every batch even on one device."""
 
         def build_input_queue(self, data_rng, split, data_dir, global_batch_size):
-            batches = self.numpy_train_batches(data_rng, data_dir, global_batch_size)
-            return map(self.mesh.shard_batch, batches)
+            for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size,
+                                                  normalise=False):
+                batch = self.mesh.shard_batch(batch)
+                yield {'inputs': self._normalise(batch['inputs']), 'targets': batch['targets']}
 
     submission = load_baseline('jax')
     variants = {'sharded': jax_workload.MnistWorkload()}

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from algorithmic_efficiency.sweep.config import CheckedInputs, RunConfig, UsageError
+from algorithmic_efficiency.training import submission_api
 
 
 def join_processes(config: RunConfig, inputs: CheckedInputs) -> Any:
@@ -47,8 +48,13 @@ def launched_world_size(environ: Any) -> int:
 
 def check_batch_size(submission: Any, workload_name: str, device_count: int) -> None:
     """The global batch must split evenly over the devices (one line, before any trial)."""
-    batch_size = int(submission.get_batch_size(workload_name))
-    if device_count > 1 and batch_size % device_count:
+    if device_count <= 1:
+        return
+    try:
+        batch_size = submission_api.batch_size(submission, workload_name)
+    except Exception:  # noqa: BLE001  (the trial reports the submission's own failure)
+        return
+    if batch_size % device_count:
         raise UsageError(
             f'the submission\'s global batch size {batch_size} does not divide by the '
             f'{device_count} devices; use a multiple of {device_count} or set --num_devices'
