@@ -332,6 +332,39 @@ class Workload(abc.ABC):
         return value is not None and value >= self.target_value
 
     # --- Runner hooks.
+    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
+        """Chooses the devices the trials run on, once per sweep before any trial.
+
+        Args:
+          num_devices: how many of the visible devices to use (``None``: all).
+          processes: the run's processes (``training.distributed``): one, or
+            several started by ``torchrun``, one device each.
+
+        Returns:
+          metadata.json's ``devices.count``, ``devices.kind``,
+          ``distributed.world_size`` and ``distributed.backend``.
+
+        Raises:
+          ValueError: one line, when the devices asked for can't be had.
+        """
+        world_size = getattr(processes, 'world_size', 1)
+        if (num_devices or 1) != 1 or world_size != 1:
+            raise ValueError(
+                f'workload {type(self).__name__} runs on one device only; '
+                'leave out --num_devices and torchrun'
+            )
+        return {
+            'devices.count': 1,
+            'devices.kind': 'unknown',
+            'distributed.world_size': 1,
+            'distributed.backend': 'none',
+        }
+
+    @property
+    def device_count(self) -> int:
+        """Devices a global batch is split across; it must divide by this."""
+        return 1
+
     def rng_from_seed(self, seed: int) -> RandomState:
         """The framework-native RNG for an int seed (JAX: a PRNG key; PyTorch: the int)."""
         return seed

@@ -42,7 +42,9 @@ PINNED_HEADER = [
 PINNED_METADATA_KEYS = [
     'workload', 'framework', 'log_dir', 'datetime', 'python_version', 'python_compiler',
     'os_platform', 'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
-    'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'energy.sources',
+    'cpu_count_physical', 'mem_total_bytes', 'gpu_count',
+    'devices.count', 'devices.kind', 'distributed.world_size', 'distributed.backend',
+    'energy.sources',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
@@ -56,8 +58,8 @@ PINNED_FLAGS = [
     'framework', 'workload', 'submission_path', 'tuning_ruleset', 'tuning_search_space',
     'num_tuning_trials', 'search_algorithm', 'data_dir', 'log_dir', 'record_extra_metadata',
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
-    'telemetry_interval_sec', 'summary', 'tensorboard', 'num_studies', 'progress_interval_sec',
-    'eval_period_time_sec',
+    'telemetry_interval_sec', 'summary', 'tensorboard', 'num_devices', 'num_studies',
+    'progress_interval_sec', 'eval_period_time_sec',
 ]  # fmt: skip
 
 

@@ -73,6 +73,8 @@ RESERVED_PREFIXES = (
     'node.',  # node.id: the Ray node of the row
     'energy.',
     'study.',
+    'devices.',  # metadata.json: devices.count, devices.kind
+    'distributed.',  # metadata.json: distributed.world_size, distributed.backend
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 # Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.

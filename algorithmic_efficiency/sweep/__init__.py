@@ -9,7 +9,8 @@ this point never reads flags.
 * :mod:`.submission` — loading the submission file (:mod:`.submission_import`);
 * :mod:`.core` — the sweep itself: lock, seed, trials, files, the end table;
 * :mod:`.studies` — ``--num_studies``: repeated sweeps with derived seeds;
-* :mod:`.metadata` — ``metadata.json``'s content.
+* :mod:`.metadata` — ``metadata.json``'s content;
+* :mod:`.devices` — the run's processes (``torchrun``) and the batch-over-devices check.
 """
 
 from algorithmic_efficiency.sweep.config import (

@@ -40,6 +40,7 @@ class RunConfig:
     telemetry_interval_sec: float = 1.0
     summary: bool = True
     tensorboard: bool = False
+    num_devices: int | None = None  # README "Multiple devices"; None: every visible one
     # Ray (README "Running on a Ray cluster"); unset ray_address: in this process.
     ray_address: str | None = None
     ray_storage: str = 'shared'

@@ -15,6 +15,7 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.sweep import devices
 from algorithmic_efficiency.sweep.config import (
     CheckedInputs,
     RunConfig,
@@ -24,10 +25,10 @@ from algorithmic_efficiency.sweep.config import (
 from algorithmic_efficiency.sweep.metadata import _flags_metadata, sweep_metadata
 from algorithmic_efficiency.sweep.submission import load_submission
 from algorithmic_efficiency.training import submission_api
-from algorithmic_efficiency.workloads import preload, registry
+from algorithmic_efficiency.workloads import host_devices, preload, registry
 
 
-def _prepare_environment(framework: str) -> None:
+def _prepare_environment(framework: str, num_devices: int | None) -> None:
     """Environment variables the frameworks read once, at import: set before the submission."""
     # CUDA numbers GPUs fastest-first by default, NVML by PCI bus: with this the
     # gpu.<i> columns and the framework's device i are the same card.
@@ -37,6 +38,8 @@ def _prepare_environment(framework: str) -> None:
         # ~75 % of GPU memory up front, which makes the memory columns
         # meaningless; allocate on demand unless the user decided otherwise.
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+        # Simulated CPU devices: XLA_FLAGS appended to (never replaced), threads.
+        host_devices.prepare(os.environ, num_devices)
 
 
 def _tensorboard_hparams(
@@ -165,10 +168,13 @@ def _write_sweep_files(
     num_trials: int,
     data_info: dict[str, Any],
     ray_metadata: dict[str, Any] | None = None,
+    device_info: dict[str, Any] | None = None,
 ) -> set[int]:
     """The first writes, once every input was checked; returns the finished trials to skip."""
     skip = recorder.prepare()
-    metadata = sweep_metadata(config, inputs, workload, rng_seed, num_trials, data_info)
+    metadata = sweep_metadata(
+        config, inputs, workload, rng_seed, num_trials, data_info, device_info
+    )
     metadata.update(ray_metadata or {})  # a Ray sweep's nodes and resources
     recorder.write_metadata(metadata)
     recorder.write_packages()
@@ -206,18 +212,27 @@ def run(config: RunConfig | dict[str, Any]) -> int:
       ValueError: bad input (``UsageError`` and the readers' errors), before
         anything is written.
     """
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.sweep import studies
-    from algorithmic_efficiency.training import results
-
     if not isinstance(config, RunConfig):
         config = RunConfig(**config)
     inputs = check_config(config)
-    _prepare_environment(inputs.framework)
+    _prepare_environment(inputs.framework, config.num_devices)
     # The framework imports in a background thread: the submission's import
     # waits for it, then torch._dynamo (PyTorch) goes on importing while the
     # log directory is opened, the data loaded and the sweep files written.
     preload.start(inputs.framework)
+    processes = devices.join_processes(config, inputs)
+    try:
+        return _run(config, inputs, processes)
+    finally:
+        processes.close()
+
+
+def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
+    """:func:`run` once the processes are joined: only rank 0 touches files or prints."""
+    # pylint: disable=import-outside-toplevel
+    from algorithmic_efficiency.sweep import studies
+    from algorithmic_efficiency.training import results
+
     submission = load_submission(config.submission_path, inputs.framework)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     plan: list[tuple[RunConfig, dict[str, Any]]] = [(config, {})]
@@ -230,12 +245,23 @@ def run(config: RunConfig | dict[str, Any]) -> int:
     recorders: list[Any] = []
     sweeps = []
     try:
-        # Every study's directory is locked and checked before any study writes.
-        for study_config, _ in plan:
-            recorders.append(_open_recorder(study_config, inputs, tensorboard_hparams))
         # One workload object for all studies: the data is read once, and jitted
-        # steps keyed on the workload compile once.
+        # steps keyed on the workload compile once. Its devices are checked
+        # before any directory is touched.
         workload = registry.load_workload(config.workload, inputs.framework)
+        device_info = workload.use_devices(config.num_devices, processes)
+        devices.check_batch_size(submission, config.workload, workload.device_count)
+        logging.info('Devices: %d x %s, %d process(es)', device_info['devices.count'],
+                     device_info['devices.kind'], device_info['distributed.world_size'])
+
+        # Every study's directory is locked and checked before any study writes
+        # (by rank 0 alone: its errors reach every process).
+        def open_recorders() -> None:
+            for study_config, _ in plan:
+                recorders.append(_open_recorder(study_config, inputs, tensorboard_hparams))
+
+        processes.share(open_recorders)
+        recorders = recorders or [None] * len(plan)
         data_info = workload.prepare_data(config.data_dir)
         _check_one_batch(workload, submission, config)
         logging.info('Data: %s', data_info.get('data.description'))
@@ -247,12 +273,13 @@ def run(config: RunConfig | dict[str, Any]) -> int:
                 # The command line as given, not the study's derived seed and directory.
                 metadata_extra.update(study_info, flags=_flags_metadata(config))
             sweeps.append(_run_locked(study_config, inputs, submission, recorder,
-                                      tensorboard_hparams, workload, metadata_extra))
+                                      tensorboard_hparams, workload, metadata_extra,
+                                      processes, device_info))
     finally:
         for recorder in recorders:
             if recorder is not None:
                 recorder.unlock()
-    if len(sweeps) > 1:
+    if len(sweeps) > 1 and processes.rank == 0:
         energies = [results.sweep_energy_score(s.trials) for s in sweeps]
         print(studies.format_studies(config.workload, [s.score for s in sweeps], energies),
               flush=True)
@@ -267,17 +294,20 @@ def _run_locked(
     tensorboard_hparams: list[str] | None,
     workload: spec.Workload,
     metadata_extra: dict[str, Any],
+    processes: Any,
+    device_info: dict[str, Any],
 ) -> Any:
     """One sweep (a study) once its directory is locked (or there is none): seed, trials,
-    files, end table; returns its ``SweepResult``."""
+    files, end table; returns its ``SweepResult``. With several processes rank 0 decides
+    the seed and the trials to skip, and writes."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
+    from algorithmic_efficiency.training import processes as processes_lib
     from algorithmic_efficiency.training import trials as trial_loop
 
-    rng_seed = _sweep_seed(config, recorder, inputs.search_space)
+    rng_seed = processes.share(lambda: _sweep_seed(config, recorder, inputs.search_space))
     trials = trial_list(config, inputs.search_space, rng_seed)
-    skip: set[int] = set()
-    if recorder is None:
+    if recorder is None and processes.rank == 0:
         logging.warning('No --log_dir: nothing is saved (pass --log_dir=DIR to keep the rows)')
     if config.eval_period_time_sec is not None:
         logging.warning(
@@ -286,11 +316,16 @@ def _run_locked(
             config.eval_period_time_sec, config.workload, workload.eval_period_time_sec,
         )  # fmt: skip
     with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
-        if recorder is not None:
-            skip = _write_sweep_files(
+
+        def write_sweep_files() -> set[int]:
+            if recorder is None:
+                return set()
+            return _write_sweep_files(
                 recorder, config, inputs, workload, rng_seed, len(trials), metadata_extra,
-                ray_sweep.metadata() if ray_sweep else None,
+                ray_sweep.metadata() if ray_sweep else None, device_info,
             )  # fmt: skip
+
+        skip = processes.share(write_sweep_files)
         try:
             if ray_sweep is not None:
                 task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
@@ -307,6 +342,8 @@ def _run_locked(
                     data_dir=config.data_dir,
                     recorder=recorder,
                     skip=skip,
+                    progress=processes_lib.progress_for(processes, logging.info),
+                    processes=processes,
                     max_submission_time_sec=config.max_submission_time_sec,
                     max_global_steps=config.max_global_steps,
                     progress_interval_sec=config.progress_interval_sec,
@@ -318,7 +355,8 @@ def _run_locked(
             if recorder is not None:
                 _write_end_of_sweep_files(recorder, config)
             raise
-    print(format_summary(config.workload, sweep), flush=True)
+    if processes.rank == 0:
+        print(format_summary(config.workload, sweep), flush=True)
     if recorder is not None and config.summary:
         # Training is over: hand its data back before the summary imports pandas
         # (a next study reloads it from the cache). Peak RSS of a one-step

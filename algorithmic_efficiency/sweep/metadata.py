@@ -49,6 +49,7 @@ def sweep_metadata(
     rng_seed: int,
     num_trials: int,
     data_info: dict[str, Any],
+    device_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """metadata.json: the guide's keys, then what makes the sweep reproducible."""
     # pylint: disable=import-outside-toplevel
@@ -63,6 +64,7 @@ def sweep_metadata(
         'log_dir': flags['log_dir'],
         **sysinfo.system_metadata(None),  # git of this code's checkout
         **telemetry.gpu_info(),
+        **(device_info or {}),  # devices.count, devices.kind, distributed.*
         # What energy.submission_joules adds up: 'nvml', 'rapl'; [] = not measured.
         energy.METADATA_KEY: energy.sources(),
         **workload.properties(),

@@ -46,6 +46,18 @@ class SubmissionTimer:
         """Submission time so far *without* synchronising: a lower bound, never accounted."""
         return self.accumulated + (self.clock() - self._start)
 
+    def worth_checking(
+        self, schedule: EvalSchedule, step: int, elapsed: float | None = None
+    ) -> bool:
+        """Whether an eval or the end of the budget may be due: worth a synchronised reading.
+
+        One process looks at its unsynchronised clock (``elapsed``, a
+        :meth:`peek` the caller already took, else one now; ``step`` is
+        unused); ``processes.AgreedTimer`` plans by step instead.
+        """
+        del step
+        return schedule.near(self.peek() if elapsed is None else elapsed)
+
     def stop(self, params: Any) -> float:
         """Synchronises on ``params``, ends the interval and returns the accumulated time."""
         self._sync(params)

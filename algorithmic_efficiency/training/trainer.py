@@ -43,6 +43,7 @@ from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training import rows, submission_api
+from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
@@ -166,7 +167,7 @@ class _Trial:
         # the submission's calls, which count as submission time.
         data_selection = self.submission.data_selection
         update_params = self.submission.update_params
-        capped, near, peek = schedule.capped, schedule.near, timer.peek
+        capped, peek, worth_checking = schedule.capped, timer.peek, timer.worth_checking
         queue, params_types, loss_type = inputs.input_queue, inputs.params_types, workload.loss_type
         data_rng, update_rng, eval_results = inputs.data_rng, inputs.update_rng, state.eval_results
         params, model_state = state.params, state.model_state
@@ -194,10 +195,11 @@ class _Trial:
                 if capped(step):
                     stop_reason = stop_reason or StopReason.MAX_STEPS
                 # Unsynchronised look: is an eval or the end of the budget near?
+                # (Several processes: at a step planned from agreed values.)
                 elapsed = peek()
                 if stepped is not None:
                     stepped(elapsed)
-                if not stop_reason and not near(elapsed):
+                if not stop_reason and not worth_checking(schedule, step, elapsed):
                     continue
                 accumulated = timer.stop(params)
                 if schedule.spent(accumulated):
@@ -284,6 +286,7 @@ def train_once(
     progress: Callable[[str], None] = logging.info,
     progress_interval_sec: float = 10.0,
     eval_period_time_sec: float | None = None,
+    processes: Any = None,
 ) -> TrialResult:
     """Runs one trial; never raises for a failure inside the submission or workload.
 
@@ -303,7 +306,9 @@ def train_once(
     Raises:
       TrialInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` carrying the result,
         its status ``interrupted``).
+      processes: the run's processes (``training.processes``); ``None``: this one.
     """
+    processes = processes or SingleProcess()
     result = TrialResult(run_idx=run_idx, hyperparameters=hyperparameters, seed=seed)
     budget = workload.max_allowed_runtime_sec
     if max_submission_time_sec is not None:
@@ -338,8 +343,8 @@ def train_once(
             hparams=hparams,
             properties=properties,
         )
-        stop_reason = trial.run(inputs, schedule, SubmissionTimer(workload.sync_device, clock),
-                                columns)
+        timer = make_timer(processes, workload.sync_device, clock)
+        stop_reason = trial.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
 from algorithmic_efficiency.training.results import (
     SweepResult,
     TrialInterrupted,
@@ -55,7 +56,9 @@ def score_submission_on_workload(
     for run_idx, hyperparameters in enumerate(trials, start=1):
         if run_idx in skip:
             progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
-            results.append(trial_from_info(recorder.trial_info(run_idx)))
+            # Only rank 0 of several processes has the files (and the recorder).
+            info = recorder.trial_info(run_idx) if recorder else {'run_idx': run_idx}
+            results.append(trial_from_info(info))
             continue
         seed = trial_seed(rng_seed, run_idx)
         progress(
@@ -98,14 +101,19 @@ def run_trial(
     data_dir: str | None = None,
     recorder: Any = None,
     progress: Callable[[str], None] = logging.info,
+    processes: Any = None,
     **train_kwargs: Any,
 ) -> TrialResult:
     """One trial, recorded through `recorder` (``start_trial``/``finish_trial``) if given.
 
     The loop above runs it for each trial; a Ray task runs it for its one trial.
+    With several processes (``processes``), all run it together and agree on
+    its result before rank 0 records it.
     """
+    processes = processes or SingleProcess()
     trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
     try:
+        processes.begin_trial()
         result = train_once(
             workload,
             workload_name,
@@ -117,8 +125,12 @@ def run_trial(
             data_dir=data_dir,
             trial_log=trial_log,
             progress=progress,
+            processes=processes,
             **train_kwargs,
         )
+        # Lets go of the trial's communicators first: a process still waiting
+        # in one of them then fails at once instead of at its timeout.
+        result = finish_trial(processes, result)
     except TrialInterrupted as interrupted:  # Ctrl-C: record it, then stop the sweep
         if recorder:
             _finish_trial(recorder, trial_log, interrupted.result)

@@ -233,16 +233,20 @@ class BaseMnistWorkload(spec.Workload):
         data_dir: str | None,
         global_batch_size: int,
         normalise: bool = True,
+        rows: slice = slice(None),
     ) -> Iterator[dict[str, np.ndarray]]:
         """Endless ``{'inputs', 'targets'}`` NumPy batches, reshuffled every epoch.
 
         ``inputs`` are normalised float32 (see :meth:`normalise`), or with
         ``normalise=False`` the uint8 pixels for the caller to normalise on its
-        device; ``targets`` are int32.
+        device; ``targets`` are int32. ``rows`` keeps only those rows of every
+        global batch (one process's shard): each process gathers just its
+        share of the examples.
         """
         self._ensure_data(data_dir)
         x, y = self._train_x, self._train_y
         for idx in index_stream(len(y), global_batch_size, data_seed):
+            idx = idx[rows]
             images = x[idx]
             yield {'inputs': self.normalise(images) if normalise else images, 'targets': y[idx]}
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.workloads import jax_utils
+from algorithmic_efficiency.workloads import jax_sharding, jax_utils
 from algorithmic_efficiency.workloads.cifar import data as cifar_data
 from algorithmic_efficiency.workloads.cifar import input_pipeline, resnet
 from algorithmic_efficiency.workloads.cifar import workload as cifar_base
@@ -25,8 +25,14 @@ from algorithmic_efficiency.workloads.cifar.cifar_jax import models
 from algorithmic_efficiency.workloads.mnist.mnist_jax.workload import seed_from_key
 
 
-class CifarWorkload(cifar_base.BaseCifarWorkload):
-    """CIFAR-10 ResNet-18 in flax, NHWC (XLA's native layout on CPU and GPU)."""
+class CifarWorkload(jax_sharding.MeshWorkload, cifar_base.BaseCifarWorkload):
+    """CIFAR-10 ResNet-18 in flax, NHWC (XLA's native layout on CPU and GPU).
+
+    Data-parallel over a one-axis mesh, as MNIST: parameters and batch-norm
+    statistics replicated, batches split. Batch norm then normalises with the
+    statistics of the whole global batch (XLA reduces across the devices), so
+    N devices compute what one does.
+    """
 
     def __init__(self, width: int = resnet.WIDTH) -> None:
         super().__init__(width)
@@ -42,21 +48,22 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
 
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, dict[str, Any]]:
         params, batch_stats = self.init_variables(seed_from_key(rng))
-        as_device = functools.partial(jax.tree_util.tree_map, jnp.asarray)
-        params = as_device(params)
+        params = self.mesh.replicate(params)
         self._param_shapes = jax_utils.param_shapes(params)
         self._param_types = jax_utils.param_types(params)
-        return params, {'batch_stats': as_device(batch_stats)}
+        return params, {'batch_stats': self.mesh.replicate(batch_stats)}
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
-        # NumPy batches go straight into the jitted step, which copies them to
-        # the device as part of the call (no extra dispatch per step).
+        jax_sharding.check_batch_size(global_batch_size, self.mesh.count)
+        # One device: NumPy batches go straight into the jitted step, which
+        # copies them as part of the call. Several: split across the devices
+        # on the prefetch thread, ahead of the step.
         return input_pipeline.Prefetcher(
-            self.numpy_train_batches(data_rng, data_dir, global_batch_size)
+            self.mesh.batches(self.numpy_train_batches(data_rng, data_dir, global_batch_size))
         )
 
     def model_fn(
@@ -113,7 +120,7 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
     def eval_model(self, params: Any, model_state: Any, rng: Any) -> dict[str, float]:
         del rng
         if self._eval_device is None:
-            self._eval_device = jax.tree_util.tree_map(jnp.asarray, self.eval_arrays)
+            self._eval_device = {k: self.place_eval(v) for k, v in self.eval_arrays.items()}
         totals = {}
         for split, arrays in self._eval_device.items():
             total = jnp.zeros(3, jnp.float32)

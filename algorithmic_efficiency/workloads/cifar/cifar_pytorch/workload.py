@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.workloads import pytorch_utils
+from algorithmic_efficiency.workloads import pytorch_dist, pytorch_utils
 from algorithmic_efficiency.workloads.cifar import input_pipeline, resnet
 from algorithmic_efficiency.workloads.cifar import workload as cifar_base
 from algorithmic_efficiency.workloads.cifar.cifar_pytorch import models
@@ -59,13 +59,32 @@ def _use_state(model: nn.Module, model_state: ModelState | None) -> ModelState:
 
 
 class CifarWorkload(cifar_base.BaseCifarWorkload):
-    """CIFAR-10 ResNet-18 in PyTorch."""
+    """CIFAR-10 ResNet-18 in PyTorch.
+
+    Under ``torchrun`` the model is wrapped in ``DistributedDataParallel`` and
+    each process trains on its rows of every (augmented) global batch; batch
+    norm normalises with each process's own rows (as DDP does without
+    ``SyncBatchNorm``, which has no CPU kernel), and DDP keeps rank 0's running
+    statistics on every process. The eval is split across the processes.
+    """
 
     def __init__(self, width: int = resnet.WIDTH, device: torch.device | None = None) -> None:
         super().__init__(width)
         self.device = device or default_device()
         self._eval_device: dict[str, dict[str, torch.Tensor]] | None = None
         self._state_of: dict[int, ModelState] = {}  # id(model) -> its batch-norm buffers
+        self._processes: pytorch_dist.TorchProcesses | None = None
+
+    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
+        self._processes, self.device, facts = pytorch_dist.use_devices(
+            self.device, num_devices, processes
+        )
+        self._eval_device = None
+        return facts
+
+    @property
+    def device_count(self) -> int:
+        return self._processes.world_size if self._processes else 1
 
     def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         self._eval_device = None
@@ -85,7 +104,8 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         model = model.to(self.device, memory_format=torch.channels_last)
         self._param_shapes = pytorch_utils.param_shapes(model)
         self._param_types = pytorch_utils.param_types(model)
-        return model, batch_norm_state(model)
+        state = batch_norm_state(model)  # names without DDP's 'module.'
+        return pytorch_dist.wrap_model(model, self._processes), state
 
     def _to_torch(self, batch: dict[str, np.ndarray]) -> spec.Batch:
         """NHWC NumPy -> NCHW channels-last tensors on the device (on the prefetch thread)."""
@@ -101,10 +121,16 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
-        return input_pipeline.Prefetcher(
-            self.numpy_train_batches(data_rng, data_dir, global_batch_size),
-            transform=self._to_torch,
-        )
+        batches = self.numpy_train_batches(data_rng, data_dir, global_batch_size)
+        if self._processes is not None:
+            # Every process augments the whole global batch (the same draws as
+            # one process) and keeps its rows: N processes train on exactly
+            # what one would.
+            rows = pytorch_dist.shard_slice(
+                global_batch_size, self._processes.rank, self._processes.world_size
+            )
+            batches = ({k: v[rows] for k, v in b.items()} for b in batches)
+        return input_pipeline.Prefetcher(batches, transform=self._to_torch)
 
     def model_fn(
         self,
@@ -118,12 +144,12 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
     ) -> tuple[torch.Tensor, ModelState]:
         del rng, dropout_rate  # ResNet-18 has no dropout
         train = self.check_mode(mode, update_batch_norm)
-        state = _use_state(params, model_state)
+        state = _use_state(pytorch_dist.unwrap(params), model_state)
         inputs = augmented_and_preprocessed_input_batch['inputs']
         params.train(train)
         if not train:
-            with torch.no_grad():
-                return params(inputs), state
+            with torch.no_grad():  # the module itself: no DDP collectives outside training
+                return pytorch_dist.unwrap(params)(inputs), state
         norms = [m for m in params.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         try:
             # Without running statistics to track, training-mode batch norm
@@ -149,11 +175,14 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
 
     def _eval_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         if self._eval_device is None:
+            p = self._processes
+            # Several processes: each evaluates its share of every eval batch.
+            rows = slice(p.rank, None, p.world_size) if p is not None else slice(None)
             self._eval_device = {
                 split: {
-                    'inputs': torch.from_numpy(a['inputs']).to(self.device),
-                    'targets': torch.from_numpy(a['targets']).long().to(self.device),
-                    'weights': torch.from_numpy(a['weights']).to(self.device),
+                    'inputs': torch.from_numpy(a['inputs'][:, rows]).to(self.device),
+                    'targets': torch.from_numpy(a['targets'][:, rows]).long().to(self.device),
+                    'weights': torch.from_numpy(a['weights'][:, rows]).to(self.device),
                 }
                 for split, a in self.eval_arrays.items()
             }
@@ -163,6 +192,7 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         self, params: nn.Module, model_state: ModelState | None, rng: Any
     ) -> dict[str, float]:
         del rng
+        params = pytorch_dist.unwrap(params)  # no DDP forward: no collectives in the eval
         _use_state(params, model_state)
         scale, offset = (torch.from_numpy(v).to(self.device) for v in self.normalisation)
         params.eval()
@@ -176,6 +206,8 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
                     total[0] += self.loss_fn(y, logits, w)['summed']
                     total[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                     total[2] += torch.sum(w)
+                if self._processes is not None:
+                    self._processes.all_reduce_sum(total)  # the same metrics everywhere
                 sums[split] = total
         return self.summarise_eval({k: v.cpu().numpy() for k, v in sums.items()})
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.workloads import jax_utils
+from algorithmic_efficiency.workloads import jax_sharding, jax_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 
@@ -32,8 +32,13 @@ def seed_from_key(rng: jax.Array) -> int:
     return int(np.asarray(jax.random.key_data(rng)).ravel()[-1])
 
 
-class MnistWorkload(mnist_base.BaseMnistWorkload):
-    """MNIST MLP in flax; parameters are ``{'params': {...}}`` pytrees."""
+class MnistWorkload(jax_sharding.MeshWorkload, mnist_base.BaseMnistWorkload):
+    """MNIST MLP in flax; parameters are ``{'params': {...}}`` pytrees.
+
+    Data-parallel over a one-axis mesh (:mod:`..jax_sharding`): parameters are
+    replicated on every device and each batch is split across them, so a
+    submission's ``jax.jit`` step runs on 1 or N devices unchanged.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +49,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
 
     def init_model_fn(self, rng: jax.Array) -> tuple[Any, None]:
         numpy_params = mnist_base.init_mlp_params(seed_from_key(rng))
-        params = jax.tree_util.tree_map(jnp.asarray, {'params': numpy_params})
+        params = self.mesh.replicate({'params': numpy_params})
         self._param_shapes = jax_utils.param_shapes(params)
         self._param_types = jax_utils.param_types(params)
         return params, None
@@ -54,13 +59,14 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     ) -> Iterator[spec.Batch]:
         if split != 'train':
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
+        jax_sharding.check_batch_size(global_batch_size, self.mesh.count)
         # uint8 pixels go to the device (a quarter of float32's bytes) and XLA
         # normalises them, asynchronously: measured faster than gathering rows
         # of a normalised float32 copy, which would cost 188 MB on full MNIST.
-        # Targets stay NumPy; the jitted step copies them as part of its call.
-        for batch in self.numpy_train_batches(
-            data_rng, data_dir, global_batch_size, normalise=False
-        ):
+        # On one device the batch stays NumPy (the jitted calls copy it); on
+        # several it is split across them first, and stays split.
+        batches = self.numpy_train_batches(data_rng, data_dir, global_batch_size, normalise=False)
+        for batch in self.mesh.batches(batches):
             yield {'inputs': self._normalise(batch['inputs']), 'targets': batch['targets']}
 
     @functools.partial(jax.jit, static_argnums=0)
@@ -114,7 +120,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def eval_model(self, params: Any, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
         if self._eval_device is None:
-            self._eval_device = jax.tree_util.tree_map(jnp.asarray, self.eval_arrays)
+            self._eval_device = self.place_eval(self.eval_arrays)
         e = self._eval_device
         loss_sum, correct_sum, count = np.asarray(
             self._eval_sums(params, e['inputs'], e['targets'], e['weights']), dtype=np.float64

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.workloads import pytorch_utils
+from algorithmic_efficiency.workloads import pytorch_dist, pytorch_utils
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 
@@ -34,11 +34,28 @@ class _Model(nn.Module):
 
 
 class MnistWorkload(mnist_base.BaseMnistWorkload):
-    """MNIST MLP in PyTorch; the parameter container is the ``nn.Module``."""
+    """MNIST MLP in PyTorch; the parameter container is the ``nn.Module``.
+
+    Under ``torchrun`` (:meth:`use_devices` with several processes) the
+    module is wrapped in ``DistributedDataParallel``, each process reads its
+    shard of every global batch and evaluates its share of the eval split.
+    """
 
     def __init__(self, device: torch.device | None = None) -> None:
         super().__init__()
         self.device = device or default_device()
+        self._processes: pytorch_dist.TorchProcesses | None = None
+
+    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
+        self._processes, self.device, facts = pytorch_dist.use_devices(
+            self.device, num_devices, processes
+        )
+        self._eval_device = None
+        return facts
+
+    @property
+    def device_count(self) -> int:
+        return self._processes.world_size if self._processes else 1
 
     def init_model_fn(self, rng: int) -> tuple[nn.Module, None]:
         pytorch_utils.reset_peak(self.device)  # peaks per trial
@@ -48,9 +65,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             for layer, name in ((model.net[0], 'Dense_0'), (model.net[2], 'Dense_1')):
                 layer.weight.copy_(torch.from_numpy(numpy_params[name]['kernel'].T.copy()))
                 layer.bias.copy_(torch.from_numpy(numpy_params[name]['bias']))
-        self._param_shapes = pytorch_utils.param_shapes(model)
+        self._param_shapes = pytorch_utils.param_shapes(model)  # names without DDP's 'module.'
         self._param_types = pytorch_utils.param_types(model)
-        return model.to(self.device), None
+        return pytorch_dist.wrap_model(model.to(self.device), self._processes), None
 
     def build_input_queue(
         self, data_rng: int, split: str, data_dir: str | None, global_batch_size: int
@@ -59,7 +76,12 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
         device = self.device
         non_blocking = device.type == 'cuda'
-        for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size):
+        rows = slice(None)
+        if self._processes is not None:  # this process's share of every global batch
+            rows = pytorch_dist.shard_slice(
+                global_batch_size, self._processes.rank, self._processes.world_size
+            )
+        for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size, rows=rows):
             yield {
                 'inputs': torch.from_numpy(batch['inputs']).to(device, non_blocking=non_blocking),
                 'targets': torch.from_numpy(batch['targets'])
@@ -99,6 +121,9 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
         del model_state, rng
         if self._eval_device is None:
             arrays = self.eval_arrays
+            if self._processes is not None:  # every process sums its share of each batch
+                p = self._processes
+                arrays = {k: v[:, p.rank :: p.world_size] for k, v in arrays.items()}
             with warnings.catch_warnings():
                 # The images may be a read-only memory map of the data cache; on the
                 # CPU the tensor shares it, and it is only ever read (normalised into
@@ -112,6 +137,7 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
             }
         e = self._eval_device
         scale, offset = self.input_scale_offset
+        params = pytorch_dist.unwrap(params)  # no DDP forward: no collectives in the eval
         params.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         with torch.inference_mode():
@@ -121,6 +147,8 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
                 sums[0] += self.loss_fn(y, logits, w)['summed']
                 sums[1] += torch.sum((torch.argmax(logits, dim=-1) == y) * w)
                 sums[2] += torch.sum(w)
+        if self._processes is not None:
+            self._processes.all_reduce_sum(sums)  # every process gets the same metrics
         loss_sum, correct_sum, count = sums.tolist()
         return self.summarise_eval(loss_sum, correct_sum, count)
 
