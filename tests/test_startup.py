@@ -71,31 +71,6 @@ def test_default_run_loads_pandas_only_for_its_summary(tmp_path):
     assert not roots & set(NEVER + FRAMEWORK_ROOTS['jax']), sorted(roots & set(NEVER))
 
 
-def test_preload_imports_the_framework_in_the_background():
-    code = textwrap.dedent('''
-        import sys
-        from algorithmic_efficiency.workloads import preload
-        assert preload.start('tensorflow') is None  # unknown: nothing started
-        thread = preload.start('pytorch')
-        assert thread.daemon and thread.name == 'preload-pytorch'
-        thread.join(240)
-        print(sorted(m for m in ('torch', 'torch._dynamo', 'jax', 'flax') if m in sys.modules))
-    ''')
-    out = run_python(code, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['torch', 'torch._dynamo']"
-
-
-def test_preload_failure_is_silent_and_left_to_the_runner(monkeypatch):
-    from algorithmic_efficiency.workloads import preload
-
-    errors = []
-    monkeypatch.setattr('threading.excepthook', errors.append)
-    monkeypatch.setitem(preload.MODULES, 'pytorch', ('no_such_module_xyz', 'json'))
-    preload.start('pytorch').join(30)
-    assert errors == []
-
-
 def _write_idx(path, array):
     with open(path, 'wb') as f:
         f.write(struct.pack(f'>I{array.ndim}I', 0x800 + array.ndim, *array.shape))

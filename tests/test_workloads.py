@@ -190,6 +190,24 @@ def test_images_stay_uint8_and_each_batch_is_normalised(workloads, fw):
     np.testing.assert_array_equal(np.asarray(batch['targets']), w._train_y[idx])
 
 
+def test_host_normalised_copy_only_for_small_sets(monkeypatch):
+    from algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload import MnistWorkload
+
+    small = MnistWorkload()
+    small.prepare_data(None)  # the sample: 12.5 MB as float32, kept normalised
+    assert small._train_x_normalised.dtype == np.float32
+    monkeypatch.setattr(mnist_base, 'MAX_NORMALISED_COPY_BYTES', 4000 * 784 * 4 - 1)
+    large = MnistWorkload()
+    large.prepare_data(None)  # a set over the limit: uint8 only, normalised per batch
+    assert large._train_x_normalised is None
+    # The same batches either way, to the bit.
+    copied, per_batch = (w.numpy_train_batches(3, None, 100) for w in (small, large))
+    for _ in range(3):
+        a, b = next(copied), next(per_batch)
+        np.testing.assert_array_equal(a['inputs'], b['inputs'])
+        np.testing.assert_array_equal(a['targets'], b['targets'])
+
+
 @pytest.mark.parametrize('fw', registry.FRAMEWORKS)
 def test_param_shapes_types_and_step_hint(workloads, fw):
     w = workloads[fw]

@@ -25,7 +25,7 @@ from algorithmic_efficiency.sweep.config import (
 from algorithmic_efficiency.sweep.metadata import _flags_metadata, sweep_metadata
 from algorithmic_efficiency.sweep.submission import load_submission
 from algorithmic_efficiency.training import submission_api
-from algorithmic_efficiency.workloads import host_devices, preload, registry
+from algorithmic_efficiency.workloads import host_devices, registry
 
 
 def _prepare_environment(framework: str, num_devices: int | None) -> None:
@@ -216,10 +216,6 @@ def run(config: RunConfig | dict[str, Any]) -> int:
         config = RunConfig(**config)
     inputs = check_config(config)
     _prepare_environment(inputs.framework, config.num_devices)
-    # The framework imports in a background thread: the submission's import
-    # waits for it, then torch._dynamo (PyTorch) goes on importing while the
-    # log directory is opened, the data loaded and the sweep files written.
-    preload.start(inputs.framework)
     processes = devices.join_processes(config, inputs)
     try:
         return _run(config, inputs, processes)

@@ -40,6 +40,8 @@ class MnistWorkload(jax_sharding.MeshWorkload, mnist_base.BaseMnistWorkload):
     submission's ``jax.jit`` step runs on 1 or N devices unchanged.
     """
 
+    host_normalised_batches = False  # uint8 batches, normalised on the device
+
     def __init__(self) -> None:
         super().__init__()
         self._model = _Model()
