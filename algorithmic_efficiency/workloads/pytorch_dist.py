@@ -169,6 +169,28 @@ def wrap_model(model: nn.Module, processes: TorchProcesses | None) -> nn.Module:
     )
 
 
+class ProcessesWorkload:
+    """Mixin for PyTorch workloads: their processes, device and ``use_devices``.
+
+    Put it before the workload's base class; the workload wraps its model with
+    ``wrap_model(model, self._processes)`` and sets ``self.device``; its cached
+    eval tensors (``_eval_device``) are dropped when the device changes.
+    """
+
+    _processes: TorchProcesses | None = None
+    _eval_device: Any = None
+    device: torch.device
+
+    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
+        self._processes, self.device, facts = use_devices(self.device, num_devices, processes)
+        self._eval_device = None  # copied again to the new device
+        return facts
+
+    @property
+    def device_count(self) -> int:
+        return self._processes.world_size if self._processes else 1
+
+
 def use_devices(
     device: torch.device, num_devices: int | None, processes: Any
 ) -> tuple[TorchProcesses | None, torch.device, dict[str, Any]]:

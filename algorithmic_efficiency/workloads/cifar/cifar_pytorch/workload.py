@@ -58,7 +58,7 @@ def _use_state(model: nn.Module, model_state: ModelState | None) -> ModelState:
     return own
 
 
-class CifarWorkload(cifar_base.BaseCifarWorkload):
+class CifarWorkload(pytorch_dist.ProcessesWorkload, cifar_base.BaseCifarWorkload):
     """CIFAR-10 ResNet-18 in PyTorch.
 
     Under ``torchrun`` the model is wrapped in ``DistributedDataParallel`` and
@@ -73,18 +73,6 @@ class CifarWorkload(cifar_base.BaseCifarWorkload):
         self.device = device or default_device()
         self._eval_device: dict[str, dict[str, torch.Tensor]] | None = None
         self._state_of: dict[int, ModelState] = {}  # id(model) -> its batch-norm buffers
-        self._processes: pytorch_dist.TorchProcesses | None = None
-
-    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
-        self._processes, self.device, facts = pytorch_dist.use_devices(
-            self.device, num_devices, processes
-        )
-        self._eval_device = None
-        return facts
-
-    @property
-    def device_count(self) -> int:
-        return self._processes.world_size if self._processes else 1
 
     def prepare_data(self, data_dir: str | None) -> dict[str, Any]:
         self._eval_device = None

@@ -33,7 +33,7 @@ class _Model(nn.Module):
         return self.net(x.reshape(x.shape[0], mnist_base.INPUT_SIZE))
 
 
-class MnistWorkload(mnist_base.BaseMnistWorkload):
+class MnistWorkload(pytorch_dist.ProcessesWorkload, mnist_base.BaseMnistWorkload):
     """MNIST MLP in PyTorch; the parameter container is the ``nn.Module``.
 
     Under ``torchrun`` (:meth:`use_devices` with several processes) the
@@ -44,18 +44,6 @@ class MnistWorkload(mnist_base.BaseMnistWorkload):
     def __init__(self, device: torch.device | None = None) -> None:
         super().__init__()
         self.device = device or default_device()
-        self._processes: pytorch_dist.TorchProcesses | None = None
-
-    def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
-        self._processes, self.device, facts = pytorch_dist.use_devices(
-            self.device, num_devices, processes
-        )
-        self._eval_device = None
-        return facts
-
-    @property
-    def device_count(self) -> int:
-        return self._processes.world_size if self._processes else 1
 
     def init_model_fn(self, rng: int) -> tuple[nn.Module, None]:
         pytorch_utils.reset_peak(self.device)  # peaks per trial
