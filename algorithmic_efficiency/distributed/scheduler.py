@@ -299,6 +299,10 @@ class _Runner:
         if job.trial_log is not None:
             job.trial_log.record_eval(event['row'])
 
+    def _on_heartbeat(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+        if job.trial_log is not None:
+            job.trial_log.heartbeat(event['state'])
+
     def _on_finished(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
         result = TrialResult(**event['result'])
         if job.trial_log is not None:

@@ -8,8 +8,9 @@ the seed the driver derived. It yields plain dicts, in this order:
 
 * ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus'}`` first;
 * ``{'kind': 'progress', 'line'}`` for every progress line of the trial;
-* ``{'kind': 'row', 'row'}`` for every eval row, only with ``--ray_storage=driver``
-  (with shared storage the task writes ``run_<N>/`` itself);
+* ``{'kind': 'row', 'row'}`` for every eval row and ``{'kind': 'heartbeat', 'state'}``
+  for every heartbeat, only with ``--ray_storage=driver`` (with shared storage
+  the task writes ``run_<N>/`` itself);
 * last, ``{'kind': 'finished', 'result'}`` (a ``TrialResult`` as a dict) or
   ``{'kind': 'error', 'error', 'traceback'}`` when the trial could not even start.
 """
@@ -112,11 +113,24 @@ class _StreamingRecorder:
     def start_trial(self, run_idx: int, hyperparameters: Any, seed: int) -> Any:
         # pylint: disable=import-outside-toplevel
         from algorithmic_efficiency.recording import recorder as recording
+        from algorithmic_efficiency.telemetry import energy as energy_meter
         from algorithmic_efficiency.telemetry import sampler as telemetry
+
+        events = self._events
+
+        class RelayedTrialRecorder(recording.TrialRecorder):
+            """Its heartbeat goes to the driver, which keeps trial.json (``status`` reads it)."""
+
+            def heartbeat(self, state: dict[str, Any]) -> None:
+                events.put({'kind': 'heartbeat', 'state': dict(state)})
 
         scratch = tempfile.mkdtemp(prefix=f'ae-run_{run_idx}-')
         sampler = telemetry.Sampler(self._task.telemetry_interval_sec).start()
-        return recording.TrialRecorder(scratch, _QueueWriter(self._events), sampler, self._extra)
+        # Energy is this node's (its GPUs, its CPU packages), as with shared storage.
+        return RelayedTrialRecorder(
+            scratch, _QueueWriter(events), sampler, self._extra,
+            energy=energy_meter.EnergyMeter(),
+        )
 
     def finish_trial(self, trial_log: Any, result: Any) -> None:
         trial_log.close()  # trial.json and error.txt: the driver's, from the result

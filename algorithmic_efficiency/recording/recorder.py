@@ -427,7 +427,8 @@ class Recorder:
                 writers.tensorboard_writer(run_dir, hyperparameters, self.tensorboard_hparams)
             )
         if remote:
-            return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False)
+            return TrialRecorder(run_dir, writers.MultiWriter(sinks), None, {}, current=False,
+                                 info=info)
         sampler = telemetry.Sampler(self.telemetry_interval_sec).start()
         metrics_logger = SubmissionMetricsLogger(
             run_dir, tensorboard=self.tensorboard_hparams is not None, fsync=self.fsync
