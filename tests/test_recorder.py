@@ -18,7 +18,10 @@ def test_extra_metadata_parsing():
                           ('framework.0.mem=1', "key 'framework.0.mem' collides"),
                           ('rng_seed=5', "key 'rng_seed' collides"),
                           ('workload=x', "key 'workload' collides"),
-                          ('trial.status=x', "key 'trial.status' collides")]:
+                          ('trial.status=x', "key 'trial.status' collides"),
+                          # CIFAR-10's other eval splits' columns
+                          ('train.loss=1', "key 'train.loss' collides"),
+                          ('test.accuracy=1', "key 'test.accuracy' collides")]:
         with pytest.raises(ValueError, match=message):
             logging_utils.parse_extra_metadata([item])
     with pytest.raises(ValueError, match="'a' is given twice"):

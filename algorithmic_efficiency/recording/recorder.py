@@ -75,6 +75,10 @@ RESERVED_PREFIXES = (
     'study.',
     'devices.',  # metadata.json: devices.count, devices.kind
     'distributed.',  # metadata.json: distributed.world_size, distributed.backend
+    # A workload's metrics on its other eval splits (CIFAR-10: train.loss, test.accuracy).
+    'train.',
+    'validation.',
+    'test.',
 )
 EXTRA_KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.\-]*$')
 # Telemetry in the guide's order (layout's schema); the rest (interval stats, proc.*) follow.
