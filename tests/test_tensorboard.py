@@ -354,6 +354,30 @@ def test_telemetry_tags_with_gpus(tmp_path):
     assert status == api_pb2.STATUS_FAILURE  # no closing row: the trial raised
 
 
+def test_other_eval_splits_are_drawn_beside_the_target_split(tmp_path):
+    """CIFAR-10's train./test. columns become train/... and test/... tags of the eval run."""
+    row = {
+        'global_step': 3,
+        'accumulated_submission_time': 1.5,
+        'accuracy': 0.25,
+        'loss': 2.0,
+        'train.accuracy': 0.3,
+        'train.loss': 1.9,
+        'test.accuracy': 0.2,
+        'test.loss': 2.1,
+        'test.num_examples': 10000,  # not a metric drawn
+    }
+    writer = tb_writer.TrialTensorBoardWriter(str(tmp_path / 'w' / 'run_1'), {}, [])
+    writer.write_row(row)
+    writer.close()
+    acc = accumulate(tmp_path / 'w' / 'run_1' / 'eval')
+    values = {tag: acc.Scalars(tag)[0].value for tag in acc.Tags()['scalars']}
+    assert values == pytest.approx({
+        'loss': 2.0, 'accuracy': 0.25, 'best_loss': 2.0, 'accumulated_submission_time': 1.5,
+        'train/accuracy': 0.3, 'train/loss': 1.9, 'test/accuracy': 0.2, 'test/loss': 2.1,
+    })
+
+
 def make_trial(workload_dir, run_idx, status, losses, hparams):
     run_dir = workload_dir / f'run_{run_idx}'
     run_dir.mkdir(parents=True)

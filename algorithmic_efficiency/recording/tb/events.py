@@ -81,6 +81,9 @@ EVAL_RUN = 'eval'
 TELEMETRY_RUN = 'telemetry'
 # Tags of the eval run, in this order (best_loss: lowest finite loss so far in the trial).
 EVAL_TAGS = ('loss', 'accuracy', 'best_loss', 'accumulated_submission_time')
+# A workload's other eval splits (CIFAR-10's train.loss, test.accuracy, ...) follow
+# in the eval run as ``<split>/<metric>``.
+EVAL_SPLITS = ('train', 'validation', 'test')
 # metrics.csv columns drawn in the telemetry run; ``a.b.c`` becomes tag ``a/b.c``.
 TELEMETRY_PREFIXES = ('cpu.', 'mem.', 'proc.', 'gpu.', 'temp.', 'framework.')
 # Left out: constants, and since-boot counters (disk.*, net.*, outside the prefixes).
@@ -243,6 +246,12 @@ class TrialEvents:
             value = _number(row.get(tag))
             if value is not None:  # NaN included: a diverged eval measured NaN
                 scalars[tag] = value
+        for column, cell in row.items():
+            split, _, metric = str(column).partition('.')
+            drawn = split in EVAL_SPLITS and metric in ('loss', 'accuracy')
+            value = _number(cell) if drawn else None
+            if value is not None:
+                scalars[f'{split}/{metric}'] = value
         loss = finite(row.get('loss'))
         if loss is not None:
             self.best = min(self.best, loss)
