@@ -8,6 +8,7 @@ The browser test needs Debian's ``chromium`` and ``chromium-driver`` (apt) and t
 command that installs them.
 """
 
+import csv
 import json
 import os
 import shutil
@@ -200,6 +201,40 @@ def test_curves_telemetry_and_trial_table(monkeypatch, log_dir):
     at = run_app(monkeypatch, at=at)
     first = by_title(at)['loss per trial']['data'][0]
     assert first['x'] == [float(r['accumulated_submission_time']) for r in trials[1][0]]
+
+
+def test_curves_of_the_other_eval_splits(monkeypatch, log_dir, tmp_path):
+    # A CIFAR-10 sweep's rows carry train.* columns beside the target split's; this
+    # copy of the shared sweep gets them (train.loss = 2 x loss), as CIFAR writes them.
+    copy = tmp_path / 'logs'
+    shutil.copytree(log_dir, copy)
+    for n in range(1, N_TRIALS + 1):
+        path = copy / SWEEP_KEY / f'run_{n}' / 'metrics.csv'
+        with open(path, newline='') as f:
+            rows = list(csv.DictReader(f))
+        header = list(rows[0]) + ['train.loss', 'train.accuracy']
+        with open(path, 'w', newline='') as f:
+            writer = csv.DictWriter(f, header)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({**row, 'train.loss': 2 * float(row['loss']),
+                                 'train.accuracy': 0.5})
+    at = run_app(monkeypatch, copy)
+    assert at.radio(key='curves_split').options == ['target split', 'train']
+    assert 'loss per trial' in by_title(at)  # the target split first
+    at.radio(key='curves_split').set_value('train')
+    at = run_app(monkeypatch, at=at)
+    figs = by_title(at)
+    assert 'loss per trial' not in figs
+    trials = file_trials(os.path.join(log_dir, SWEEP_KEY))
+    for n, trace in enumerate(figs['train.loss per trial']['data'], start=1):
+        assert trace['y'] == pytest.approx([2 * float(r['loss']) for r in trials[n][0]])
+    assert all(v == 0.5 for t in figs['train.accuracy per trial']['data'] for v in t['y'])
+
+
+def test_a_sweep_without_other_splits_has_no_split_choice(monkeypatch, log_dir):
+    at = run_app(monkeypatch, log_dir)
+    assert not [r for r in at.radio if r.key == 'curves_split']
 
 
 def test_page_reloads_when_a_running_sweep_writes(monkeypatch, log_dir, tmp_path):

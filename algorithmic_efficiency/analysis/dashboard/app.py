@@ -56,6 +56,9 @@ TELEMETRY_X = {
     'since_start': 'time since the trial started (s)',
     'wallclock': 'time (UTC)',
 }
+METRICS = ('loss', 'accuracy')
+TARGET_SPLIT = 'target split'  # the plain loss/accuracy columns
+OTHER_SPLITS = ('train', 'validation', 'test')
 X_AXES = {
     'global_step': 'step',
     'accumulated_submission_time': 'submission time (s)',
@@ -146,11 +149,21 @@ def _curves_tab(evals: pd.DataFrame) -> None:
         return
     options = [x for x in X_AXES if x == 'wallclock' or x in evals.columns]
     x = st.selectbox('x axis', options, format_func=X_AXES.get, key='curves_x')
+    # A workload's other eval splits (CIFAR-10: train.loss, test.accuracy) beside the
+    # target split's plain loss and accuracy.
+    splits = [
+        s for s in OTHER_SPLITS
+        if any(f'{s}.{m}' in evals.columns and evals[f'{s}.{m}'].notna().any() for m in METRICS)
+    ]
+    prefix = ''
+    if splits:
+        split = st.radio('split', [TARGET_SPLIT, *splits], horizontal=True, key='curves_split')
+        prefix = '' if split == TARGET_SPLIT else f'{split}.'
     df = evals.copy()
     if x == 'wallclock':
         df['wallclock'] = explorer.wallclock(df)
     left, right = st.columns(2)
-    for col, metric in ((left, 'loss'), (right, 'accuracy')):
+    for col, metric in zip((left, right), (prefix + m for m in METRICS), strict=True):
         if metric in df.columns:
             col.plotly_chart(
                 lines_figure(df, x, metric, f'{metric} per trial', X_AXES[x]), key=f'curve_{metric}'
