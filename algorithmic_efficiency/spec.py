@@ -337,7 +337,7 @@ class Workload(abc.ABC):
 
         Args:
           num_devices: how many of the visible devices to use (``None``: all).
-          processes: the run's processes (``training.distributed``): one, or
+          processes: the run's processes (``training.processes``): one, or
             several started by ``torchrun``, one device each.
 
         Returns:

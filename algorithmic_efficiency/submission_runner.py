@@ -94,7 +94,7 @@ flags.DEFINE_bool('summary', True, 'Write LOG_DIR/<workload>/summary/ at the end
                   '(--nosummary: don\'t).')
 flags.DEFINE_integer('num_devices', None, 'JAX: use the first N visible devices (default: all), '
                      'data-parallel over a mesh. PyTorch: one device per torchrun process '
-                     '(README "Multiple devices").', lower_bound=1)
+                     '(README "Multiple devices").')
 # Ray (README "Running on a Ray cluster"); checked in distributed.options.
 flags.DEFINE_string('ray_address', None, 'Run the trials as Ray tasks: local (start Ray here, '
                     'loopback only), auto or HOST:PORT (join a cluster). Unset: in this process.')

@@ -166,6 +166,8 @@ NUMERIC = [
     ({'max_global_steps': 10**13}, '--max_global_steps must be in [1, '),
     ({'rng_seed': -1}, '--rng_seed must be in [0, '),
     ({'rng_seed': 2**64}, '--rng_seed must be in [0, '),
+    ({'num_devices': 0}, '--num_devices must be in [1, 4,096], got 0'),
+    ({'num_devices': 10**9}, '--num_devices must be in [1, 4,096], got 1000000000'),
 ]
 
 

@@ -216,7 +216,7 @@ def run(config: RunConfig | dict[str, Any]) -> int:
         config = RunConfig(**config)
     inputs = check_config(config)
     _prepare_environment(inputs.framework, config.num_devices)
-    processes = devices.join_processes(config, inputs)
+    processes = devices.join_processes(inputs)
     try:
         return _run(config, inputs, processes)
     finally:

@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from algorithmic_efficiency.sweep.config import CheckedInputs, RunConfig, UsageError
+from algorithmic_efficiency.sweep.config import CheckedInputs, UsageError
 from algorithmic_efficiency.training import submission_api
 
 
-def join_processes(config: RunConfig, inputs: CheckedInputs) -> Any:
+def join_processes(inputs: CheckedInputs) -> Any:
     """The run's processes: ``torchrun``'s, joined (PyTorch), else this one alone."""
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.training import processes
 
-    if config.num_devices is not None and config.num_devices < 1:
-        raise UsageError(f'--num_devices must be at least 1, got {config.num_devices}')
     world_size = launched_world_size(os.environ)
     if world_size <= 1:
         return processes.SingleProcess()

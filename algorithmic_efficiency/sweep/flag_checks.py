@@ -18,6 +18,9 @@ MAX_STEPS = 10**12
 MAX_SEED = 2**64 - 1  # numpy's SeedSequence takes any non-negative int; 64 bits is plenty
 MAX_BUDGET_SEC = 10**8  # about three years
 TELEMETRY_RANGE_SEC = (0.01, 3600.0)
+# More devices than any host has; a larger count would be appended to XLA_FLAGS
+# as that many simulated CPU devices (host_devices) before JAX could refuse it.
+MAX_DEVICES = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +64,7 @@ NUMERIC_FLAGS = (
     NumericFlag('max_global_steps', 1, MAX_STEPS, integer=True),
     NumericFlag('max_submission_time_sec', 0.001, MAX_BUDGET_SEC),
     NumericFlag('telemetry_interval_sec', *TELEMETRY_RANGE_SEC, optional=False),
+    NumericFlag('num_devices', 1, MAX_DEVICES, integer=True),
 )
 
 

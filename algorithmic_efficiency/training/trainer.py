@@ -302,11 +302,11 @@ def train_once(
       progress: receives the per-eval lines and the progress lines between evals.
       progress_interval_sec: wall seconds between progress lines (0: none between evals).
       eval_period_time_sec: overrides the workload's eval period (demos, debugging).
+      processes: the run's processes (``training.processes``); ``None``: this one.
 
     Raises:
       TrialInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` carrying the result,
         its status ``interrupted``).
-      processes: the run's processes (``training.processes``); ``None``: this one.
     """
     processes = processes or SingleProcess()
     result = TrialResult(run_idx=run_idx, hyperparameters=hyperparameters, seed=seed)
