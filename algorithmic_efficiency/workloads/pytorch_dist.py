@@ -190,6 +190,17 @@ class ProcessesWorkload:
     def device_count(self) -> int:
         return self._processes.world_size if self._processes else 1
 
+    def batch_rows(self, global_batch_size: int) -> slice:
+        """This process's rows of every global training batch (all of them for one process)."""
+        p = self._processes
+        return shard_slice(global_batch_size, p.rank, p.world_size) if p else slice(None)
+
+    @property
+    def eval_rows(self) -> slice:
+        """This process's share of every eval batch (every ``world_size``-th row from its rank)."""
+        p = self._processes
+        return slice(p.rank, None, p.world_size) if p else slice(None)
+
 
 def use_devices(
     device: torch.device, num_devices: int | None, processes: Any

@@ -114,9 +114,7 @@ class CifarWorkload(pytorch_dist.ProcessesWorkload, cifar_base.BaseCifarWorkload
             # Every process augments the whole global batch (the same draws as
             # one process) and keeps its rows: N processes train on exactly
             # what one would.
-            rows = pytorch_dist.shard_slice(
-                global_batch_size, self._processes.rank, self._processes.world_size
-            )
+            rows = self.batch_rows(global_batch_size)
             batches = ({k: v[rows] for k, v in b.items()} for b in batches)
         return input_pipeline.Prefetcher(batches, transform=self._to_torch)
 
@@ -163,9 +161,7 @@ class CifarWorkload(pytorch_dist.ProcessesWorkload, cifar_base.BaseCifarWorkload
 
     def _eval_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         if self._eval_device is None:
-            p = self._processes
-            # Several processes: each evaluates its share of every eval batch.
-            rows = slice(p.rank, None, p.world_size) if p is not None else slice(None)
+            rows = self.eval_rows  # several processes: each evaluates its share of every batch
             self._eval_device = {
                 split: {
                     'inputs': torch.from_numpy(a['inputs'][:, rows]).to(self.device),

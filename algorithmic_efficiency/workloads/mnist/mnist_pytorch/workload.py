@@ -64,11 +64,7 @@ class MnistWorkload(pytorch_dist.ProcessesWorkload, mnist_base.BaseMnistWorkload
             raise ValueError(f"only the 'train' split streams batches, got '{split}'")
         device = self.device
         non_blocking = device.type == 'cuda'
-        rows = slice(None)
-        if self._processes is not None:  # this process's share of every global batch
-            rows = pytorch_dist.shard_slice(
-                global_batch_size, self._processes.rank, self._processes.world_size
-            )
+        rows = self.batch_rows(global_batch_size)  # this process's share of every global batch
         for batch in self.numpy_train_batches(data_rng, data_dir, global_batch_size, rows=rows):
             yield {
                 'inputs': torch.from_numpy(batch['inputs']).to(device, non_blocking=non_blocking),
@@ -108,10 +104,8 @@ class MnistWorkload(pytorch_dist.ProcessesWorkload, mnist_base.BaseMnistWorkload
     def eval_model(self, params: nn.Module, model_state: Any, rng: Any) -> dict[str, float]:
         del model_state, rng
         if self._eval_device is None:
-            arrays = self.eval_arrays
-            if self._processes is not None:  # every process sums its share of each batch
-                p = self._processes
-                arrays = {k: v[:, p.rank :: p.world_size] for k, v in arrays.items()}
+            # Several processes: each sums its share of every batch.
+            arrays = {k: v[:, self.eval_rows] for k, v in self.eval_arrays.items()}
             with warnings.catch_warnings():
                 # The images may be a read-only memory map of the data cache; on the
                 # CPU the tensor shares it, and it is only ever read (normalised into
