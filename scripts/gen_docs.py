@@ -126,6 +126,8 @@ def runner_flags() -> list[dict]:
             allowed = f'≥ {flag.parser.lower_bound}'
         help_text = tables.FLAG_HELP_OVERRIDES.get(name, flag.help)
         help_text = re.sub(r'^<[^>]*>: ', '', help_text)  # absl prefixes an enum's choices
+        # ... and appends this to a multi flag's help.
+        help_text = help_text.replace(';\n    repeat this option to specify a list of values', '')
         out.append(
             {
                 'name': name,
@@ -152,15 +154,16 @@ def _default(value: object) -> str:
 def flags_page() -> str:
     rows = []
     for f in runner_flags():
-        guide = f'[guide](../{f["guide"]})' if f['guide'] else ''
         name = code('--' + f['name'])
         if f['type'] == 'bool':
             name += f' / {code("--no" + f["name"])}'
-        rows.append([name, f['type'], _default(f['default']), f['allowed'], f['help'], guide])
+        values = f['type'] + (f': {f["allowed"]}' if f['allowed'] else '')
+        meaning = f['help'] + (f' ([more](../{f["guide"]}))' if f['guide'] else '')
+        rows.append([name, _default(f['default']), values, meaning])
     return (
         HEADER.format(source='submission_runner.py, sweep/config.py and sweep/flag_checks.py')
         + tables.FLAGS_INTRO
-        + table(['flag', 'type', 'default', 'allowed', 'meaning', 'more'], rows)
+        + table(['flag', 'default', 'values', 'meaning'], rows)
         + tables.FLAGS_OUTRO
     )
 
