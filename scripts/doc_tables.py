@@ -350,7 +350,7 @@ TRIAL_OUTRO = ''
 # ---------------------------------------------------------------------------
 WORKLOADS_NOTE = (
     'MNIST without `--data_dir` trains on an embedded 5,000-image sample with its own target, '
-    'accuracy ≥ 0.90, and an eval every 2 s '
+    'accuracy ≥ {target:g}, and an eval every {period:g} s '
     '([data]({prefix}guides/workloads-and-data.md#mnist-data)). '
     'Budgets and eval periods are seconds of submission time.\n'
 )

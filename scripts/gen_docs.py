@@ -329,7 +329,8 @@ def workload_rows() -> list[dict]:
                 'name': name,
                 'framework': entry.framework,
                 'family': registry.base_name(name),
-                'description': (cls.__doc__ or '').strip().splitlines()[0],
+                # The docstring's opening phrase: "An MLP (784-128-sigmoid-10) on MNIST; ..."
+                'description': re.split(r'[:;]', (cls.__doc__ or '').strip().splitlines()[0])[0],
                 'target': f'{w.target_metric_name} ≥ {w.target_value:g} on {split}',
                 'budget': f'{w.max_allowed_runtime_sec:,g} s',
                 'eval_period': f'{w.eval_period_time_sec:,g} s',
@@ -348,7 +349,13 @@ def workloads_table(link_prefix: str) -> str:
         for w in workload_rows()
     ]  # fmt: skip
     head = ['workload', 'framework', 'what', 'target', 'budget', 'eval every', 'step hint']
-    note = tables.WORKLOADS_NOTE.format(prefix=link_prefix)
+    from algorithmic_efficiency.workloads.mnist import (  # pylint: disable=import-outside-toplevel
+        workload as mnist,
+    )
+
+    note = tables.WORKLOADS_NOTE.format(
+        prefix=link_prefix, target=mnist.SAMPLE_TARGET, period=mnist.SAMPLE_EVAL_PERIOD_SEC
+    )
     return table(head, rows) + '\n' + note
 
 
