@@ -178,3 +178,22 @@ def test_every_key_of_metadata_and_trial_json_is_documented(fake_gpu_sweep):
     assert not missing, f'trial.json keys missing from the docs {missing}: {FIX}'
     expected = {k for k, when in rows if when.strip() in ('always', 'when ended', 'while training')}
     assert expected - set(keys) == set(), 'documented keys a finished trial lacks'
+
+
+def test_generating_imports_no_framework():
+    """The pages come from framework-free code: a contributor with neither JAX nor PyTorch can
+    regenerate them (and the test stays cheap)."""
+    import subprocess
+
+    code = (
+        'import sys\n'
+        "for name in ('jax', 'jaxlib', 'flax', 'optax', 'torch'):\n"
+        '    sys.modules[name] = None  # importing it now raises ImportError\n'
+        f'sys.path.insert(0, {os.path.join(ROOT, "scripts")!r})\n'
+        'import gen_docs\n'
+        'print(len(gen_docs.generate()))\n'
+    )
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, 'PYTHONPATH': ROOT}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == str(len(gen_docs.PAGES) + 1)  # the pages and README.md
