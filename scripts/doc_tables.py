@@ -350,7 +350,7 @@ TRIAL_OUTRO = ''
 # ---------------------------------------------------------------------------
 WORKLOADS_NOTE = (
     'MNIST without `--data_dir` trains on an embedded 5,000-image sample with its own target, '
-    'accuracy ≥ {target:g}, and an eval every {period:g} s '
+    'accuracy ≥ {target:.2f}, and an eval every {period:g} s '
     '([data]({prefix}guides/workloads-and-data.md#mnist-data)). '
     'Budgets and eval periods are seconds of submission time.\n'
 )
