@@ -46,10 +46,12 @@ class DocsError(Exception):
 
 
 def cell(text: object) -> str:
-    """One Markdown table cell: pipes escaped, on one line, ``<x>`` outside code kept as text."""
-    parts = str(text).replace('|', '\\|').replace('\n', ' ').split('`')
-    # Even parts are outside code spans, where <workload> would be read as an HTML tag.
-    return '`'.join(p if i % 2 else p.replace('<', '&lt;') for i, p in enumerate(parts))
+    """One Markdown table cell on one line: outside code spans ``|`` escaped and ``<x>`` kept as
+    text (not read as an HTML tag); inside them left alone (Python-Markdown reads them as code)."""
+    parts = str(text).replace('\n', ' ').split('`')
+    return '`'.join(
+        p if i % 2 else p.replace('|', '\\|').replace('<', '&lt;') for i, p in enumerate(parts)
+    )
 
 
 def table(head: list[str], rows: list[list[object]]) -> str:
