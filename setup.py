@@ -52,5 +52,7 @@ setup(
             'hydra-core>=1.3,<1.4',
             'selenium>=4.20',
         ],
+        # The documentation site (mkdocs.yml, docs/): `mkdocs serve`, `mkdocs build --strict`.
+        'docs': ['mkdocs>=1.6,<1.7', 'mkdocs-material>=9.8,<9.9'],
     },
 )

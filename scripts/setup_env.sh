@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-jax_cpu,pytorch_cpu,tfds,tensorboard,dashboard,ray,dev}
+EXTRAS=${EXTRAS:-jax_cpu,pytorch_cpu,tfds,tensorboard,dashboard,ray,docs,dev}
 stamp="$VENV/.installed-$(cat setup.py constraints.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 if [ -f "$stamp" ]; then
   exit 0
