@@ -52,6 +52,13 @@ def main(argv=None) -> int:
         '--seed', default='0', metavar='S', help="the bootstrap's seed (default 0): reruns repeat"
     )
     parser.add_argument(
+        '--resample',
+        default='studies',
+        metavar='WHAT',
+        help="studies (default: each study's fastest trial is a unit) or trials (also the "
+        'trials within each drawn study: biased upwards, see docs/guides/statistics.md)',
+    )
+    parser.add_argument(
         '--html',
         metavar='OUT.html',
         help='also write one self-contained HTML report there (opens offline in a browser)',
@@ -76,7 +83,9 @@ def main(argv=None) -> int:
                 f'--max_ratio must be a finite number above 1, got {args.max_ratio!r}; '
                 'the benchmark uses 4'
             ) from None
-        settings = score_intervals.settings_from_flags(args.confidence, args.bootstrap, args.seed)
+        settings = score_intervals.settings_from_flags(
+            args.confidence, args.bootstrap, args.seed, args.resample
+        )
         if args.html:
             score_intervals.check_html_path(args.html)
         submissions = scoring.parse_submission_args(args.submissions)

@@ -3,12 +3,23 @@
 The scoring rule (:mod:`scoring`) turns a submission's trials on a workload
 into one cost: in each study the fastest trial's cost (inf: none reached the
 target), then the median over its studies. The bootstrap repeats that rule on
-resampled data, two-stage, as the rule uses the data:
+resampled data:
 
 1. draw the submission's K studies with replacement (K of them);
-2. within each drawn study, draw its n trials with replacement (n of them) and
-   take the fastest (a study without a sweep of the workload stays inf);
+2. (``trials=True`` only) within each drawn study, draw its n trials with
+   replacement (n of them) and take the fastest; otherwise each drawn study
+   keeps its fastest trial (a study without a sweep of the workload stays inf);
 3. the median over the K drawn studies is one replicate of the cost.
+
+Resampling studies only (the default of ``score``) treats the study as the
+independent unit, which it is: each study's fastest trial already carries the
+trials' randomness. Also resampling the trials counts that randomness twice
+and biases the cost upwards (the fastest of n trials drawn with replacement is
+never faster than the fastest trial): measured coverage of 95% intervals of
+the median on exponential data, 300 seeded repetitions, 1000 replicates:
+studies only 0.93 (9 studies of 1 trial), 0.93 (15 of 1), 0.95 (25 of 1),
+0.92 (15 of 3), 0.95 (25 of 5); studies and trials 0.87 (15 of 3), 0.76 (25 of
+5). Both are here; ``score --resample`` chooses.
 
 Each submission is resampled independently (its own random stream, derived
 from the seed and its name, so argument order does not matter). From the
@@ -57,6 +68,7 @@ def resample_costs(
     replicates: int,
     rng: np.random.Generator,
     missing_energy: float = math.inf,
+    trials: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replicates of one submission's cost on one workload: ``(times, energies)``, each (B,).
 
@@ -68,7 +80,10 @@ def resample_costs(
       rng: the submission and workload's stream (:func:`stream`).
       missing_energy: the energy of a study without a sweep (inf if the
         submission measures energy, else NaN), as :mod:`scoring` counts it.
+      trials: also resample the trials within each drawn study.
     """
+    if not trials:  # each study is its fastest trial: stage 2 then draws just that
+        studies = [_fastest(t, e) for t, e in studies]
     k = len(studies)
     if k == 0:
         return np.full(replicates, math.inf), np.full(replicates, missing_energy)
@@ -91,6 +106,14 @@ def resample_costs(
     e = np.where(n[drawn] == 0, missing_energy, e)
     with np.errstate(invalid='ignore'):  # inf + inf in the median of an even count
         return np.median(t, axis=1), np.median(e, axis=1)
+
+
+def _fastest(times: Sequence[float], energies: Sequence[float]) -> tuple[tuple, tuple]:
+    """A study as its scored values: the lowest time, the lowest known energy; () if empty."""
+    if not len(times):
+        return (), ()
+    e = np.asarray(energies, dtype=np.float64)
+    return (float(np.min(times)),), (float(np.fmin.reduce(e)) if e.size else math.nan,)
 
 
 def ratios(costs: np.ndarray) -> np.ndarray:

@@ -64,16 +64,18 @@ PAIRS_COLUMNS = [
     'confidence',
     'replicates',
 ]
+RESAMPLE = ('studies', 'trials')  # --resample: what the bootstrap draws (bootstrap.py)
 NUM_TAUS = 241  # the profile bands' grid on [1, r_max]
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """``--confidence``, ``--bootstrap`` (replicates; 0: off) and ``--seed``."""
+    """``--confidence``, ``--bootstrap`` (replicates; 0: off), ``--seed``, ``--resample``."""
 
     confidence: float = bootstrap.DEFAULT_CONFIDENCE
     replicates: int = bootstrap.DEFAULT_REPLICATES
     seed: int = 0
+    resample: str = 'studies'  # or 'trials': studies, then trials within each (bootstrap.py)
 
 
 @dataclasses.dataclass
@@ -110,7 +112,7 @@ def _replicates(subs: Sequence[Submission], workloads: list[str], s: Settings):
             data = [((), ()) if r is None else (r.trial_times, r.trial_energies) for r in per_study]
             rng = bootstrap.stream(s.seed, sub.name, w)
             times[:, i, j], energies[:, i, j] = bootstrap.resample_costs(
-                data, s.replicates, rng, missing_energy
+                data, s.replicates, rng, missing_energy, trials=s.resample == 'trials'
             )
     return times, energies
 
@@ -252,6 +254,11 @@ def _num(v: float, fmt: str) -> str:
 
 def verdicts(analysis: Analysis) -> list[str]:
     """The lines printed after the table: each pair's verdict, then the warnings."""
+    return pair_lines(analysis) + [f'warning: {w}' for w in analysis.warnings]
+
+
+def pair_lines(analysis: Analysis) -> list[str]:
+    """A line per pair of submissions: the difference, its interval, P, the verdict."""
     pct = f'{analysis.settings.confidence:.0%}'
     lines = []
     for p in analysis.pairs.itertuples(index=False):
@@ -265,7 +272,7 @@ def verdicts(analysis: Analysis) -> list[str]:
             f'[{p.score_diff_low:+.4f}, {p.score_diff_high:+.4f}]), P({a} scores higher) = '
             f'{p.p_a_higher:.3f}: {verdict} at {pct}'
         )
-    return lines + [f'warning: {w}' for w in analysis.warnings]
+    return lines
 
 
 def interval_cell(low: float, high: float, fmt: str) -> str:
@@ -275,8 +282,10 @@ def interval_cell(low: float, high: float, fmt: str) -> str:
     return f'[{_num(low, fmt)}, {_num(high, fmt)}]'
 
 
-def settings_from_flags(confidence: str, replicates: str, seed: str) -> Settings:
-    """``--confidence``, ``--bootstrap``, ``--seed`` as given -> :class:`Settings`.
+def settings_from_flags(
+    confidence: str, replicates: str, seed: str, resample: str = 'studies'
+) -> Settings:
+    """``--confidence``, ``--bootstrap``, ``--seed``, ``--resample`` as given -> :class:`Settings`.
 
     Raises:
       ValueError: one line naming the bad value and the fix.
@@ -300,7 +309,9 @@ def settings_from_flags(confidence: str, replicates: str, seed: str) -> Settings
     if math.isnan(c):
         raise ValueError(f'--confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}')
     c, n = bootstrap.check_settings(c, n)
-    return Settings(c, n, seed_value)
+    if resample not in RESAMPLE:
+        raise ValueError(f"--resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
+    return Settings(c, n, seed_value, resample)
 
 
 def check_html_path(path: str) -> None:
