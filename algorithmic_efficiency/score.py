@@ -87,7 +87,7 @@ def main(argv=None) -> int:
             args.confidence, args.bootstrap, args.seed, args.resample
         )
         if args.html:
-            score_intervals.check_html_path(args.html)
+            score_intervals.check_html_path(args.html, args.out)
         submissions = scoring.parse_submission_args(args.submissions)
         if not args.noplot:
             try:

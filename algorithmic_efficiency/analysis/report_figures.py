@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from algorithmic_efficiency.analysis import performance_profile as pp
 
+DASHES = ('solid', 'dash', 'dot', 'dashdot')
 PALETTE = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f')
 
 
@@ -159,14 +160,15 @@ def hardware(best: list[dict], workload: str, series) -> list[go.Figure]:
         x = pd.to_numeric(rows['accumulated_submission_time'], errors='coerce')
         for panel, lines in series(rows).items():
             fig = panels.setdefault(panel, go.Figure())
-            for label, column, scale in lines:
+            for n, (label, column, scale) in enumerate(lines):
                 y = pd.to_numeric(rows[column], errors='coerce') * scale
                 fig.add_trace(
                     go.Scatter(
                         x=x,
                         y=y,
                         mode='lines',
-                        line={'color': colour(b['index'])},
+                        # One colour per submission; its series in a panel differ in dash.
+                        line={'color': colour(b['index']), 'dash': DASHES[n % len(DASHES)]},
                         name=f'{b["submission"]}: {label}',
                     )
                 )

@@ -252,11 +252,6 @@ def _num(v: float, fmt: str) -> str:
     return 'inf' if v == math.inf else format(v, fmt)
 
 
-def verdicts(analysis: Analysis) -> list[str]:
-    """The lines printed after the table: each pair's verdict, then the warnings."""
-    return pair_lines(analysis) + [f'warning: {w}' for w in analysis.warnings]
-
-
 def pair_lines(analysis: Analysis) -> list[str]:
     """A line per pair of submissions: the difference, its interval, P, the verdict."""
     pct = f'{analysis.settings.confidence:.0%}'
@@ -314,10 +309,14 @@ def settings_from_flags(
     return Settings(c, n, seed_value, resample)
 
 
-def check_html_path(path: str) -> None:
-    """Refuses an ``--html`` path that is not an .html file in an existing directory."""
+def check_html_path(path: str, out_dir: str | None = None) -> None:
+    """Refuses an ``--html`` path that is not an .html file in an existing directory.
+
+    The ``--out`` directory counts as existing: ``score`` creates it first.
+    """
     parent = os.path.dirname(os.path.abspath(path))
     if not path.lower().endswith(('.html', '.htm')):
         raise ValueError(f"--html names the report file, e.g. report.html; got '{path}'")
-    if not os.path.isdir(parent):
+    out = os.path.abspath(out_dir) if out_dir else None
+    if not os.path.isdir(parent) and parent != out:
         raise ValueError(f"--html '{path}': directory '{parent}' does not exist; create it first")

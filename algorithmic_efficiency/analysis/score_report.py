@@ -232,8 +232,9 @@ def score_submissions(
     """Scores ``[(name, dir)]``; writes the CSVs (and figures) into `out_dir`.
 
     With `settings`, the frames get :mod:`score_intervals`' columns, the pairs
-    go to ``score_pairs.csv`` and ``scores.attrs['verdicts']`` holds the lines
-    to print after the table; with `html`, the report is written there.
+    go to ``score_pairs.csv``, ``scores.attrs['verdicts']`` holds each pair's
+    line to print after the table and the warnings (too few studies, ...) are
+    logged; with `html`, the report is written there.
 
     Returns:
       ``(workload_times frame, scores frame, paths written)``.
@@ -265,7 +266,9 @@ def score_submissions(
     if analysis is not None:
         paths.append(os.path.join(out_dir, score_intervals.PAIRS_FILE))
         write_csv(paths[-1], analysis.pairs)
-        scores.attrs['verdicts'] = score_intervals.verdicts(analysis)
+        scores.attrs['verdicts'] = score_intervals.pair_lines(analysis)
+        for line in analysis.warnings:  # on stderr, as score: warning: ..., even with -q
+            logging.getLogger(__name__).warning('%s', line)
     if plot:
         paths += plot_profiles(times, scores, max_ratio, out_dir, analysis=analysis)
     if html:
