@@ -88,6 +88,13 @@ def main(argv=None) -> int:
         )
         if args.html:
             score_intervals.check_html_path(args.html, args.out)
+            try:
+                import matplotlib  # noqa: F401  (the report reuses the plots' column choice)
+                import plotly  # noqa: F401  (its JavaScript is embedded in the page)
+            except ImportError as e:
+                raise ValueError(
+                    f"{e}; --html needs the dashboard extra: pip install -e '.[dashboard]'"
+                ) from None
         submissions = scoring.parse_submission_args(args.submissions)
         if not args.noplot:
             try:

@@ -11,6 +11,7 @@ reaches the target, mismatched workloads, energy, bad flags.
 
 import math
 import re
+import sys
 from math import comb
 
 import numpy as np
@@ -282,3 +283,14 @@ def test_bad_flags_are_one_line(tmp_path, capsys, case):
     assert len(lines) == 1 and lines[0].startswith('score: error: '), err
     assert re.search(message, lines[0]), lines[0]
     assert not (tmp_path / 'o').exists()
+
+
+def test_html_without_plotly_is_one_line(tmp_path, capsys, monkeypatch):
+    a = studies(tmp_path, 'A', SEVEN)
+    monkeypatch.setitem(sys.modules, 'plotly', None)  # as if the dashboard extra were missing
+    code, out, err = run([a, '--out', str(tmp_path / 'o'), '--html', str(tmp_path / 'r.html')],
+                         capsys)
+    assert code == 2 and out == ''
+    assert err.startswith('score: error: ') and len(err.splitlines()) == 1
+    assert "pip install -e '.[dashboard]'" in err
+    assert not (tmp_path / 'o').exists() and not (tmp_path / 'r.html').exists()
