@@ -294,3 +294,16 @@ def test_html_without_plotly_is_one_line(tmp_path, capsys, monkeypatch):
     assert err.startswith('score: error: ') and len(err.splitlines()) == 1
     assert "pip install -e '.[dashboard]'" in err
     assert not (tmp_path / 'o').exists() and not (tmp_path / 'r.html').exists()
+
+
+def test_profile_bands_are_intervals_of_each_replicates_profile():
+    rng = np.random.default_rng(9)
+    ratios = rng.choice([1.0, 1.5, 2.0, 3.5, math.inf], size=(400, 2, 3))
+    taus = np.linspace(1.0, 4.0, 13)
+    low, high = bs.profiles(ratios, taus, 0.9)
+    for s in range(2):
+        rho = np.array([pp.profile(ratios[b, s], taus) for b in range(400)])
+        ordered = np.sort(rho, axis=0)  # the q-quantile: the ceil(q B)-th smallest replicate
+        np.testing.assert_array_equal(low[s], ordered[math.ceil(0.05 * 400) - 1])
+        np.testing.assert_array_equal(high[s], ordered[math.ceil(0.95 * 400) - 1])
+        assert (low[s] <= high[s]).all() and (np.diff(low[s]) >= 0).all()

@@ -213,15 +213,13 @@ def annotate(
         scores['energy_score_low'], scores['energy_score_high'] = low, high
     analysis.pairs = _pairs(scores, score_rep, energy_rep, s)
     analysis.taus = np.linspace(1.0, max_ratio, NUM_TAUS)
-    for kind, rep in (('time', t_rep), ('energy', e_rep)):
-        if kind == 'energy' and not measured.any():
-            continue
-        rho_low, rho_high = bootstrap.profiles(bootstrap.ratios(rep), analysis.taus, s.confidence)
-        analysis.bands[kind] = {
-            n: (rho_low[i], rho_high[i])
-            for i, n in enumerate(names)
-            if kind == 'time' or measured[i]
-        }
+    rho_low, rho_high = bootstrap.profiles(ratio, analysis.taus, s.confidence)
+    analysis.bands['time'] = {n: (rho_low[i], rho_high[i]) for i, n in enumerate(names)}
+    if measured.any():  # energy ratios among the submissions scored on energy, as above
+        energy_ratio = bootstrap.ratios(e_rep[:, measured])
+        rho_low, rho_high = bootstrap.profiles(energy_ratio, analysis.taus, s.confidence)
+        kept = [n for n, m in zip(names, measured, strict=True) if m]
+        analysis.bands['energy'] = {n: (rho_low[i], rho_high[i]) for i, n in enumerate(kept)}
     return analysis
 
 

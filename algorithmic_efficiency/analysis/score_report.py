@@ -1,7 +1,8 @@
 """The outputs of scoring: ``workload_times.csv``, ``scores.csv``, the profiles figure, a table.
 
 :func:`score_submissions` is the whole command: read the submissions, compute
-(:mod:`scoring`, :mod:`performance_profile`), write into an output directory.
+(:mod:`scoring`, :mod:`performance_profile`; intervals :mod:`score_intervals`,
+the HTML report :mod:`html_report`), write into an output directory.
 Figures are built with ``matplotlib.figure.Figure`` (Agg), never ``pyplot``.
 """
 
