@@ -4,7 +4,8 @@
 # submission time per trial (a trial stops earlier at the sample's target,
 # accuracy 0.90), into ./demo_logs (replaced on every run), joins the metrics
 # into demo_logs/all_metrics.csv, and scores the two sweeps against each other
-# (demo_logs/score/); the last line is the score.
+# (demo_logs/score/, with the HTML report demo_logs/score/report.html); the last
+# line is the score.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
@@ -28,7 +29,8 @@ done
 $PY -c "from algorithmic_efficiency import logging_utils; print('joined:', logging_utils.concatenate_csvs('$LOG_DIR'))"
 # Each framework as a submission; the workloads match by name (mnist).
 $PY -m algorithmic_efficiency.score \
-  adam_jax="$LOG_DIR/mnist_jax" adam_pytorch="$LOG_DIR/mnist_pytorch" --out "$LOG_DIR/score"
+  adam_jax="$LOG_DIR/mnist_jax" adam_pytorch="$LOG_DIR/mnist_pytorch" --out "$LOG_DIR/score" \
+  --html "$LOG_DIR/score/report.html"
 find "$LOG_DIR" -type f | sort
 $PY - "$LOG_DIR/score" <<'PY'
 import csv, os, sys

@@ -22,7 +22,7 @@ from pyrun import run_python
 
 from algorithmic_efficiency import score as score_cli
 from algorithmic_efficiency.analysis import performance_profile as pp
-from algorithmic_efficiency.analysis import score_report, scoring
+from algorithmic_efficiency.analysis import score_intervals, score_report, scoring
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, 'algorithmic_efficiency', 'submission_runner.py')
@@ -288,19 +288,22 @@ def test_cli_writes_files_and_table(three_submissions, tmp_path, capsys):
     assert score_cli.main(argv) == 0
     stdout = capsys.readouterr().out
     lines = stdout.splitlines()
+    # The existing columns first, unchanged; the intervals appended (score_intervals).
     assert lines[0].split() == ['submission', 'workload', 'framework', 'studies', 'trials',
-                                'reached', 'time_s', 'ratio', 'energy_J', 'energy_ratio']
+                                'reached', 'time_s', 'ratio', 'energy_J', 'energy_ratio',
+                                'time_ci', 'energy_ci']
     assert 'B           mnist     pytorch          2       4        3  12.000  1.333' in stdout
-    assert any(line.split() == ['A', '0.5000', '-'] for line in lines)
+    assert any(line.split()[:3] == ['A', '0.5000', '-'] for line in lines)
     assert 'W=2 workload(s)' in stdout
-    assert lines[-4:] == [str(out / n) for n in ('workload_times.csv', 'scores.csv',
+    assert lines[-5:] == [str(out / n) for n in ('workload_times.csv', 'scores.csv',
+                                                 'score_pairs.csv',
                                                  'performance_profiles.png',
                                                  'performance_profiles.svg')]
     assert (out / 'performance_profiles.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     svg = (out / 'performance_profiles.svg').read_text()
     assert '<svg' in svg and 'A (score 0.500)' in svg and 'energy not measured' in svg
     header = (out / 'workload_times.csv').read_text().splitlines()[0]
-    assert header.split(',') == scoring.WORKLOAD_TIMES_COLUMNS
+    assert header.split(',') == scoring.WORKLOAD_TIMES_COLUMNS + score_intervals.TIME_COLUMNS
     # A different r_max changes the score: B's 4/3 is worth (2 - 4/3) at r_max = 2.
     assert score_cli.main(argv[:-1] + ['2', '--noplot', '-q']) == 0
     assert capsys.readouterr().out == ''

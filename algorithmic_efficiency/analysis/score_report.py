@@ -1,7 +1,8 @@
 """The outputs of scoring: ``workload_times.csv``, ``scores.csv``, the profiles figure, a table.
 
 :func:`score_submissions` is the whole command: read the submissions, compute
-(:mod:`scoring`, :mod:`performance_profile`), write into an output directory.
+(:mod:`scoring`, :mod:`performance_profile`; intervals :mod:`score_intervals`,
+the HTML report :mod:`html_report`), write into an output directory.
 Figures are built with ``matplotlib.figure.Figure`` (Agg), never ``pyplot``.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from algorithmic_efficiency.analysis import performance_profile as pp
-from algorithmic_efficiency.analysis import scoring, summary
+from algorithmic_efficiency.analysis import score_intervals, scoring, summary
 from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
 from algorithmic_efficiency.storage import files
 
@@ -36,7 +37,7 @@ def write_csv(path: str, df: pd.DataFrame) -> None:
             w.writerow([summary.format_value(v) for v in row])
 
 
-def _panel(ax, times: pd.DataFrame, scores: pd.DataFrame, which: str, max_ratio: float) -> None:
+def _panel(ax, times, scores, which: str, max_ratio: float, analysis=None) -> None:
     ratio_col, score_col = (
         ('ratio', 'score') if which == 'time' else ('energy_ratio', 'energy_score')
     )
@@ -48,6 +49,9 @@ def _panel(ax, times: pd.DataFrame, scores: pd.DataFrame, which: str, max_ratio:
             unmeasured.append(str(name))
             continue
         x, y = pp.profile_steps(group[ratio_col].to_numpy(dtype=np.float64), max_ratio)
+        band = analysis.bands.get(which, {}).get(name) if analysis is not None else None
+        if band is not None:  # the bootstrap's interval of rho at each tau
+            ax.fill_between(analysis.taus, *band, step='post', color=f'C{i % 10}', alpha=0.15, lw=0)
         ax.step(
             x,
             y,
@@ -84,16 +88,27 @@ def _panel(ax, times: pd.DataFrame, scores: pd.DataFrame, which: str, max_ratio:
 
 
 def plot_profiles(
-    times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float, out_dir: str, dpi: int = 120
+    times: pd.DataFrame,
+    scores: pd.DataFrame,
+    max_ratio: float,
+    out_dir: str,
+    dpi: int = 120,
+    analysis: score_intervals.Analysis | None = None,
 ) -> list[str]:
-    """Writes rho(tau) step curves (time | energy) as PNG and SVG; returns the paths."""
+    """Writes rho(tau) step curves (time | energy) as PNG and SVG; returns the paths.
+
+    With `analysis` (bootstrap intervals), each curve gets its band.
+    """
     from matplotlib.figure import Figure  # matplotlib only when a figure is drawn
 
     fig = Figure(figsize=(13.0, 5.0), layout='constrained')
     left, right = fig.subplots(1, 2)
-    _panel(left, times, scores, 'time', max_ratio)
-    _panel(right, times, scores, 'energy', max_ratio)
-    fig.suptitle(f'Performance profiles (score: normalised area under rho on [1, {max_ratio:g}])')
+    _panel(left, times, scores, 'time', max_ratio, analysis)
+    _panel(right, times, scores, 'energy', max_ratio, analysis)
+    title = f'Performance profiles (score: normalised area under rho on [1, {max_ratio:g}])'
+    if analysis is not None and analysis.bands:
+        title += f'; bands: {analysis.settings.confidence:.0%} bootstrap intervals'
+    fig.suptitle(title)
     paths = []
     for ext in ('png', 'svg'):
         path = os.path.join(out_dir, f'{PROFILES_FILE}.{ext}')
@@ -136,6 +151,9 @@ def format_table(times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float) ->
         'energy_J',
         'energy_ratio',
     ]
+    ci = 'interval' in times.columns  # score_intervals' columns: printed after the others
+    if ci:
+        header += ['time_ci', 'energy_ci']
     rows = [
         [
             str(t.submission),
@@ -149,13 +167,35 @@ def format_table(times: pd.DataFrame, scores: pd.DataFrame, max_ratio: float) ->
             _cell(t.energy_to_target_joules, '.1f'),
             _cell(t.energy_ratio, '.3f'),
         ]
+        + (
+            [
+                score_intervals.interval_cell(
+                    t.time_to_target_sec_low, t.time_to_target_sec_high, '.3f'
+                ),
+                score_intervals.interval_cell(
+                    t.energy_to_target_joules_low, t.energy_to_target_joules_high, '.1f'
+                ),
+            ]
+            if ci
+            else []
+        )
         for t in times.itertuples(index=False)
     ]
     lines = _table(header, rows) + ['']
     lines += _table(
-        ['submission', 'score', 'energy_score'],
+        ['submission', 'score', 'energy_score']
+        + (['score_ci', 'energy_ci', 'p_best'] if ci else []),
         [
             [str(s.submission), _cell(s.score, '.4f'), _cell(s.energy_score, '.4f')]
+            + (
+                [
+                    score_intervals.interval_cell(s.score_low, s.score_high, '.4f'),
+                    score_intervals.interval_cell(s.energy_score_low, s.energy_score_high, '.4f'),
+                    _cell(s.p_best, '.3f'),
+                ]
+                if ci
+                else []
+            )
             for s in scores.itertuples(index=False)
         ],
     )
@@ -187,8 +227,15 @@ def score_submissions(
     out_dir: str,
     max_ratio: float = pp.DEFAULT_MAX_RATIO,
     plot: bool = True,
+    settings: score_intervals.Settings | None = None,
+    html: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Scores ``[(name, dir)]``; writes the CSVs (and figures) into `out_dir`.
+
+    With `settings`, the frames get :mod:`score_intervals`' columns, the pairs
+    go to ``score_pairs.csv``, ``scores.attrs['verdicts']`` holds each pair's
+    line to print after the table and the warnings (too few studies, ...) are
+    logged; with `html`, the report is written there.
 
     Returns:
       ``(workload_times frame, scores frame, paths written)``.
@@ -209,10 +256,24 @@ def score_submissions(
     _flag_off_rules(subs)
     times = scoring.workload_times(subs)
     scores = scoring.scores(times, max_ratio)
+    analysis = None
+    if settings is not None:
+        analysis = score_intervals.annotate(subs, times, scores, max_ratio, settings)
+        times, scores = analysis.times, analysis.scores
     os.makedirs(out_dir, exist_ok=True)
     paths = [os.path.join(out_dir, WORKLOAD_TIMES_FILE), os.path.join(out_dir, SCORES_FILE)]
     write_csv(paths[0], times)
     write_csv(paths[1], scores)
+    if analysis is not None:
+        paths.append(os.path.join(out_dir, score_intervals.PAIRS_FILE))
+        write_csv(paths[-1], analysis.pairs)
+        scores.attrs['verdicts'] = score_intervals.pair_lines(analysis)
+        for line in analysis.warnings:  # on stderr, as score: warning: ..., even with -q
+            logging.getLogger(__name__).warning('%s', line)
     if plot:
-        paths += plot_profiles(times, scores, max_ratio, out_dir)
+        paths += plot_profiles(times, scores, max_ratio, out_dir, analysis=analysis)
+    if html:
+        from algorithmic_efficiency.analysis import html_report  # plotly only for --html
+
+        paths.append(html_report.write(html, subs, analysis, times, scores, max_ratio))
     return times, scores, paths

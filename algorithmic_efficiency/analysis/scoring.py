@@ -75,6 +75,10 @@ class StudyResult:
     time_to_target: float  # the fastest trial's, s; inf if none reached the target
     energy_measured: bool  # the sweep's rows carry ENERGY_COLUMN
     energy_to_target: float  # J; inf if none reached, NaN if not measured
+    # Per trial (the bootstrap resamples them, analysis/bootstrap.py): s / J, inf if it
+    # missed the target, energy NaN if not measured.
+    trial_times: tuple[float, ...] = ()
+    trial_energies: tuple[float, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +161,15 @@ def _energy_to_target(rows: pd.DataFrame) -> tuple[bool, float]:
     return True, float(at_target.min()) if at_target.size else math.nan
 
 
+def _trial_energies(trials: pd.DataFrame, measured: bool) -> tuple[float, ...]:
+    """Each trial's energy to target: inf if it missed, NaN if unknown (the loader's value)."""
+    if not measured:
+        return (math.nan,) * len(trials)
+    ttt = pd.to_numeric(trials['time_to_target'], errors='coerce').to_numpy(dtype=np.float64)
+    e = pd.to_numeric(trials['energy_to_target'], errors='coerce').to_numpy(dtype=np.float64)
+    return tuple(np.where(np.isfinite(ttt), e, math.inf).tolist())
+
+
 def read_study(log_dir: str, study: int) -> dict[str, StudyResult]:
     """Each sweep of one study by framework-free workload name.
 
@@ -186,6 +199,8 @@ def read_study(log_dir: str, study: int) -> dict[str, StudyResult]:
             time_to_target=float(reached.min()) if reached.size else math.inf,
             energy_measured=measured,
             energy_to_target=energy,
+            trial_times=tuple(np.where(np.isfinite(ttt), ttt, math.inf).tolist()),
+            trial_energies=_trial_energies(t, measured),
         )
     return out
 

@@ -17,7 +17,9 @@
 #   RNG_SEED      the studies' base seed (default: 0)
 #
 # Writes LOG_DIR/adam/study_<k>/mnist_<fw>/..., LOG_DIR/sgd_nesterov/study_<k>/...,
-# and LOG_DIR/score/{workload_times.csv,scores.csv,performance_profiles.png,.svg}.
+# and LOG_DIR/score/{workload_times.csv,scores.csv,score_pairs.csv,
+# performance_profiles.png,.svg,report.html} (bootstrap intervals: with 2 studies
+# they are rough, see docs/guides/statistics.md; NUM_STUDIES=6 for a 95% one).
 # Re-running replaces the previous run's files. Exit code: 0, 1 if a trial
 # failed, 2 bad input.
 set -euo pipefail
@@ -54,5 +56,6 @@ run adam baselines/mnist baselines/mnist/tuning_search_space.json
 run sgd_nesterov baselines/mnist/sgd_nesterov baselines/mnist/sgd_nesterov/tuning_search_space.json
 rm -rf "$LOG_DIR/score"
 "$PYTHON" -m algorithmic_efficiency.score \
-  adam="$LOG_DIR/adam" sgd_nesterov="$LOG_DIR/sgd_nesterov" --out "$LOG_DIR/score"
+  adam="$LOG_DIR/adam" sgd_nesterov="$LOG_DIR/sgd_nesterov" --out "$LOG_DIR/score" \
+  --html "$LOG_DIR/score/report.html"
 exit "$status"
