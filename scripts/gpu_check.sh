@@ -41,8 +41,10 @@ install() {
 
 echo "gpu_check: $(nvidia-smi -L | head -1); installing .venv-gpu/jax and .venv-gpu/pytorch" \
   "(about 6.4 GB of wheels the first time)"
-install jax > "$OUT/logs/install_jax.log" 2>&1 & jax_pid=$!
-install pytorch > "$OUT/logs/install_pytorch.log" 2>&1 & torch_pid=$!
+# Both at once; each retried once, because both build the checkout's metadata
+# (algorithmic_efficiency.egg-info) in its folder in their first seconds and may collide.
+{ install jax || install jax; } > "$OUT/logs/install_jax.log" 2>&1 & jax_pid=$!
+{ install pytorch || install pytorch; } > "$OUT/logs/install_pytorch.log" 2>&1 & torch_pid=$!
 failed=0
 wait "$jax_pid" || { echo "gpu_check: FAIL install jax_gpu: see $OUT/logs/install_jax.log" >&2; failed=1; }
 wait "$torch_pid" || { echo "gpu_check: FAIL install pytorch_gpu: see $OUT/logs/install_pytorch.log" >&2; failed=1; }

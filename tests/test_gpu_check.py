@@ -279,7 +279,7 @@ def test_report_all_passed_and_over_budget():
 # --- The runs.
 def test_runner_args_cap_steps_and_time():
     args = runs.runner_args(runs.cifar('jax'), '/logs', '/data')
-    assert '--max_global_steps=100' in args and '--max_submission_time_sec=60' in args
+    assert '--max_global_steps=100' in args and '--max_submission_time_sec=120' in args
     assert '--data_dir=/data' in args and '--rng_seed=0' in args
     assert not [a for a in runs.runner_args(runs.mnist('pytorch'), '/l', '/d')
                 if a.startswith('--data_dir')]
@@ -318,3 +318,34 @@ def test_write_cifar_writes_the_real_format(tmp_path, monkeypatch):
     loaded = cifar_data.load_cifar10(str(tmp_path), cache=False)  # the workload's reader
     assert loaded.source == 'python'
     assert loaded.train_images.shape == (50, 32, 32, 3) and loaded.test_labels.shape == (10,)
+
+
+# --- The probes' output, run for real on this CPU machine, meets the rule.
+@pytest.mark.parametrize('framework', ['jax', 'pytorch'])
+def test_versions_probe_on_the_cpu_fails_the_gpu_rule(framework):
+    proc = subprocess.run([sys.executable, '-m', 'gpu_check.probes', 'versions', framework],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                              [ROOT, os.path.join(ROOT, 'scripts')])))
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.splitlines()[-1])
+    check = checks.framework_on_gpu(framework, found)
+    assert not check.ok and 'no CUDA device' in check.detail
+    assert found['device_kind'] == ('cpu' if framework == 'jax' else None)
+
+
+def test_framework_on_gpu_with_recorded_gpu_probes():
+    jax_gpu = {'jax': '0.10.2', 'platform': 'gpu', 'device_kind': H100}
+    torch_gpu = {'torch': '2.13.0', 'torch.version.cuda': '13.0', 'cuda_available': True,
+                 'device_kind': H100}
+    assert checks.framework_on_gpu('jax', jax_gpu).ok
+    assert checks.framework_on_gpu('pytorch', torch_gpu).ok
+    # A CPU build on a GPU machine (a local CPU wheel won): CUDA "available" is not enough.
+    cpu_build = dict(torch_gpu, **{'torch.version.cuda': None})
+    assert not checks.framework_on_gpu('pytorch', cpu_build).ok
+
+
+def test_probes_usage_error():
+    from gpu_check import probes
+
+    assert probes.main(['probes', 'nonsense']) == 2

@@ -58,6 +58,22 @@ class Check:
         return f'{"PASS" if self.ok else "FAIL"} {self.name}: {self.detail}'
 
 
+def framework_on_gpu(framework: str, versions: dict[str, Any]) -> Check:
+    """The framework's versions probe found a CUDA device (JAX: platform ``gpu``; PyTorch: a
+    CUDA build, ``torch.version.cuda`` set, and ``torch.cuda.is_available()``)."""
+    name = f'{framework}: sees the GPU'
+    if framework == 'jax':
+        ok = versions.get('platform') == 'gpu'
+    else:
+        ok = bool(versions.get('cuda_available')) and bool(versions.get('torch.version.cuda'))
+    if ok:
+        return Check(name, True, f'{versions.get("device_kind")!r}')
+    shown = {k: versions.get(k) for k in ('platform', 'torch', 'torch.version.cuda',
+                                          'cuda_available') if k in versions}
+    return Check(name, False, f'no CUDA device ({shown}): a CPU build, or a driver too old '
+                 'for its CUDA')
+
+
 def _empty(series: pd.Series) -> int:
     return int(series.isna().sum())
 

@@ -80,11 +80,7 @@ def check_versions(ctx: Context) -> None:
         if found is None:
             continue
         print(f'{framework}: ' + ', '.join(f'{k} {v}' for k, v in found.items()), flush=True)
-        on_gpu = (found.get('platform') == 'gpu' if framework == 'jax'
-                  else bool(found.get('cuda_available')) and bool(found.get('torch.version.cuda')))
-        ctx.add(Check(f'{framework}: sees the GPU', on_gpu,
-                      f'device {found.get("device_kind")!r}' if on_gpu else
-                      f'no CUDA device ({found}); a CPU build or a driver mismatch'))
+        ctx.add(checks.framework_on_gpu(framework, found))
 
 
 def _rows(ctx: Context, workload: str):
