@@ -14,7 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+# The listing is read whole first: `nvidia-smi -L | grep -q` under pipefail could fail when
+# grep stops reading at the first GPU of several.
+gpus=$(nvidia-smi -L 2>/dev/null || true)
+if ! grep -q '^GPU ' <<< "$gpus"; then
   echo 'gpu_check: no GPU (nvidia-smi missing or NVML failed); nothing installed, nothing run'
   exit 0
 fi
@@ -39,7 +42,7 @@ install() {
     bash scripts/setup_env.sh
 }
 
-echo "gpu_check: $(nvidia-smi -L | head -1); installing .venv-gpu/jax and .venv-gpu/pytorch" \
+echo "gpu_check: ${gpus%%$'\n'*}; installing .venv-gpu/jax and .venv-gpu/pytorch" \
   "(about 6.4 GB of wheels the first time)"
 # Both at once; each retried once, because both build the checkout's metadata
 # (algorithmic_efficiency.egg-info) in its folder in their first seconds and may collide.

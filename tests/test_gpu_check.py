@@ -70,11 +70,13 @@ def fake_smi(bin_dir, query=SMI_QUERY, banner=SMI_BANNER, fail=False):
 
 # --- The script's no-GPU path, run for real.
 def checkout_copy(tmp_path):
-    """A checkout holding just the two scripts, so whatever they create is seen."""
+    """A checkout holding just what the scripts read, so whatever they create is seen."""
     root = tmp_path / 'checkout'
     (root / 'scripts').mkdir(parents=True)
     for name in ('gpu_check.sh', 'setup_env.sh'):
         shutil.copy(os.path.join(ROOT, 'scripts', name), root / 'scripts' / name)
+    for name in ('setup.py', 'constraints.txt'):  # setup_env.sh's install stamp reads them
+        shutil.copy(os.path.join(ROOT, name), root / name)
     return root
 
 
@@ -349,3 +351,84 @@ def test_probes_usage_error():
     from gpu_check import probes
 
     assert probes.main(['probes', 'nonsense']) == 2
+
+
+def test_nccl_probe_under_torchrun_on_the_cpu_names_gloo():
+    """The real probe through torchrun (rendezvous on 127.0.0.1): the project's TorchProcesses,
+    an all-reduce and a DDP step run; on the CPU the backend is gloo, which the rule names."""
+    torchrun = os.path.join(os.path.dirname(sys.executable), 'torchrun')
+    proc = subprocess.run([torchrun, '--standalone', '--nproc_per_node=1', '-m',
+                           'gpu_check.probes', 'nccl'], capture_output=True, text=True,
+                          timeout=180, check=False, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                              [ROOT, os.path.join(ROOT, 'scripts')])))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = json.loads(proc.stdout.splitlines()[-1])
+    assert found['all_reduce'] == found['expected_all_reduce'] == 1.0
+    assert found['ddp_grad_finite'] is True and found['world_size'] == 1
+    assert checks.nccl(found).detail == "backend 'gloo', not nccl"
+    assert checks.nccl(dict(found, backend='nccl')).ok
+
+
+def test_format_rate():
+    assert [checks.format_rate(r) for r in (812.34, 1.0, 0.04567, None)] == [
+        '812.3', '1.0', '0.0457', 'n/a']
+
+
+def recording_python(bin_dir, log_dir, version_ok):
+    """A ``python3`` that records its arguments and environment, then fails (no install)."""
+    script = bin_dir / 'python3'
+    script.write_text('#!/bin/sh\n'
+                      f'case "$*" in *version_info*) exit {0 if version_ok else 1} ;;\n'
+                      '  --version) echo "Python 3.11.7"; exit 0 ;; esac\n'
+                      f'env > "{log_dir}/env.$$"; echo "$*" > "{log_dir}/args.$$"\nexit 1\n')
+    script.chmod(0o755)
+
+
+def run_script_with_fake_gpu(tmp_path, version_ok):
+    root = checkout_copy(tmp_path)
+    bin_dir, _ = tool_dir(tmp_path, False)
+    for tool in ('bash', 'cat', 'sha256sum', 'cut'):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    fake_smi(bin_dir)
+    calls = tmp_path / 'calls'
+    calls.mkdir()
+    recording_python(bin_dir, calls, version_ok)
+    env = {'PATH': str(bin_dir), 'HOME': str(tmp_path), 'PIP_FIND_LINKS': '/opt/wheels',
+           'PIP_EXTRA_INDEX_URL': 'file:///opt/pypi/simple', 'PIP_INDEX_URL': 'https://mirror/'}
+    proc = subprocess.run([shutil.which('bash'), str(root / 'scripts' / 'gpu_check.sh')],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+                          check=False)
+    return root, proc, calls
+
+
+def test_script_with_a_gpu_but_no_python_310_fails_in_one_line(tmp_path):
+    root, proc, calls = run_script_with_fake_gpu(tmp_path, version_ok=False)
+    assert proc.returncode == 1 and proc.stdout == ''
+    assert proc.stderr.splitlines() == [
+        'gpu_check: FAIL install: python3 is missing or older than 3.10; set PYTHON=python3.11']
+    assert not (root / '.venv-gpu').exists() and not os.listdir(calls)
+
+
+def test_script_installs_each_framework_from_the_registry_only(tmp_path):
+    """The installs start (and fail here: python3 is a recorder): one venv per framework,
+    machine-local wheel folders and extra indexes dropped, wheels only, a mirror kept."""
+    root, proc, calls = run_script_with_fake_gpu(tmp_path, version_ok=True)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith(f'gpu_check: GPU 0: {H100} (UUID: GPU-aaaa); installing')
+    assert sorted(proc.stderr.splitlines()) == [
+        'gpu_check: FAIL install jax_gpu: see gpu_check/logs/install_jax.log',
+        'gpu_check: FAIL install pytorch_gpu: see gpu_check/logs/install_pytorch.log']
+    args = sorted(open(calls / name).read().strip() for name in os.listdir(calls)
+                  if name.startswith('args.'))
+    # Each install tried twice (the retry), each creating its own venv first.
+    assert args == ['-m venv .venv-gpu/jax'] * 2 + ['-m venv .venv-gpu/pytorch'] * 2
+    for name in os.listdir(calls):
+        if name.startswith('env.'):
+            env = dict(line.split('=', 1) for line in open(calls / name).read().splitlines()
+                       if '=' in line)
+            assert env['PIP_CONFIG_FILE'] == '/dev/null' and env['PIP_ONLY_BINARY'] == ':all:'
+            assert 'PIP_FIND_LINKS' not in env and 'PIP_EXTRA_INDEX_URL' not in env
+            assert env['PIP_INDEX_URL'] == 'https://mirror/'
+            assert env['EXTRAS'] in ('jax_gpu', 'pytorch_gpu')
+    assert (root / 'gpu_check' / 'logs' / 'install_jax.log').exists()

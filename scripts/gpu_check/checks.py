@@ -160,7 +160,14 @@ def throughput(label: str, rows: pd.DataFrame) -> Check:
     rate = steps_per_second(rows)
     if rate is None:
         return Check(f'{label}: steps/s', False, f'not measurable from {len(rows)} eval rows')
-    return Check(f'{label}: steps/s', True, f'{rate:.1f} steps/s')
+    return Check(f'{label}: steps/s', True, f'{format_rate(rate)} steps/s')
+
+
+def format_rate(rate: float | None) -> str:
+    """Steps/s for people: one decimal, or three significant digits below 1."""
+    if rate is None:
+        return 'n/a'
+    return f'{rate:.1f}' if rate >= 1 else f'{rate:.3g}'
 
 
 def finite_loss(label: str, rows: pd.DataFrame) -> Check:

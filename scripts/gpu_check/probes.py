@@ -97,8 +97,11 @@ def nccl() -> dict:
         result = {
             'backend': processes.backend,
             'world_size': processes.world_size,
-            'device': torch.cuda.get_device_name(processes.device),
-            'nccl_version': '.'.join(map(str, torch.cuda.nccl.version())),
+            # On a CPU (the tests) TorchProcesses takes gloo; the rule then names that.
+            'device': (torch.cuda.get_device_name(processes.device)
+                       if processes.device.type == 'cuda' else 'cpu'),
+            'nccl_version': ('.'.join(map(str, torch.cuda.nccl.version()))
+                             if processes.backend == 'nccl' else None),
             'all_reduce': float(total[0]),
             'expected_all_reduce': expected,
             'ddp_grad_finite': bool(torch.isfinite(grad).all()),

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from gpu_check.checks import Check
+from gpu_check.checks import Check, format_rate
 from gpu_check.smi import GpuInfo
 
 REPORT_FILE = 'report.md'
@@ -76,7 +76,7 @@ def render(info: GpuInfo, versions: dict[str, dict], checks: list[Check],
               'excluded). One trial per run, on the machine as it was: a smoke number, not a '
               'benchmark.', '']
     lines += _table(('workload', 'steps/s', 'run wall s'),
-                    [(w, f'{r:.1f}' if r else 'n/a', f'{timings.get(w, 0.0):.0f}')
+                    [(w, format_rate(r), f'{timings.get(w, 0.0):.0f}')
                      for w, r in rates.items()])
     lines += ['', '## Files', '',
               '- `logs/`: every command\'s output (installs, probes, runs)',
