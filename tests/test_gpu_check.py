@@ -432,3 +432,19 @@ def test_script_installs_each_framework_from_the_registry_only(tmp_path):
             assert env['PIP_INDEX_URL'] == 'https://mirror/'
             assert env['EXTRAS'] in ('jax_gpu', 'pytorch_gpu')
     assert (root / 'gpu_check' / 'logs' / 'install_jax.log').exists()
+
+
+def test_execute_a_missing_program_is_exit_127(tmp_path):
+    rc, _, last = runs.execute([str(tmp_path / 'no-venv' / 'python')], str(tmp_path / 'x.log'), 5)
+    assert rc == 127 and last.startswith('cannot start')
+    detail = checks.finished('x', rc, 0.0, 5, 'x.log').detail
+    assert detail == 'exit code 127 after 0 s (log: x.log)'
+
+
+def test_json_result_skips_what_libraries_print_after_it(tmp_path):
+    log = tmp_path / 'probe.log'
+    log.write_text('$ python -m gpu_check.probes nccl\n{"backend": "nccl"}\n'
+                   'W1206 warning at exit {not json}\n[]\n')
+    assert main.json_result(str(log)) == {'backend': 'nccl'}
+    log.write_text('Traceback (most recent call last):\n')
+    assert main.json_result(str(log)) is None

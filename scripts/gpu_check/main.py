@@ -50,23 +50,34 @@ class Context:
         return check.ok
 
 
-def _last_json(line: str) -> dict | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+def json_result(log_path: str) -> dict | None:
+    """The last line of a probe's log that is a JSON object (warnings may follow it: stdout
+    and stderr share the log, and libraries write at exit)."""
+    with open(log_path, encoding='utf-8', errors='replace') as f:
+        lines = f.read().splitlines()
+    for line in reversed(lines):
+        if line.startswith('{'):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
 
 
 def probe(ctx: Context, label: str, argv: list[str], timeout: float) -> dict | None:
     """Runs a probe; its JSON result, or None after adding the failed run's check."""
     log = os.path.join(ctx.logs, f'{label}.log')
-    rc, seconds, last = runs.execute(argv, log, timeout, ctx.env)
+    rc, seconds, _ = runs.execute(argv, log, timeout, ctx.env)
     ctx.timings[label] = seconds
-    if rc != 0 or _last_json(last) is None:
-        ctx.add(checks.finished(label, rc if rc != 0 else 1, seconds, timeout, log))
+    if rc != 0:
+        ctx.add(checks.finished(label, rc, seconds, timeout, log))
         return None
-    return _last_json(last)
+    found = json_result(log)
+    if found is None:
+        ctx.add(Check(f'{label}: ran', False, f'exited 0 but printed no result (log: {log})'))
+    return found
 
 
 def check_versions(ctx: Context) -> None:

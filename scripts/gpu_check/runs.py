@@ -124,8 +124,12 @@ def execute(argv: list[str], log_path: str, timeout: float,
         log.write('$ ' + ' '.join(argv) + '\n')
         log.flush()
         # A session of its own: at the limit the whole group goes (torchrun's workers too).
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+        try:
+            proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True)
+        except OSError as e:  # e.g. a venv that was never installed
+            log.write(f'gpu_check: cannot start {argv[0]}: {e}\n')
+            return 127, time.monotonic() - start, f'cannot start {argv[0]}: {e}'
         try:
             rc: int | None = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
