@@ -256,7 +256,8 @@ def test_report_lists_every_check_and_one_line_per_failure(tmp_path):
                checks.Check('cifar10: first-eval loss', False, 'JAX 2.3, PyTorch 2.5')]
     text = report.render(info, {'pytorch': {'torch': '2.13.0', 'torch.version.cuda': '13.0'}},
                          results, {'mnist_jax': 812.3, 'cifar10_jax': None},
-                         {'install': 150.0, 'total': 420.0, 'mnist_jax': 21.0})
+                         {'install': 150.0, 'total': 420.0, 'mnist_jax': 21.0},
+                         [main.LM_ABSENT])
     path = report.write(str(tmp_path), text)
     written = open(path, encoding='utf-8').read()
     assert written == text and os.listdir(tmp_path) == ['report.md']
@@ -265,6 +266,7 @@ def test_report_lists_every_check_and_one_line_per_failure(tmp_path):
             in written)
     assert f'| name | {H100} |' in written and '| cuda | 12.8 |' in written
     assert '| torch.version.cuda | 13.0 |' in written
+    assert f'## Checks\n\n- {main.LM_ABSENT}\n\n| result |' in written
     assert '| PASS | mnist_jax: ran | 21 s |' in written
     assert '| mnist_jax | 812.3 | 21 |' in written and '| cifar10_jax | n/a | 0 |' in written
     assert written.endswith('## Failed\n\n- FAIL cifar10: first-eval loss: JAX 2.3, PyTorch 2.5\n')

@@ -21,6 +21,7 @@ from gpu_check.checks import Check
 
 NO_GPU = 'gpu_check: no GPU (nvidia-smi missing or NVML failed); nothing installed, nothing run'
 SAMPLER_SECONDS = 10.0
+LM_ABSENT = 'LM workload not present: the bfloat16 LM step is skipped'
 
 
 class Context:
@@ -37,6 +38,7 @@ class Context:
         self.rates: dict[str, float | None] = {}
         self.timings: dict[str, float] = {}
         self.versions: dict[str, dict] = {}
+        self.notes: list[str] = []  # what was skipped, and why
         os.makedirs(self.logs, exist_ok=True)
         self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [runs.ROOT, os.path.join(runs.ROOT, 'scripts')]))
@@ -175,7 +177,8 @@ def run_all(ctx: Context) -> None:
     sweeps = [runs.mnist('jax'), runs.mnist('pytorch'), runs.cifar('jax'), runs.cifar('pytorch')]
     lm = runs.registered_lm_workloads()
     if not lm:
-        print('LM workload not present: the bfloat16 LM step is skipped', flush=True)
+        ctx.notes.append(LM_ABSENT)
+        print(LM_ABSENT, flush=True)
     sweeps += [runs.lm(name.rsplit('_', 1)[1]) for name in lm]
     for sweep in sweeps:
         check_sweep(ctx, sweep)
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx.timings['install'] = args.install_seconds
     ctx.timings['total'] = time.time() - started
     path = report.write(ctx.out, report.render(info, ctx.versions, ctx.checks, ctx.rates,
-                                               ctx.timings))
+                                               ctx.timings, ctx.notes))
     failed = report.failures(ctx.checks)
     print(f'gpu_check: {len(ctx.checks) - len(failed)}/{len(ctx.checks)} checks held; '
           f'report: {path}')

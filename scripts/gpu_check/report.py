@@ -35,7 +35,8 @@ def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
 
 
 def render(info: GpuInfo, versions: dict[str, dict], checks: list[Check],
-           rates: dict[str, float | None], timings: dict[str, float]) -> str:
+           rates: dict[str, float | None], timings: dict[str, float],
+           notes: list[str] | tuple[str, ...] = ()) -> str:
     """The report's text.
 
     Args:
@@ -44,6 +45,7 @@ def render(info: GpuInfo, versions: dict[str, dict], checks: list[Check],
       checks: every check, in the order run.
       rates: steps/s per workload (None: not measurable).
       timings: wall seconds per phase (``install``, ``total``, each run's label).
+      notes: what was skipped and why (not failures).
     """
     failed = failures(checks)
     total = timings.get('total', 0.0)
@@ -68,7 +70,7 @@ def render(info: GpuInfo, versions: dict[str, dict], checks: list[Check],
         lines += [f'`.venv-gpu/{venv}`:', '']
         lines += _table(('name', 'version'), sorted(found.items()))
         lines.append('')
-    lines += ['## Checks', '']
+    lines += ['## Checks', '', *[f'- {note}' for note in notes], *([''] if notes else [])]
     lines += _table(('result', 'check', 'detail'),
                     [('PASS' if c.ok else 'FAIL', c.name, c.detail) for c in checks])
     lines += ['', '## Steps per second', '',
