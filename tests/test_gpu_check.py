@@ -450,3 +450,12 @@ def test_json_result_skips_what_libraries_print_after_it(tmp_path):
     assert main.json_result(str(log)) == {'backend': 'nccl'}
     log.write_text('Traceback (most recent call last):\n')
     assert main.json_result(str(log)) is None
+
+
+def test_driver_supports_the_frameworks_cuda():
+    assert checks.driver_supports('pytorch', '13.0', '13.0').ok
+    assert checks.driver_supports('pytorch', '13.0', '13.1').ok
+    old = checks.driver_supports('pytorch', '13.0', '12.8')
+    assert not old.ok and old.detail.endswith(': update the driver')
+    assert not checks.driver_supports('pytorch', None, '12.8').ok  # a CPU build
+    assert not checks.driver_supports('pytorch', '13.0', '').ok

@@ -74,6 +74,22 @@ def framework_on_gpu(framework: str, versions: dict[str, Any]) -> Check:
                  'for its CUDA')
 
 
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split('.') if part.isdigit())
+
+
+def driver_supports(framework: str, built_for: str | None, driver_cuda: str) -> Check:
+    """The driver's CUDA (nvidia-smi's header) is at least the one the framework was built
+    for: an older driver is the usual reason a CUDA build "sees no GPU"."""
+    name = f'{framework}: driver supports its CUDA'
+    if not built_for or not driver_cuda:
+        return Check(name, False, f'unknown: framework CUDA {built_for!r}, driver CUDA '
+                     f'{driver_cuda!r}')
+    ok = _version_tuple(driver_cuda) >= _version_tuple(built_for)[:2]
+    detail = f'driver CUDA {driver_cuda}, {framework} built for CUDA {built_for}'
+    return Check(name, ok, detail if ok else f'{detail}: update the driver')
+
+
 def _empty(series: pd.Series) -> int:
     return int(series.isna().sum())
 

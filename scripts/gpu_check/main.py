@@ -94,6 +94,9 @@ def check_versions(ctx: Context) -> None:
             continue
         print(f'{framework}: ' + ', '.join(f'{k} {v}' for k, v in found.items()), flush=True)
         ctx.add(checks.framework_on_gpu(framework, found))
+    built_for = ctx.versions['pytorch'].get('torch.version.cuda')
+    if built_for:  # a CPU build already failed above
+        ctx.add(checks.driver_supports('pytorch', built_for, info.cuda))
 
 
 def _rows(ctx: Context, workload: str):
