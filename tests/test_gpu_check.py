@@ -244,9 +244,17 @@ def test_finished():
 
 
 def test_bf16_recorded():
-    assert main.bf16_recorded('lm', {'workload.compute_dtype': 'bfloat16'}).ok
-    assert not main.bf16_recorded('lm', {'workload.compute_dtype': 'float32'}).ok
-    assert not main.bf16_recorded('lm', {}).ok
+    check = main.bf16_recorded('lm_tiny_jax', {'workload.compute_dtype': 'bfloat16'})
+    assert check.ok and check.detail == "workload.compute_dtype = 'bfloat16'"
+    assert not main.bf16_recorded('lm', {'workload.compute_dtype': 'float32'}).ok  # the CPU's
+    assert main.bf16_recorded('lm', {}).detail == 'workload.compute_dtype = None'
+
+
+def test_lm_losses_agree_within_the_bf16_tolerance(gpu_rows):
+    near = gpu_rows.assign(loss=gpu_rows['loss'] * 1.03)
+    assert not checks.losses_agree('lm_tiny', gpu_rows, near).ok  # beyond TF32's
+    check = checks.losses_agree('lm_tiny', gpu_rows, near, checks.BF16_LOSS_REL_TOL, 'bfloat16')
+    assert check.ok and check.name.endswith('(rel. tol. 0.05, bfloat16)')
 
 
 # --- The report.
@@ -287,7 +295,8 @@ def test_runner_args_cap_steps_and_time():
     assert '--data_dir=/data' in args and '--rng_seed=0' in args
     assert not [a for a in runs.runner_args(runs.mnist('pytorch'), '/l', '/d')
                 if a.startswith('--data_dir')]
-    for sweep in (runs.mnist('jax'), runs.cifar('pytorch')):
+    lm = [runs.lm(name.rsplit('_', 1)[1]) for name in runs.registered_lm_workloads()]
+    for sweep in (runs.mnist('jax'), runs.cifar('pytorch'), *lm):  # LM: once it has landed
         assert os.path.exists(os.path.join(ROOT, sweep.submission))
         assert os.path.exists(os.path.join(ROOT, sweep.search_space))
 

@@ -21,6 +21,7 @@ from gpu_check.checks import Check
 
 NO_GPU = 'gpu_check: no GPU (nvidia-smi missing or NVML failed); nothing installed, nothing run'
 SAMPLER_SECONDS = 10.0
+DTYPE_KEY = 'workload.compute_dtype'
 LM_ABSENT = 'LM workload not present: the bfloat16 LM step is skipped'
 
 
@@ -115,11 +116,10 @@ def _metadata(ctx: Context, workload: str) -> dict:
 
 
 def bf16_recorded(label: str, metadata: dict) -> Check:
-    """The LM's metadata.json records a bfloat16 compute dtype (a ``*dtype*`` key)."""
-    found = {k: v for k, v in metadata.items() if 'dtype' in k}
-    ok = 'bfloat16' in map(str, found.values())
-    return Check(f'{label}: bfloat16', ok, f'{found}' if found else
-                 'metadata.json has no *dtype* key saying bfloat16')
+    """The LM's metadata.json says it computed in bfloat16 (``workload.compute_dtype``, a
+    property of the LM workloads: bfloat16 on a GPU, float32 on the CPU)."""
+    dtype = metadata.get(DTYPE_KEY)
+    return Check(f'{label}: bfloat16', dtype == 'bfloat16', f'{DTYPE_KEY} = {dtype!r}')
 
 
 def check_sweep(ctx: Context, sweep: runs.Sweep) -> None:
@@ -148,13 +148,14 @@ def check_sweep(ctx: Context, sweep: runs.Sweep) -> None:
         ctx.add(bf16_recorded(label, metadata))
 
 
-def check_agreement(ctx: Context, base: str) -> None:
+def check_agreement(ctx: Context, base: str, rel_tol: float = checks.TF32_LOSS_REL_TOL,
+                    precision: str = 'TF32') -> None:
     """JAX and PyTorch gave the same first eval (same seed and initial network)."""
     jax_rows, torch_rows = _rows(ctx, f'{base}_jax'), _rows(ctx, f'{base}_pytorch')
     if jax_rows is None or torch_rows is None:
         ctx.add(Check(f'{base}: first-eval loss JAX vs PyTorch', False, 'a run wrote no rows'))
         return
-    ctx.add(checks.losses_agree(base, jax_rows, torch_rows))
+    ctx.add(checks.losses_agree(base, jax_rows, torch_rows, rel_tol, precision))
 
 
 def check_nccl(ctx: Context) -> None:
@@ -187,6 +188,8 @@ def run_all(ctx: Context) -> None:
         check_sweep(ctx, sweep)
     check_agreement(ctx, 'mnist')
     check_agreement(ctx, 'cifar10')
+    if len(lm) == 2:  # one NumPy initialisation for both frameworks, as MNIST and CIFAR-10
+        check_agreement(ctx, 'lm_tiny', checks.BF16_LOSS_REL_TOL, 'bfloat16')
     check_nccl(ctx)
     check_sampler(ctx)
 

@@ -66,9 +66,10 @@ def cifar(framework: str) -> Sweep:
 
 
 def lm(framework: str) -> Sweep:
+    # The LM branch's baselines (AdamW); its data is a corpus Python ships, nothing to write.
     return Sweep(f'lm_tiny_{framework}', framework,
-                 f'baselines/lm_tiny/lm_tiny_{framework}/submission.py',
-                 'baselines/lm_tiny/tuning_search_space.json',
+                 f'baselines/lm/lm_{framework}/submission.py',
+                 'baselines/lm/tuning_search_space.json',
                  max_steps=50, max_seconds=120, timeout=300)
 
 
