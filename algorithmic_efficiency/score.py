@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from algorithmic_efficiency.analysis import run_cli
+from algorithmic_efficiency.errors import UsageError
 
 PROG = 'score'
 
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
         try:
             max_ratio = performance_profile.check_max_ratio(float(args.max_ratio))
         except ValueError:
-            raise ValueError(
+            raise UsageError(
                 f'--max_ratio must be a finite number above 1, got {args.max_ratio!r}; '
                 'the benchmark uses 4'
             ) from None
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
             try:
                 import matplotlib  # noqa: F401  (an analysis-only dependency)
             except ImportError as e:
-                raise ValueError(
+                raise UsageError(
                     f'{e}; install it with: pip install matplotlib (or pass --noplot)'
                 ) from None
         times, scores, paths = score_report.score_submissions(

@@ -32,6 +32,7 @@ from typing import Any
 
 from algorithmic_efficiency import layout, spec
 from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
+from algorithmic_efficiency.errors import UsageError
 
 _log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ NOT_CANDIDATES = spec.NOT_CANDIDATES
 
 
 def _tb():
-    """The event-file module; a missing tensorboard package becomes a one-line ValueError."""
+    """The event-file module; a missing tensorboard package becomes a one-line UsageError."""
     try:
         return importlib.import_module('algorithmic_efficiency.recording.tb.events')
     except ImportError as e:
-        raise ValueError(str(e)) from None
+        raise UsageError(str(e)) from None
 
 
 def _time_created(meta: dict[str, Any]) -> float:
