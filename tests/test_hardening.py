@@ -22,7 +22,7 @@ from sweeps import ROOT, SPACE, run_cli
 
 from algorithmic_efficiency import layout, spec, sweep
 from algorithmic_efficiency.recording import lock as sweep_lock
-from algorithmic_efficiency.recording import recorder as recording
+from algorithmic_efficiency.recording import recorder as recorder_lib
 from algorithmic_efficiency.recording import redact, sysinfo
 from algorithmic_efficiency.search import parsing
 from algorithmic_efficiency.storage import csv_io, files
@@ -104,7 +104,7 @@ def test_lock_dies_with_its_holder_under_kill_9(tmp_path):
 
 
 def test_overwrite_keeps_the_locked_directory_and_empties_it(tmp_path):
-    rec = recording.Recorder(str(tmp_path), 'w', mode='overwrite')
+    rec = recorder_lib.Recorder(str(tmp_path), 'w', mode='overwrite')
     os.makedirs(rec.run_dir(1))
     open(os.path.join(rec.workload_dir, 'metadata.json'), 'w').write('{}')
     rec.lock()
@@ -290,7 +290,7 @@ def test_metadata_and_error_txt_carry_no_home_directory(tmp_path, monkeypatch):
 
 # --- 11. Files.
 def test_trial_json_is_strict_json_with_the_text_of_non_finite_values(tmp_path):
-    rec = recording.Recorder(str(tmp_path), 'w', telemetry_interval_sec=60)
+    rec = recorder_lib.Recorder(str(tmp_path), 'w', telemetry_interval_sec=60)
     rec.prepare()
     trial = rec.start_trial(1, {'lr': 0.1}, 5)
     result = TrialResult(run_idx=1, hyperparameters={'lr': 0.1}, seed=5,
