@@ -16,6 +16,7 @@ their error under the name they always had (``layout.LogDirError``,
 from __future__ import annotations
 
 import errno
+import os
 
 
 class AEError(ValueError):
@@ -66,6 +67,8 @@ def path_error(what: str, error: OSError) -> UserPathError:
       error: the ``OSError`` from opening or creating it.
     """
     reason = error.strerror or str(error) or type(error).__name__
-    where = f' ({error.filename})' if error.filename and str(error.filename) not in what else ''
+    # The part of the path that failed, when it is not the path itself (a parent).
+    failed = os.fspath(error.filename) if error.filename else ''
+    where = f' ({failed})' if failed and not what.endswith(str(failed)) else ''
     fix = _PATH_FIXES.get(error.errno, 'check the path exists and is writable')
     return UserPathError(f'{what}{where}: {reason}; {fix}')

@@ -108,14 +108,14 @@ def test_bad_path_element_raises(bad):
 
 
 def test_draw_seed():
-    seeds = [draw_seed() for _ in range(64)]
-    for seed in seeds:
+    drawn = [draw_seed() for _ in range(64)]
+    for seed in drawn:
         assert type(seed) is int
         assert 0 <= seed <= MAX_SEED
         # Usable as a base seed: accepted as is, and it tells its consumers apart.
         assert seeds.validate_seed(seed) == seed
         assert derive_seed(seed, 'data') != derive_seed(seed, 'init')
-    assert len(set(seeds)) > 1
+    assert len(set(drawn)) > 1
     # All 31 bits are used (not, say, 16): 64 draws below 2**30 would happen
     # with probability 2**-64.
-    assert max(seeds) >= 2**30
+    assert max(drawn) >= 2**30
