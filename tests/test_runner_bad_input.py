@@ -254,3 +254,24 @@ def test_path_error_names_the_part_that_failed_when_it_is_not_the_path_itself():
     assert str(errors.path_error('--out /x', OSError(errno.EROFS, 'Read-only file system',
                                                      '/x'))) == (
         '--out /x: Read-only file system; the file system is read-only: choose a writable path')
+
+
+def test_tensorboard_into_a_read_only_sweep_is_exit_2_before_any_file(
+        finished_sweep, tmp_path, monkeypatch, capsys):
+    pytest.importorskip('tensorboard')
+    import shutil
+
+    from algorithmic_efficiency import tensorboard as tb_cli
+    from algorithmic_efficiency.storage import files
+
+    log_dir = tmp_path / 'logs'
+    shutil.copytree(finished_sweep, log_dir)
+    wdir = str(log_dir / 'mnist_pytorch')
+    # The tests run as root, for whom every directory is writable: fake the permission bit.
+    real_access = os.access
+    monkeypatch.setattr(files.os, 'access',
+                        lambda p, mode: False if str(p) == wdir else real_access(p, mode))
+    assert tb_cli.main([str(log_dir)]) == 2
+    assert capsys.readouterr().err == (
+        f'tensorboard: error: the sweep directory {wdir}: not writable; check its permissions\n')
+    assert not list((log_dir / 'mnist_pytorch').rglob('*tfevents*'))
