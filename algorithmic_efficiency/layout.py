@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from algorithmic_efficiency.errors import LogDirError as LogDirError  # re-exported
+
 METADATA_FILE = 'metadata.json'
 PACKAGES_FILE = 'packages.txt'
 METRICS_FILE = 'metrics.csv'
@@ -39,11 +41,6 @@ STUDY_DIR_RE = re.compile(r'^study_(\d{1,18})$')
 def study_dir_name(k: int) -> str:
     """The directory of study `k` (1-based) under ``--log_dir`` when there are several."""
     return f'study_{k}'
-
-
-class LogDirError(ValueError):
-    """A log directory that can't be used as asked: it holds no runs (readers), or
-    already holds runs, or is not a directory (the recorder). One-line message."""
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from algorithmic_efficiency.analysis import run_cli
+from algorithmic_efficiency.errors import UsageError
 
 PROG = 'plot'
 MIN_DPI, MAX_DPI = 10, 1200  # 1200 dpi: print quality; more only exhausts memory
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
         try:
             from algorithmic_efficiency.analysis import plot
         except ImportError as e:  # matplotlib is an analysis-only dependency
-            raise ValueError(f'{e}; install it with: pip install matplotlib') from None
+            raise UsageError(f'{e}; install it with: pip install matplotlib') from None
         for path in plot.plot_log_dir(args.log_dir, args.out, args.logx, args.logy, args.dpi):
             print(path)
         return 0

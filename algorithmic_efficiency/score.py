@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from algorithmic_efficiency.analysis import run_cli
+from algorithmic_efficiency.errors import UsageError
 
 PROG = 'score'
 
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
         try:
             max_ratio = performance_profile.check_max_ratio(float(args.max_ratio))
         except ValueError:
-            raise ValueError(
+            raise UsageError(
                 f'--max_ratio must be a finite number above 1, got {args.max_ratio!r}; '
                 'the benchmark uses 4'
             ) from None
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
                 import matplotlib  # noqa: F401  (the report reuses the plots' column choice)
                 import plotly  # noqa: F401  (its JavaScript is embedded in the page)
             except ImportError as e:
-                raise ValueError(
+                raise UsageError(
                     f"{e}; --html needs the dashboard extra: pip install -e '.[dashboard]'"
                 ) from None
         submissions = scoring.parse_submission_args(args.submissions)
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
             try:
                 import matplotlib  # noqa: F401  (an analysis-only dependency)
             except ImportError as e:
-                raise ValueError(
+                raise UsageError(
                     f'{e}; install it with: pip install matplotlib (or pass --noplot)'
                 ) from None
         times, scores, paths = score_report.score_submissions(

@@ -38,6 +38,21 @@ Batch = dict[str, Any]
 Hyperparameters = Mapping[str, Any] | None
 EvalResults = list[tuple[int, dict[str, float]]]  # (global_step, metrics) per eval so far
 Tensor = Any  # a framework array (jax.Array, torch.Tensor, numpy.ndarray)
+
+# A workload's registered name ends in ``_<framework>`` (``workloads/registry.py``).
+FRAMEWORKS = ('jax', 'pytorch')
+# Where the peer's (AlgoPerf) name for a workload differs from ours without the framework.
+_PEER_NAMES = {'cifar10': 'cifar'}
+
+
+def submission_workload_name(name: str) -> str:
+    """The framework-free name a submission's ``get_batch_size`` gets, the peer's:
+    ``mnist_jax`` -> ``mnist``, ``cifar10_pytorch`` -> ``cifar``."""
+    for framework in FRAMEWORKS:
+        if name.endswith('_' + framework):
+            name = name[: -len(framework) - 1]
+            break
+    return _PEER_NAMES.get(name, name)
 ParameterKey = str
 Timing = float
 Steps = int

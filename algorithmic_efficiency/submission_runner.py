@@ -9,8 +9,9 @@ Example (the guide's command)::
       --num_tuning_trials=2 --log_dir=$LOG_DIR
 
 Flags are read only here; everything below takes explicit arguments. Exit
-codes: 0 all trials ran (diverged trials are results, not failures), 1 a
-trial failed (its error is in run_<N>/error.txt), 2 bad input.
+codes: 0 all trials ran (diverged trials are results, not failures), and
+``--help``; 1 a trial failed (its error is in run_<N>/error.txt), or a bug of
+ours (with its traceback); 2 bad input (an ``errors.AEError``: one line).
 """
 
 # Run as a script, Python puts this package's own folder first on sys.path,
@@ -27,8 +28,9 @@ if __name__ == '__main__' and not __package__:
 from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
+from algorithmic_efficiency.errors import AEError  # noqa: E402
 from algorithmic_efficiency.recording import console  # noqa: E402
-from algorithmic_efficiency.search import spaces as search  # noqa: E402
+from algorithmic_efficiency.search import spaces  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
@@ -56,7 +58,7 @@ flags.DEFINE_integer('num_tuning_trials', 20, 'Number of tuning trials (external
 flags.DEFINE_enum(
     'search_algorithm',
     'halton',
-    list(search.ALGORITHMS),
+    list(spaces.ALGORITHMS),
     'How trials are drawn: scrambled Halton (quasi-random) or uniform random.',
 )
 flags.DEFINE_string(
@@ -151,18 +153,15 @@ def main(argv: list[str]) -> int:
         console.use_compact_console()
     try:
         return sweep.run(sweep.RunConfig(**{name: getattr(FLAGS, name) for name in RUNNER_FLAGS}))
-    except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
+    except AEError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, UserPathError
         print(f'submission_runner: error: {e}', file=sys.stderr)
         return 2
     except OSError as e:
-        if files.is_disk_full(e):
-            print(f'submission_runner: error: the disk is full (writing {e.filename}); free '
-                  'space, then continue the sweep with --resume', file=sys.stderr)
-            return 1
-        # e.g. a --log_dir this user can't write
-        print(f'submission_runner: error: {e}; check the path exists and is writable',
-              file=sys.stderr)
-        return 2
+        if not files.is_disk_full(e):
+            raise  # not the user's input (theirs became UserPathError where opened): a bug
+        print(f'submission_runner: error: the disk is full (writing {e.filename}); free '
+              'space, then continue the sweep with --resume', file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         # Rows written so far are intact; the interrupted trial's trial.json
         # says 'interrupted', so --resume re-runs it.
@@ -171,13 +170,22 @@ def main(argv: list[str]) -> int:
         return 130
 
 
+# absl's help flags: it prints the help, then exits 1; asking for help is no error.
+HELP_FLAGS = ('-?', '--help', '--helpshort', '--helpfull', '--helpxml')
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, but a bad flag is one line and exit 2 like any other bad input."""
+    """absl's parsing, but a bad flag is one line and exit 2 like any other bad input,
+    and ``--help`` exits 0."""
     try:
         return FLAGS(argv)
     except flags.Error as e:
         print(f'submission_runner: error: {e}; see --helpshort', file=sys.stderr)
         sys.exit(2)
+    except SystemExit as e:
+        if e.code == 1 and any(arg.split('=')[0] in HELP_FLAGS for arg in argv[1:]):
+            sys.exit(0)
+        raise
 
 
 if __name__ == '__main__':

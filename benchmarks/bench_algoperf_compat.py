@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from algorithmic_efficiency import compat  # noqa: E402
-from algorithmic_efficiency.recording import recorder as recording  # noqa: E402
+from algorithmic_efficiency.recording import recorder as recorder_lib  # noqa: E402
 from algorithmic_efficiency.training import trainer  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
@@ -62,7 +62,7 @@ def load(path):
 
 def rate(workload, submission, hparams, steps, log_dir, run_idx, clock):
     """Steps/s over submission time, from the second eval row to the last."""
-    recorder = recording.Recorder(log_dir, 'mnist_pytorch', mode='overwrite')
+    recorder = recorder_lib.Recorder(log_dir, 'mnist_pytorch', mode='overwrite')
     recorder.prepare()
     trial_log = recorder.start_trial(run_idx, hparams, 0)
     result = trainer.train_once(workload, 'mnist_pytorch', 'pytorch', submission, hparams,

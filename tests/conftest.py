@@ -40,3 +40,16 @@ def pytorch_sweep(tmp_path_factory):
 def hydra_multirun(tmp_path_factory):
     """A Hydra multirun of 12 jobs made by hydra-core; the folder holding ``multirun/``."""
     return make_hydra_multirun(tmp_path_factory.mktemp('hydra'))
+
+
+@pytest.fixture(scope='session')
+def finished_sweep(tmp_path_factory):
+    """A small finished in-process sweep (helpers.sweep_config.config: 2 trials of 3 steps,
+    seed 7); its --log_dir. Read-only: tests that refuse to touch it check exactly that."""
+    from helpers.sweep_config import config  # imports the package: only when a test asks
+
+    from algorithmic_efficiency import sweep
+
+    log_dir = tmp_path_factory.mktemp('locked') / 'logs'
+    assert sweep.run(config(log_dir)) == 0
+    return log_dir

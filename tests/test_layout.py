@@ -155,3 +155,8 @@ def test_recorder_and_loader_use_the_schema():
     for name in layout.BUILTIN_COLUMNS:
         with pytest.raises(ValueError, match=f"key '{name}' collides"):
             recorder.parse_extra_metadata([f'{name}=1'])
+
+
+def test_run_directory_beyond_int64_is_not_a_run():
+    assert layout.RUN_DIR_RE.match('run_' + '9' * 18)
+    assert not layout.RUN_DIR_RE.match('run_' + '9' * 20)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from algorithmic_efficiency.search import halton as halton_lib
-from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.search import spaces
 from algorithmic_efficiency.search.halton import halton
 from algorithmic_efficiency.search.spaces import (
     ALGORITHMS,
@@ -527,7 +527,7 @@ def test_no_jax_or_torch_import():
 
 
 def test_module_docstring_documents_format():
-    doc = search.__doc__
+    doc = spaces.__doc__
     for word in ('feasible_points', '"scaling"', '"log"', '"int"', 'halton',
                  'SearchSpaceError'):
         assert word in doc

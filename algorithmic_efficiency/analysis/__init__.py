@@ -12,6 +12,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+from algorithmic_efficiency.errors import AEError
+
 __all__ = ['LogDirError', 'SweepInfo', 'find_workload_dirs', 'load', 'load_runs', 'load_trials']
 
 
@@ -28,9 +30,11 @@ def __dir__():
 def run_cli(prog: str, body: Callable[[], int]) -> int:
     """Runs a command's `body`; bad input becomes one line on stderr and exit code 2.
 
-    What the three commands (summary, status, plot) share: ``ValueError``
-    (``LogDirError`` and friends) and ``OSError`` (unwritable output) print
-    ``<prog>: error: <first line>``, never a traceback; warnings from the
+    What the commands (summary, status, plot, score, tensorboard) share: bad
+    input -- an :class:`~algorithmic_efficiency.errors.AEError` (``LogDirError``,
+    ``UsageError``, an unwritable ``--out`` as ``UserPathError``, ...) -- prints
+    ``<prog>: error: <first line>`` and exits 2, never a traceback; any other
+    exception is a bug and keeps its traceback (exit 1); warnings from the
     readers (a partial last line dropped, an unreadable file skipped) print
     as ``<prog>: warning: ...``; Ctrl-C exits 130 quietly.
     """
@@ -43,7 +47,7 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:  # `... | head`: the reader left, nothing to report
         return 0
-    except (ValueError, OSError) as e:
+    except AEError as e:  # bad input; anything else is a bug: its traceback, exit 1
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f'{prog}: error: {msg}', file=sys.stderr)
         return 2

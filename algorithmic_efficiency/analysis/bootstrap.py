@@ -36,6 +36,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from algorithmic_efficiency.errors import UsageError
+
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_REPLICATES = 2000
 
@@ -44,14 +46,14 @@ def check_settings(confidence: float, replicates: int) -> tuple[float, int]:
     """``(confidence, replicates)`` if usable.
 
     Raises:
-      ValueError: one line naming the bad value and the fix.
+      UsageError: one line naming the bad value and the fix.
     """
     c = float(confidence)
     if not (math.isfinite(c) and 0.0 < c < 1.0):
-        raise ValueError(f'--confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}')
+        raise UsageError(f'--confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}')
     n = int(replicates)
     if n != replicates or not (n == 0 or n >= 100):
-        raise ValueError(
+        raise UsageError(
             f'--bootstrap must be 0 (no intervals) or at least 100 replicates, got {replicates!r}; '
             f'e.g. {DEFAULT_REPLICATES}'
         )

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from algorithmic_efficiency.analysis import incumbent as incumbent_lib
 from algorithmic_efficiency.analysis import loader
+from algorithmic_efficiency.errors import LogDirError, UsageError
 from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
@@ -414,11 +415,12 @@ def plot_runs(
     is skipped with a warning.
 
     Raises:
-      ValueError: `runs` has no eval row with a loss.
+      LogDirError: `runs` has no eval row with a loss.
+      UsageError: a figure would exceed MAX_PIXELS at `dpi`.
     """
     if not len(runs) or 'loss' not in runs.columns:
-        raise ValueError('nothing to plot: no trial has an eval row yet')
-    os.makedirs(out_dir, exist_ok=True)
+        raise LogDirError('nothing to plot: no trial has an eval row yet')
+    files.make_user_dir(out_dir, '--out')
     written = []
     for name, make in PLOTS.items():
         fig = make(runs, logx, logy)
@@ -427,7 +429,7 @@ def plot_runs(
             continue
         width, height = (round(v * dpi) for v in fig.get_size_inches())
         if max(width, height) > MAX_PIXELS:
-            raise ValueError(
+            raise UsageError(
                 f'{name} would be {width}x{height} pixels (more than {MAX_PIXELS} a side) '
                 f'at --dpi {dpi}; lower --dpi or plot fewer sweeps at a time'
             )

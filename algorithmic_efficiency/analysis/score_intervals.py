@@ -30,6 +30,7 @@ import pandas as pd
 
 from algorithmic_efficiency.analysis import bootstrap
 from algorithmic_efficiency.analysis.scoring import Submission
+from algorithmic_efficiency.errors import UsageError
 
 # Appended to workload_times.csv, scores.csv (in this order); the pairs are score_pairs.csv.
 TIME_COLUMNS = [
@@ -281,7 +282,7 @@ def settings_from_flags(
     """``--confidence``, ``--bootstrap``, ``--seed``, ``--resample`` as given -> :class:`Settings`.
 
     Raises:
-      ValueError: one line naming the bad value and the fix.
+      UsageError: one line naming the bad value and the fix.
     """
     try:
         c = float(confidence)
@@ -290,7 +291,7 @@ def settings_from_flags(
     try:
         n = int(replicates)
     except ValueError:
-        raise ValueError(
+        raise UsageError(
             f'--bootstrap must be a whole number of replicates, got {replicates!r}; e.g. 2000'
         ) from None
     try:
@@ -298,12 +299,12 @@ def settings_from_flags(
         if seed_value < 0:
             raise ValueError
     except ValueError:
-        raise ValueError(f'--seed must be a whole number >= 0, got {seed!r}') from None
+        raise UsageError(f'--seed must be a whole number >= 0, got {seed!r}') from None
     if math.isnan(c):
-        raise ValueError(f'--confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}')
+        raise UsageError(f'--confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}')
     c, n = bootstrap.check_settings(c, n)
     if resample not in RESAMPLE:
-        raise ValueError(f"--resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
+        raise UsageError(f"--resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
     return Settings(c, n, seed_value, resample)
 
 
@@ -314,7 +315,7 @@ def check_html_path(path: str, out_dir: str | None = None) -> None:
     """
     parent = os.path.dirname(os.path.abspath(path))
     if not path.lower().endswith(('.html', '.htm')):
-        raise ValueError(f"--html names the report file, e.g. report.html; got '{path}'")
+        raise UsageError(f"--html names the report file, e.g. report.html; got '{path}'")
     out = os.path.abspath(out_dir) if out_dir else None
     if not os.path.isdir(parent) and parent != out:
-        raise ValueError(f"--html '{path}': directory '{parent}' does not exist; create it first")
+        raise UsageError(f"--html '{path}': directory '{parent}' does not exist; create it first")

@@ -20,6 +20,7 @@ import pandas as pd
 from algorithmic_efficiency.analysis import performance_profile as pp
 from algorithmic_efficiency.analysis import score_intervals, scoring, summary
 from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.storage import files
 
 WORKLOAD_TIMES_FILE = 'workload_times.csv'
@@ -247,11 +248,11 @@ def score_submissions(
     """
     max_ratio = pp.check_max_ratio(max_ratio)
     if not submissions:
-        raise ValueError('no submission given; pass NAME=DIR for each one')
+        raise UsageError('no submission given; pass NAME=DIR for each one')
     names = [n for n, _ in submissions]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise ValueError(f"submission name '{dup}' given twice; give each submission its own name")
+        raise UsageError(f"submission name '{dup}' given twice; give each submission its own name")
     subs = [scoring.read_submission(name, path) for name, path in submissions]
     _flag_off_rules(subs)
     times = scoring.workload_times(subs)
@@ -260,7 +261,7 @@ def score_submissions(
     if settings is not None:
         analysis = score_intervals.annotate(subs, times, scores, max_ratio, settings)
         times, scores = analysis.times, analysis.scores
-    os.makedirs(out_dir, exist_ok=True)
+    files.make_user_dir(out_dir, '--out')
     paths = [os.path.join(out_dir, WORKLOAD_TIMES_FILE), os.path.join(out_dir, SCORES_FILE)]
     write_csv(paths[0], times)
     write_csv(paths[1], scores)

@@ -27,10 +27,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from algorithmic_efficiency import spec
 from algorithmic_efficiency.analysis import loader
 from algorithmic_efficiency.analysis import performance_profile as pp
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import STUDY_DIR_RE, SUBMISSION_ENERGY_COLUMN, LogDirError
-from algorithmic_efficiency.workloads import registry
 
 # Cumulative energy over the timed intervals, per eval row (absent: not measured).
 ENERGY_COLUMN = SUBMISSION_ENERGY_COLUMN
@@ -53,10 +54,10 @@ SCORES_COLUMNS = ['submission', 'score', 'energy_score']
 def base_workload_name(name: str) -> str:
     """The framework-free name of a workload: ``mnist_jax`` and ``mnist_pytorch`` -> ``mnist``.
 
-    Registered names end in ``_<framework>`` (``workloads/registry.py``); a
+    Registered names end in ``_<framework>`` (``spec.FRAMEWORKS``); a
     name without such a suffix is returned as it is.
     """
-    for framework in registry.FRAMEWORKS:
+    for framework in spec.FRAMEWORKS:
         suffix = f'_{framework}'
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
@@ -182,7 +183,7 @@ def read_study(log_dir: str, study: int) -> dict[str, StudyResult]:
     for sweep in sweeps:
         name = base_workload_name(sweep.name)
         if name in out:
-            raise ValueError(
+            raise UsageError(
                 f"'{log_dir}' holds two sweeps of workload '{name}' ({out[name].sweep_dir}, "
                 f'{sweep.dir}); score each framework as its own submission (NAME=DIR)'
             )
@@ -229,11 +230,11 @@ def parse_submission_args(args: Sequence[str]) -> list[tuple[str, str]]:
     for arg in args:
         name, sep, path = arg.partition('=')
         if not sep or not name.strip() or not path:
-            raise ValueError(
+            raise UsageError(
                 f"'{arg}' is not NAME=DIR; name each submission's directory, e.g. adam=logs/adam"
             )
         if name in out:
-            raise ValueError(
+            raise UsageError(
                 f"submission name '{name}' given twice ({name}={out[name]}, {arg}); "
                 'give each submission its own name'
             )

@@ -230,7 +230,7 @@ def _write_frame(path: str, df: pd.DataFrame) -> None:
 
 
 def _write_sweep(summary_dir: str, trials: pd.DataFrame, metadata: dict, name: str) -> list[str]:
-    os.makedirs(summary_dir, exist_ok=True)
+    files.make_user_dir(summary_dir, 'the summary directory')
     paths = [
         os.path.join(summary_dir, n)
         for n in (CONFIG_DATA_FILE, RUN_STATUS_FILE, TRAJECTORY_FILE, CONFIG_TRAJECTORY_FILE)
@@ -262,7 +262,7 @@ def write_summary(log_dir: str) -> list[str]:
         written += _write_sweep(os.path.join(sweep.dir, SUMMARY_DIR), t, sweep.metadata, sweep.key)
     if len(sweeps) > 1:
         out = os.path.join(log_dir, SUMMARY_DIR)
-        os.makedirs(out, exist_ok=True)
+        files.make_user_dir(out, 'the summary directory')
         path = os.path.join(out, COMPARISON_FILE)
         _write_frame(path, comparison(trials, sweeps))
         written.append(path)

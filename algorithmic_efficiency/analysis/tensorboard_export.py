@@ -32,6 +32,8 @@ from typing import Any
 
 from algorithmic_efficiency import layout, spec
 from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
+from algorithmic_efficiency.errors import UsageError
+from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
 
@@ -52,11 +54,11 @@ NOT_CANDIDATES = spec.NOT_CANDIDATES
 
 
 def _tb():
-    """The event-file module; a missing tensorboard package becomes a one-line ValueError."""
+    """The event-file module; a missing tensorboard package becomes a one-line UsageError."""
     try:
         return importlib.import_module('algorithmic_efficiency.recording.tb.events')
     except ImportError as e:
-        raise ValueError(str(e)) from None
+        raise UsageError(str(e)) from None
 
 
 def _time_created(meta: dict[str, Any]) -> float:
@@ -244,8 +246,8 @@ def build_from_logs(log_dir: str) -> list[str]:
 
     Raises:
       LogDirError: `log_dir` holds no sweep.
-      ValueError: the tensorboard package is missing.
-      OSError: a file can't be written.
+      UsageError: the tensorboard package is missing.
+      UserPathError: a sweep directory can't be written.
     """
     from algorithmic_efficiency.analysis import loader
 
@@ -253,6 +255,9 @@ def build_from_logs(log_dir: str) -> list[str]:
     runs, trials, sweeps = loader.load(log_dir, metadata=False)
     written = []
     for sweep in sweeps:
+        # The event files go into the user's log directory: one that can't be
+        # written is bad input, said before the first file.
+        files.make_user_dir(sweep.dir, 'the sweep directory')
         t = trials[trials['sweep'] == sweep.key]
         r = runs[runs['sweep'] == sweep.key] if len(runs) else runs
         if 'search_space' in sweep.metadata:

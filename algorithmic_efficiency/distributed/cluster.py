@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from algorithmic_efficiency.errors import UsageError
+
 INSTALL_HINT = "pip install -c constraints.txt -e '.[ray]'"
 NODE_ID_COLUMN = 'node.id'
 # The hardware of a node as metadata.json's "nodes" lists it (sysinfo's and gpu_info's keys).
@@ -118,7 +120,7 @@ def connect(address: str) -> Iterator[Any]:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
         except ConnectionError as e:
             first = (str(e).strip().splitlines() or [''])[0]
-            raise ValueError(
+            raise UsageError(
                 f"--ray_address '{address}': no Ray cluster answers ({first}); start one "
                 'with: ray start --head, or use --ray_address=local'
             ) from e

@@ -26,11 +26,12 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.distributed import cluster, options, task
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN
+from algorithmic_efficiency.errors import UsageError
+from algorithmic_efficiency.layout import TRIAL_FILE
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
 from algorithmic_efficiency.training.trials import trial_seed
 
-TRIAL_FILE = 'trial.json'
 # Ray's errors for a trial whose process or node went away (not the trial's own failure).
 RETRYABLE_ERRORS = ('WorkerCrashedError', 'NodeDiedError', 'OutOfMemoryError')
 
@@ -138,7 +139,7 @@ class RaySweep:
         )
         if options.trials_that_fit(self.resources, cpus, gpus) == 0:
             asked = ','.join(f'{k}={v:g}' for k, v in self.resources.items())
-            raise ValueError(
+            raise UsageError(
                 f'--trial_resources {asked} does not fit the Ray cluster ({cpus:g} CPUs, '
                 f'{gpus:g} GPUs); ask for less or add nodes'
             )

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN, anonymous_node_id
+from algorithmic_efficiency.layout import TRIAL_FILE
 
 # Variables the BLAS/OpenMP runtimes read at load time; set before the
 # submission imports its framework (the worker process is fresh).
@@ -145,7 +146,7 @@ def _shared_recorder(task: TrialTask, extra: dict[str, Any], info: dict[str, Any
     class NodeRecorder(recording.Recorder):
         def start_trial(self, run_idx, hyperparameters, seed, remote=False):
             trial_log = super().start_trial(run_idx, hyperparameters, seed, remote)
-            path = os.path.join(trial_log.run_dir, 'trial.json')
+            path = os.path.join(trial_log.run_dir, TRIAL_FILE)
             files.write_json(path, {**files.read_json(path), **info})
             return trial_log
 

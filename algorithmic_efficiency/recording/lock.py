@@ -22,6 +22,7 @@ import fcntl
 import os
 
 from algorithmic_efficiency.layout import LogDirError
+from algorithmic_efficiency.storage import files
 
 PROC_LOCKS = '/proc/locks'
 
@@ -72,7 +73,7 @@ class SweepLock:
         """Takes the lock or raises :class:`SweepLockedError` naming the holder's PID."""
         if self._fd is not None:
             return self
-        os.makedirs(self.directory, exist_ok=True)
+        files.make_user_dir(self.directory, '--log_dir')
         fd = os.open(self.directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -99,7 +100,7 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
     """``['key=value', ...]`` -> dict; the value may contain ``=``.
 
     Raises:
-      ValueError: naming the malformed item or the key that collides with a
+      UsageError: naming the malformed item or the key that collides with a
         built-in column or metadata key.
     """
     reserved = BUILTIN_COLUMNS | BUILTIN_METADATA_KEYS | set(reserved_keys)
@@ -108,19 +109,19 @@ def parse_extra_metadata(items: Iterable[str], reserved_keys: Iterable[str] = ()
         key, sep, value = item.partition('=')
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--record_extra_metadata '{item}' is malformed; use key=value")
+            raise UsageError(f"--record_extra_metadata '{item}' is malformed; use key=value")
         if not EXTRA_KEY_RE.match(key):
-            raise ValueError(
+            raise UsageError(
                 f"--record_extra_metadata key '{key}' must start with a letter or _ and "
                 'contain only letters, digits, _ . -'
             )
         if key in reserved or key.startswith(RESERVED_PREFIXES):
-            raise ValueError(
+            raise UsageError(
                 f"--record_extra_metadata key '{key}' collides with a built-in column or "
                 'metadata key; choose another name (e.g. prefix it with exp_)'
             )
         if key in extra:
-            raise ValueError(f"--record_extra_metadata key '{key}' is given twice")
+            raise UsageError(f"--record_extra_metadata key '{key}' is given twice")
         extra[key] = value
     return extra
 

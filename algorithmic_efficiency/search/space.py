@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from algorithmic_efficiency.errors import SearchSpaceError as SearchSpaceError  # re-exported
+
 # The keys of a dimension: a range's, or a list of feasible points.
 SCALINGS = ('linear', 'log')
 TYPES = ('float', 'int')
@@ -21,10 +23,6 @@ DIMENSION_KEYS = RANGE_KEYS + (FEASIBLE_KEY,)
 
 NAME_RE = re.compile(r'[A-Za-z0-9_.\-]+')  # a hyperparameter's name
 MAX_SHOWN = 60  # characters of a bad value shown in an error message
-
-
-class SearchSpaceError(ValueError):
-    """An invalid search space; the message is one line naming the fix."""
 
 
 def show(value: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from algorithmic_efficiency.search import halton as halton_lib
-from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search.space import Reporter, SearchSpace, quoted, show
 
 #: Trial-generation algorithms accepted by :func:`generate_trials`.
@@ -51,7 +51,7 @@ def generate_trials(space: SearchSpace, num_trials: int, seed: int,
     if algorithm not in ALGORITHMS:
         raise ValueError(f'unknown search algorithm {show(algorithm)}; '
                          f'choose one of {quoted(ALGORITHMS)}')
-    seed = random_utils.validate_seed(seed)
+    seed = seeds.validate_seed(seed)
 
     if space.fixed_trials is not None:
         available = len(space.fixed_trials)

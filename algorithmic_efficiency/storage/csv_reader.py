@@ -16,6 +16,7 @@ import io
 import logging
 import os
 
+from algorithmic_efficiency.errors import LogDirError
 from algorithmic_efficiency.layout import METRICS_FILE
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.storage.csv_format import (
@@ -128,19 +129,19 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
     ``os.replace``), is byte-identical for identical inputs, and is never read
     as an input.
 
-    Returns the output path. Raises ValueError if `path` is not a directory or
+    Returns the output path. Raises LogDirError if `path` is not a directory or
     holds no metrics.csv.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     root = os.fspath(path)
     if not os.path.isdir(root):
-        raise ValueError(f'concatenate_csvs: {root!r} is not a directory (missing log directory?)')
+        raise LogDirError(f'concatenate_csvs: {root!r} is not a directory (missing log directory?)')
     out_path = os.path.join(root, output_name)
     found = _find_metrics_files(root, os.path.abspath(out_path))
     paths = [os.path.join(root, rel) for rel in found]
     if not paths:
-        raise ValueError(f'no metrics.csv files below {root}')
+        raise LogDirError(f'no metrics.csv files below {root}')
 
     # Pass 1: headers only, for the union of columns (first-seen order). A file
     # that can't be read is skipped with a warning, as the CLIs do.
@@ -149,7 +150,7 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
         h for h in headers if h is not None
     ]
     if not paths:
-        raise ValueError(f'no readable metrics.csv files below {root}')
+        raise LogDirError(f'no readable metrics.csv files below {root}')
     columns = list(dict.fromkeys(c for header in headers for c in header))
 
     # Pass 2: read the files as strings (a few threads: pyarrow releases the

@@ -24,9 +24,38 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from algorithmic_efficiency.errors import UserPathError, path_error
+
 _log = logging.getLogger(__name__)
 # No space left on the device, or over the user's quota: the disk is full for us.
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def make_user_dir(path: str, what: str) -> str:
+    """Creates a directory the user named (with its parents); checks it can be written.
+
+    The boundary where an OS error on the user's path becomes bad input (exit 2)
+    rather than a bug; a full disk stays an ``OSError`` (no fault of the path).
+
+    Args:
+      path: the directory.
+      what: how the user named it, for the message (e.g. ``'--out'``).
+
+    Returns:
+      ``path``.
+
+    Raises:
+      UserPathError: it can't be created or written; one line naming it and the fix.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        raise path_error(f'{what} {path}', e) from e
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserPathError(f'{what} {path}: not writable; check its permissions')
+    return path
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from algorithmic_efficiency.search import spaces as search
+from algorithmic_efficiency.errors import UsageError as UsageError  # re-exported
+from algorithmic_efficiency.search import spaces
 from algorithmic_efficiency.sweep import flag_checks
 from algorithmic_efficiency.workloads import registry
 
@@ -65,17 +66,12 @@ RAY_FLAGS = ('ray_address', 'ray_storage', 'trial_resources', 'max_concurrent_tr
 PATH_FLAGS = ('submission_path', 'tuning_search_space', 'data_dir', 'log_dir')
 
 
-class UsageError(ValueError):
-    """Bad input: printed as one line, exit code 2."""
-
-
-
 @dataclasses.dataclass(frozen=True)
 class CheckedInputs:
     """What :func:`check_config` derives from a valid config."""
 
     framework: str
-    search_space: search.SearchSpace | None  # None with --tuning_ruleset=self
+    search_space: spaces.SearchSpace | None  # None with --tuning_ruleset=self
     extra: dict[str, str]  # --record_extra_metadata, parsed
     ray: Any = None  # distributed.options.RayOptions, None: trials run in this process
 
@@ -92,7 +88,7 @@ def _framework(config: RunConfig) -> str:
     return framework
 
 
-def _search_space(config: RunConfig) -> search.SearchSpace | None:
+def _search_space(config: RunConfig) -> spaces.SearchSpace | None:
     """The parsed --tuning_search_space (external ruleset); None for self-tuning."""
     if config.tuning_ruleset != 'external':
         if config.tuning_search_space:
@@ -106,11 +102,11 @@ def _search_space(config: RunConfig) -> search.SearchSpace | None:
             '--tuning_search_space is required with --tuning_ruleset=external '
             '(e.g. baselines/mnist/tuning_search_space.json)'
         )
-    space = search.load_search_space(config.tuning_search_space)
+    space = spaces.load_search_space(config.tuning_search_space)
     if space.fixed_trials is not None:
         # A list of points: asking for more trials than it holds is bad input,
         # refused now, before the data is loaded or anything written.
-        search.generate_trials(space, config.num_tuning_trials, 0, config.search_algorithm)
+        spaces.generate_trials(space, config.num_tuning_trials, 0, config.search_algorithm)
     return space
 
 
@@ -118,11 +114,11 @@ def check_config(config: RunConfig) -> CheckedInputs:
     """Checks every input that needs neither the submission nor the log directory.
 
     Raises:
-      ValueError: ``UsageError``, the registry's and the search space's
-        errors; one line naming the value and the fix.
+      AEError: ``UsageError`` or ``SearchSpaceError``; one line naming the
+        value and the fix.
     """
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import recorder as recording
+    from algorithmic_efficiency.recording import recorder
 
     if config.overwrite and config.resume:
         raise UsageError('--overwrite and --resume exclude each other; pick one')
@@ -141,7 +137,7 @@ def check_config(config: RunConfig) -> CheckedInputs:
             f'--eval_period_time_sec must be positive, got {config.eval_period_time_sec}; '
             "omit it to follow the workload's eval period"
         )
-    extra = recording.parse_extra_metadata(config.record_extra_metadata)
+    extra = recorder.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra, _ray_options(config))
 
 
@@ -150,15 +146,21 @@ def _ray_options(config: RunConfig) -> Any:
     # pylint: disable=import-outside-toplevel
     from algorithmic_efficiency.distributed import cluster, options
 
-    ray_options = options.check_options(
-        config.ray_address,
-        config.ray_storage,
-        config.trial_resources,
-        config.max_concurrent_trials,
-        config.trial_retries,
-    )
-    if ray_options is not None:
-        cluster.import_ray()  # not installed: one line naming the install command
+    try:
+        ray_options = options.check_options(
+            config.ray_address,
+            config.ray_storage,
+            config.trial_resources,
+            config.max_concurrent_trials,
+            config.trial_retries,
+        )
+        if ray_options is not None:
+            cluster.import_ray()  # not installed: one line naming the install command
+    except ValueError as e:
+        # Both only check the Ray flags (and that ray imports): their errors are bad input.
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(str(e)) from e
     return ray_options
 
 

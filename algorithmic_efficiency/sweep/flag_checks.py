@@ -4,7 +4,7 @@ Every numeric flag must be a finite number within a stated range: a ``nan``
 compares false with everything and would slip past ``<= 0``, an ``inf`` or
 ``1e12`` telemetry period would kill the sampler thread, a billion trials
 would exhaust memory long after the sweep started. Each violation is one
-line naming the flag, the value and the range (``ValueError``: exit 2).
+line naming the flag, the value and the range (``UsageError``: exit 2).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from typing import Any
+
+from algorithmic_efficiency.errors import UsageError
 
 MAX_TRIALS = 100_000
 MAX_STEPS = 10**12
@@ -34,22 +36,22 @@ class NumericFlag:
     optional: bool = True  # None allowed (the flag's default)
 
     def check(self, value: Any) -> None:
-        """Raises ValueError (one line) unless `value` is in range."""
+        """Raises UsageError (one line) unless `value` is in range."""
         if value is None:
             if self.optional:
                 return
-            raise ValueError(f'--{self.name} is required')
+            raise UsageError(f'--{self.name} is required')
         kind = 'an integer' if self.integer else 'a number'
         ok_type = isinstance(value, int) if self.integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type:
-            raise ValueError(f'--{self.name} must be {kind}, got {value!r}')
+            raise UsageError(f'--{self.name} must be {kind}, got {value!r}')
         if not math.isfinite(value):
-            raise ValueError(
+            raise UsageError(
                 f'--{self.name} must be a finite number in [{_fmt(self.low)}, '
                 f'{_fmt(self.high)}], got {value}'
             )
         if not self.low <= value <= self.high:
-            raise ValueError(
+            raise UsageError(
                 f'--{self.name} must be in [{_fmt(self.low)}, {_fmt(self.high)}], got {value}'
             )
 
@@ -69,6 +71,6 @@ NUMERIC_FLAGS = (
 
 
 def check_numeric_flags(config: Any) -> None:
-    """Checks every numeric flag of a ``sweep.RunConfig`` (ValueError, one line)."""
+    """Checks every numeric flag of a ``sweep.RunConfig`` (UsageError, one line)."""
     for flag in NUMERIC_FLAGS:
         flag.check(getattr(config, flag.name))

@@ -24,6 +24,7 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import METADATA_FILE, study_dir_name
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
@@ -53,14 +54,14 @@ def base_seed(config: Any) -> int:
     """The seed the studies' seeds derive from.
 
     Raises:
-      ValueError: on ``--resume``, a ``--rng_seed`` other than the recorded one.
+      UsageError: on ``--resume``, a ``--rng_seed`` other than the recorded one.
     """
     recorded = None
     if config.resume and config.log_dir:
         recorded = _recorded_base_seed(config.log_dir, config.workload, config.num_studies)
     if recorded is not None:
         if config.rng_seed is not None and config.rng_seed != recorded:
-            raise ValueError(
+            raise UsageError(
                 f"--rng_seed={config.rng_seed} differs from the resumed studies' {recorded}; "
                 'omit --rng_seed to resume them'
             )

@@ -56,9 +56,10 @@ class SingleProcess:
     def share(self, compute: Callable[[], T]) -> T:
         """Rank 0's ``compute()`` on every process (the others don't call it).
 
-        A ``ValueError`` or ``OSError`` raised on rank 0 is raised on every
-        process (as a ``ValueError`` with the same message), so all exit with
-        the same one-line error instead of waiting for rank 0.
+        Bad input (an ``AEError``) raised on rank 0 is raised on every process
+        as an ``AEError`` with the same message, so all exit with the same
+        one-line error instead of waiting for rank 0; any other exception as a
+        ``RuntimeError`` (an ``OSError`` in its own words).
         """
         return compute()
 

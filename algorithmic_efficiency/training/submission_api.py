@@ -21,12 +21,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.workloads import registry
 
 
 def batch_size(submission: Any, workload_name: str) -> int:
     """The submission's global batch size for a workload (see the module docstring)."""
-    base = registry.base_name(workload_name)
+    base = spec.submission_workload_name(workload_name)
     try:
         return int(submission.get_batch_size(base))
     except (KeyError, ValueError):

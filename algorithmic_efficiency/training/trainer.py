@@ -40,7 +40,7 @@ from typing import Any
 
 from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
-from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training import rows, submission_api
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
@@ -138,7 +138,7 @@ class _Trial:
         workload, submission, state = self.workload, self.submission, self.state
 
         def rng(name: str) -> Any:
-            return workload.rng_from_seed(random_utils.derive_seed(seed, name))
+            return workload.rng_from_seed(seeds.derive_seed(seed, name))
 
         state.params, state.model_state = workload.init_model_fn(rng('init'))
         params_types = submission_api.params_types(workload)
@@ -149,7 +149,7 @@ class _Trial:
         )
         batch_size = submission_api.batch_size(submission, self.name)
         input_queue = workload.build_input_queue(
-            random_utils.derive_seed(seed, 'data'), 'train', data_dir, batch_size
+            seeds.derive_seed(seed, 'data'), 'train', data_dir, batch_size
         )
         prepare = submission_api.prepare_for_eval(submission)
         train_state = (submission_api.TrainState()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
 from algorithmic_efficiency.training.results import (
@@ -87,7 +87,7 @@ def score_submission_on_workload(
 
 def trial_seed(rng_seed: int, run_idx: int) -> int:
     """Trial `run_idx`'s seed, wherever it runs (here or in a Ray task)."""
-    return random_utils.derive_seed(rng_seed, 'trial', run_idx)
+    return seeds.derive_seed(rng_seed, 'trial', run_idx)
 
 
 def run_trial(

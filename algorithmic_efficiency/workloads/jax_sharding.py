@@ -24,6 +24,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.workloads import host_devices
 
 AXIS = 'batch'  # the mesh's one axis (the name algoperf.jax_sharding_utils uses)
@@ -39,7 +40,7 @@ def select_devices(num_devices: int | None) -> list[Any]:
     if num_devices is None:
         return list(devices)
     if num_devices < 1:
-        raise ValueError(f'--num_devices must be at least 1, got {num_devices}')
+        raise UsageError(f'--num_devices must be at least 1, got {num_devices}')
     if num_devices > len(devices):
         kind = devices[0].platform
         hint = (
@@ -47,7 +48,7 @@ def select_devices(num_devices: int | None) -> list[Any]:
             if kind == 'cpu'
             else ''
         )
-        raise ValueError(
+        raise UsageError(
             f'--num_devices={num_devices} but only {len(devices)} {kind} device(s) are '
             f'visible{hint}'
         )
@@ -55,9 +56,9 @@ def select_devices(num_devices: int | None) -> list[Any]:
 
 
 def check_batch_size(global_batch_size: int, num_devices: int) -> None:
-    """Raises a one-line ValueError unless the global batch divides by the device count."""
+    """Raises a one-line UsageError unless the global batch divides by the device count."""
     if global_batch_size % num_devices:
-        raise ValueError(
+        raise UsageError(
             f'the global batch size {global_batch_size} does not divide by the {num_devices} '
             f'devices; choose a batch size that is a multiple of {num_devices} or set '
             f'--num_devices'
@@ -161,7 +162,7 @@ class MeshWorkload:
 
     def use_devices(self, num_devices: int | None, processes: Any = None) -> dict[str, Any]:
         if processes is not None and processes.world_size > 1:
-            raise ValueError(
+            raise UsageError(
                 'JAX drives every device from one process: start the runner without torchrun '
                 'and choose the devices with --num_devices'
             )

@@ -32,6 +32,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from algorithmic_efficiency.errors import AEError, UsageError
+
 T = TypeVar('T')
 DEFAULT_TIMEOUT_SEC = 600.0  # a collective no peer joins fails after this (a stuck process)
 
@@ -40,10 +42,10 @@ def shard_slice(global_batch_size: int, rank: int, world_size: int) -> slice:
     """Rank ``rank``'s rows of a global batch (contiguous, equal sizes).
 
     Raises:
-      ValueError: one line unless the batch divides by the process count.
+      UsageError: one line unless the batch divides by the process count.
     """
     if global_batch_size % world_size:
-        raise ValueError(
+        raise UsageError(
             f'the global batch size {global_batch_size} does not divide by the {world_size} '
             f'processes; choose a multiple of {world_size} or start fewer with torchrun'
         )
@@ -104,14 +106,18 @@ class TorchProcesses:
                 payload[0] = ('ok', compute())
             except Exception as e:  # pylint: disable=broad-except  # told to all, then raised
                 error = e
-                one_line = isinstance(e, (ValueError, OSError))  # bad input, as rank 0 says it
-                payload[0] = ('error', str(e) if one_line else f'rank 0 failed: {e!r}')
+                # Bad input (and an OS error) in rank 0's own words; a bug with its type.
+                kind = 'bad_input' if isinstance(e, AEError) else 'error'
+                one_line = isinstance(e, (AEError, OSError))
+                payload[0] = (kind, str(e) if one_line else f'rank 0 failed: {e!r}')
         dist.broadcast_object_list(payload, src=0, group=self._host)
         kind, value = payload[0]
         if error is not None:
             raise error
+        if kind == 'bad_input':
+            raise AEError(value)
         if kind == 'error':
-            raise ValueError(value)
+            raise RuntimeError(value)
         return value
 
     # --- Trials.
@@ -208,11 +214,11 @@ def use_devices(
     """A PyTorch workload's ``use_devices``: its processes (``None``: one), device and facts.
 
     Raises:
-      ValueError: one line when ``--num_devices`` is not the process count.
+      UsageError: one line when ``--num_devices`` is not the process count.
     """
     world_size = getattr(processes, 'world_size', 1)
     if num_devices is not None and num_devices != world_size:
-        raise ValueError(
+        raise UsageError(
             f'--num_devices={num_devices} but this PyTorch run has {world_size} '
             'process(es) with one device each; start N with torchrun --standalone '
             '--nproc_per_node=N, or leave out --num_devices'

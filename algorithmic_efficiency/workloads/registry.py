@@ -10,6 +10,7 @@ import importlib
 from typing import NamedTuple
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.errors import UsageError
 
 
 class WorkloadEntry(NamedTuple):
@@ -32,37 +33,25 @@ WORKLOADS: dict[str, WorkloadEntry] = {
     ),
 }
 
-FRAMEWORKS = ('jax', 'pytorch')
-
-
-# Where the peer's (AlgoPerf) name for a workload differs from ours without the framework.
-_PEER_NAMES = {'cifar10': 'cifar'}
-
-
-def base_name(name: str) -> str:
-    """The framework-free name submissions' ``get_batch_size`` gets, the peer's:
-    ``mnist_jax`` -> ``mnist``, ``cifar10_pytorch`` -> ``cifar``."""
-    for framework in FRAMEWORKS:
-        if name.endswith('_' + framework):
-            name = name[: -len(framework) - 1]
-            break
-    return _PEER_NAMES.get(name, name)
+# Both defined in the contract, which training and analysis may import; named here too.
+FRAMEWORKS = spec.FRAMEWORKS
+base_name = spec.submission_workload_name
 
 
 def check_workload(name: str, framework: str) -> WorkloadEntry:
     """Validates a workload name against the framework, importing nothing.
 
     Raises:
-      ValueError: one line naming the bad value and the valid choices.
+      UsageError: one line naming the bad value and the valid choices.
     """
     if framework not in FRAMEWORKS:
-        raise ValueError(f"Unknown framework '{framework}'; choose one of: {', '.join(FRAMEWORKS)}")
+        raise UsageError(f"Unknown framework '{framework}'; choose one of: {', '.join(FRAMEWORKS)}")
     entry = WORKLOADS.get(name)
     if entry is None:
-        raise ValueError(f"Unknown workload '{name}'; known: {', '.join(sorted(WORKLOADS))}")
+        raise UsageError(f"Unknown workload '{name}'; known: {', '.join(sorted(WORKLOADS))}")
     if entry.framework != framework:
         matching = sorted(n for n, e in WORKLOADS.items() if e.framework == framework)
-        raise ValueError(
+        raise UsageError(
             f"Workload '{name}' is a {entry.framework} workload but --framework="
             f"{framework}; {framework} workloads: {', '.join(matching)}"
         )
@@ -79,7 +68,7 @@ def load_workload(name: str, framework: str) -> spec.Workload:
         if (e.name or '').startswith('algorithmic_efficiency'):
             raise
         extra = 'jax_cpu' if framework == 'jax' else 'pytorch_cpu'
-        raise ValueError(
+        raise UsageError(
             f"Workload '{name}' needs the '{e.name}' package, which is not installed; "
             f"install it with: pip install -e '.[{extra}]'"
         ) from e

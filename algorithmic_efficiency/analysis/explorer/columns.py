@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from algorithmic_efficiency.errors import AEError
 from algorithmic_efficiency.storage.files import natural_key
 
 GROUPS = ('hyperparameters', 'metrics', 'dataset', 'other', 'path')
@@ -25,7 +26,7 @@ INDEX_NAMES = ('group', 'parameter')
 COLUMN_NAMES = ('sweep', 'run')
 
 
-class ExplorerError(ValueError):
+class ExplorerError(AEError):
     """A folder with no runs, a missing path, ...: a one-line message naming the path."""
 
 

@@ -41,7 +41,22 @@ import zlib
 import numpy as np
 
 from algorithmic_efficiency.workloads import data_cache
-from algorithmic_efficiency.workloads.mnist.data import DataError
+from algorithmic_efficiency.workloads.cifar import tfds_build
+from algorithmic_efficiency.workloads.cifar.constants import (  # re-exported: data.NUM_CLASSES, ...
+    ARCHIVE,
+    BATCH_FILES,
+    BATCHES_DIR,
+    DOWNLOAD_HINT,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    NUM_PIXELS,
+    NUM_TEST,
+    NUM_TRAIN,
+    TEST_FILE,
+    TFDS_NAME,
+    TRAIN_FILES,
+)
+from algorithmic_efficiency.workloads.common.data import DataError, check_split_arrays
 
 try:
     from numpy._core import multiarray as _multiarray
@@ -51,21 +66,6 @@ except ImportError:  # NumPy < 2
     from numpy.core import numeric as _numeric
 
 __all__ = ['CifarData', 'DataError', 'load_cifar10', 'read_python_batch']
-
-IMAGE_SHAPE = (32, 32, 3)
-NUM_PIXELS = 32 * 32 * 3
-NUM_CLASSES = 10
-NUM_TRAIN = 50000  # the official training set (AlgoPerf: 45,000 train + 5,000 validation)
-NUM_TEST = 10000
-
-BATCHES_DIR = 'cifar-10-batches-py'
-TRAIN_FILES = tuple(f'data_batch_{i}' for i in range(1, 6))
-TEST_FILE = 'test_batch'
-BATCH_FILES = TRAIN_FILES + (TEST_FILE,)
-ARCHIVE = 'cifar-10-python.tar.gz'
-TFDS_NAME = 'cifar10'
-
-DOWNLOAD_HINT = 'python -m algorithmic_efficiency.datasets cifar10 --data_dir DIR'
 
 # The decoded-array cache: its directory name next to the data, and the version
 # of the decoding (bump it when what gets cached changes: old caches rebuild).
@@ -116,22 +116,10 @@ class CifarData:
 
     def __post_init__(self):
         for split in ('train', 'test'):
-            images = getattr(self, f'{split}_images')
-            labels = getattr(self, f'{split}_labels')
-            if (
-                images.dtype != np.uint8
-                or images.shape[1:] != IMAGE_SHAPE
-                or not images.flags.c_contiguous
-            ):
-                raise ValueError(
-                    f'{split}_images must be a C-contiguous uint8 array of shape (N, 32, 32, 3); '
-                    f'got {images.dtype} {images.shape}'
-                )
-            if labels.dtype != np.int32 or labels.shape != images.shape[:1]:
-                raise ValueError(
-                    f'{split}_labels must be int32 of shape {images.shape[:1]}; got '
-                    f'{labels.dtype} {labels.shape}'
-                )
+            check_split_arrays(
+                split, getattr(self, f'{split}_images'), getattr(self, f'{split}_labels'),
+                IMAGE_SHAPE,
+            )
         if self.source not in ('python', 'archive', 'tfds'):
             raise ValueError(f'unknown source {self.source!r}')
 
@@ -310,6 +298,21 @@ def _load_archive(path: str) -> CifarData:
     )
 
 
+def _load_tfds(build_dir: str) -> CifarData:
+    train_images, train_labels, test_images, test_labels = tfds_build.read_build(build_dir)
+    return CifarData(
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+        source='tfds',
+        description=describe(
+            'tensorflow-datasets array_record build', build_dir, len(train_labels), len(test_labels)
+        ),
+        path=build_dir,
+    )
+
+
 def _cached(source: str, path: str, files: list[str], load, cache: bool) -> CifarData:
     """``load()``'s data, through the decoded-array cache unless ``cache`` is False.
 
@@ -389,16 +392,13 @@ def load_cifar10(data_dir: str | os.PathLike | None, cache: bool = True) -> Cifa
         return _cached(
             'archive', archive, [archive], functools.partial(_load_archive, archive), cache
         )
-    # Imported here: the module that reads tfds builds needs this one.
-    from algorithmic_efficiency.workloads.cifar import tfds_build
-
     build_dir = tfds_build.find_build(data_dir)
     if build_dir is not None:
         names = sorted(os.listdir(build_dir))
         files = [os.path.join(build_dir, n) for n in names]
         files = [f for f in files if os.path.isfile(f)]
         return _cached(
-            'tfds', build_dir, files, functools.partial(tfds_build.load, build_dir), cache
+            'tfds', build_dir, files, functools.partial(_load_tfds, build_dir), cache
         )
     if partial:
         directory, missing = min(partial, key=lambda p: len(p[1]))

@@ -1,7 +1,7 @@
 """CIFAR-10 training batches on the host, in NumPy: shuffle, pad-crop-flip, normalise, prefetch.
 
 * Shuffling: a fresh permutation of the training examples every epoch, drawn
-  from the trial's data seed (:func:`mnist.workload.index_stream`: batches run
+  from the trial's data seed (:func:`..common.data.index_stream`: batches run
   across epoch boundaries, nothing is dropped).
 * Augmentation (AlgoPerf's): pad 4 pixels of zeros on each side, crop a random
   32x32 window, flip it horizontally with probability 1/2. One vectorised
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from algorithmic_efficiency.workloads.mnist.workload import index_stream
+from algorithmic_efficiency.workloads.common.data import index_stream
 
 CROP_SIZE = 32
 PADDING = 4

@@ -3,7 +3,9 @@
 ``DIR/cifar10/<version>/`` (or ``DIR`` holding its ``dataset_info.json``) is
 read with tensorflow-datasets' data sources (no TensorFlow) and its PNGs are
 decoded with Pillow: the ``[tfds]`` extra. Every problem is a one-line
-``DataError`` naming the build.
+``DataError`` naming the build. :mod:`.data` makes the arrays a ``CifarData``;
+this module reads CIFAR-10's shapes from :mod:`.constants`, never :mod:`.data`
+(no import circle).
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ import re
 
 import numpy as np
 
-from algorithmic_efficiency.workloads.cifar.data import (
+from algorithmic_efficiency.workloads.cifar.constants import (
     DOWNLOAD_HINT,
     IMAGE_SHAPE,
     NUM_CLASSES,
     TFDS_NAME,
-    CifarData,
-    DataError,
-    describe,
 )
+from algorithmic_efficiency.workloads.common.data import DataError
 
 
 def _version_key(name: str):
@@ -72,7 +72,13 @@ def _read_tfds_split(builder, split: str, build_dir: str) -> tuple[np.ndarray, n
     return images, labels.astype(np.int32)
 
 
-def load(build_dir: str) -> CifarData:
+def read_build(build_dir: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, train labels, test images, test labels) of a build.
+
+    Raises:
+      DataError: not an array_record build, a package missing, or unreadable;
+        the message names the directory and the fix.
+    """
     info_path = os.path.join(build_dir, 'dataset_info.json')
     try:
         with open(info_path, encoding='utf-8') as f:
@@ -135,14 +141,4 @@ def load(build_dir: str) -> CifarData:
             f'{build_dir}: cannot read this tensorflow-datasets build ({type(e).__name__}: '
             f'{detail}); rebuild it or use the python version ({DOWNLOAD_HINT})'
         ) from e
-    return CifarData(
-        train_images,
-        train_labels,
-        test_images,
-        test_labels,
-        source='tfds',
-        description=describe(
-            'tensorflow-datasets array_record build', build_dir, len(train_labels), len(test_labels)
-        ),
-        path=build_dir,
-    )
+    return train_images, train_labels, test_images, test_labels

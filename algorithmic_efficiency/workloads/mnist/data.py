@@ -43,25 +43,27 @@ import zlib
 import numpy as np
 
 from algorithmic_efficiency.workloads import data_cache
+from algorithmic_efficiency.workloads.common.data import DataError, check_split_arrays
+from algorithmic_efficiency.workloads.mnist import data_tfds
+from algorithmic_efficiency.workloads.mnist.constants import (  # re-exported: data.NUM_CLASSES, ...
+    DOWNLOAD_HINT,
+    IDX_FILES,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    NUM_PIXELS,
+    TEST_IMAGES,
+    TEST_LABELS,
+    TRAIN_IMAGES,
+    TRAIN_LABELS,
+)
 
 logger = logging.getLogger(__name__)
-
-IMAGE_SHAPE = (28, 28)
-NUM_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
-NUM_CLASSES = 10
-
-TRAIN_IMAGES = 'train-images-idx3-ubyte'
-TRAIN_LABELS = 'train-labels-idx1-ubyte'
-TEST_IMAGES = 't10k-images-idx3-ubyte'
-TEST_LABELS = 't10k-labels-idx1-ubyte'
-IDX_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 # Seed and test size of the deterministic split of the embedded sample.
 EMBEDDED_SPLIT_SEED = 0
 EMBEDDED_NUM_TEST = 1000
 EMBEDDED_RELPATH = os.path.join('data', 'data', 'mnist_5k.csv.gz')
 
-DOWNLOAD_HINT = 'python -m algorithmic_efficiency.datasets mnist --data_dir DIR'
 
 # The decoded-array cache: its directory name next to the data, and the version
 # of the decoding (bump it when what gets cached changes: old caches rebuild).
@@ -84,10 +86,6 @@ _IDX_DTYPES = {
 }
 
 
-class DataError(ValueError):
-    """Data missing or malformed; the message names the file and the fix."""
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class MnistData:
     """MNIST as NumPy arrays.  ``eq=False``: arrays do not compare with ==."""
@@ -103,25 +101,10 @@ class MnistData:
 
     def __post_init__(self):
         for split in ('train', 'test'):
-            images = getattr(self, f'{split}_images')
-            labels = getattr(self, f'{split}_labels')
-            if (
-                images.dtype != np.uint8
-                or images.ndim != 2
-                or images.shape[1] != NUM_PIXELS
-                or not images.flags.c_contiguous
-            ):
-                raise ValueError(
-                    f'{split}_images must be a C-contiguous uint8 array '
-                    f'of shape (N, {NUM_PIXELS}); got {images.dtype} '
-                    f'{images.shape}'
-                )
-            if labels.dtype != np.int32 or labels.shape != images.shape[:1]:
-                raise ValueError(
-                    f'{split}_labels must be int32 of shape '
-                    f'{images.shape[:1]}; got {labels.dtype} '
-                    f'{labels.shape}'
-                )
+            check_split_arrays(
+                split, getattr(self, f'{split}_images'), getattr(self, f'{split}_labels'),
+                (NUM_PIXELS,),
+            )
         if self.source not in ('idx', 'tfds', 'embedded'):
             raise ValueError(f'unknown source {self.source!r}')
 
@@ -326,8 +309,6 @@ def _load_idx(directory: str, files: dict, cache: bool) -> MnistData:
 
 
 def _load_tfds(build_dir: str, cache: bool) -> MnistData:
-    from algorithmic_efficiency.workloads.mnist import data_tfds  # pylint: disable=import-outside-toplevel
-
     names = sorted(
         n for n in os.listdir(build_dir) if os.path.isfile(os.path.join(build_dir, n))
     )
@@ -535,8 +516,6 @@ def load_mnist(data_dir: str | os.PathLike | None, cache: bool = True) -> MnistD
             return _check_not_empty(_load_idx(directory, found, cache), directory)
         if len(missing) < len(IDX_FILES):
             partial.append((directory, missing))
-    from algorithmic_efficiency.workloads.mnist import data_tfds  # pylint: disable=import-outside-toplevel
-
     build_dir = data_tfds.find_build(data_dir)
     if build_dir is not None:
         return _check_not_empty(_load_tfds(build_dir, cache), build_dir)

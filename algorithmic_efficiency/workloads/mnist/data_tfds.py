@@ -1,8 +1,9 @@
 """MNIST from a tensorflow-datasets ``array_record`` build, read without TensorFlow.
 
-Split from :mod:`data` (which imports it only when ``data_dir`` holds no IDX
-files): tensorflow-datasets and PIL are imported only here, and only when such
-a build is read.
+Split from :mod:`.data`, which calls it when ``data_dir`` holds no IDX files:
+tensorflow-datasets and PIL are imported only here, and only when such a
+build is read. It reads MNIST's shapes from :mod:`.constants`, never :mod:`.data`
+(no import circle).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import re
 
 import numpy as np
 
-from algorithmic_efficiency.workloads.mnist import data as base
+from algorithmic_efficiency.workloads.common.data import DataError
+from algorithmic_efficiency.workloads.mnist import constants as base
 
 
 def _version_key(name: str):
@@ -48,7 +50,7 @@ def _decode_png_images(encoded: list, build_dir: str) -> np.ndarray:
         with Image.open(io.BytesIO(png)) as image:
             pixels = np.asarray(image)
         if pixels.dtype != np.uint8 or pixels.size != base.NUM_PIXELS:
-            raise base.DataError(
+            raise DataError(
                 f'{build_dir}: example {i} decodes to a {pixels.dtype} '
                 f'image of shape {pixels.shape}, expected 28x28 uint8'
             )
@@ -73,7 +75,7 @@ def _read_tfds_split(builder, split: str, build_dir: str) -> tuple:
         for i, e in enumerate(examples):
             images[i] = np.asarray(e['image'], np.uint8).reshape(base.NUM_PIXELS)
     if labels.size and (labels.min() < 0 or labels.max() >= base.NUM_CLASSES):
-        raise base.DataError(
+        raise DataError(
             f'{build_dir}: {split} labels outside 0-9 (min {labels.min()}, max {labels.max()})'
         )
     return images, labels.astype(np.int32)
@@ -91,12 +93,12 @@ def read_build(build_dir: str) -> tuple:
         with open(info_path, encoding='utf-8') as f:
             info = json.load(f)
     except (OSError, ValueError) as e:
-        raise base.DataError(
+        raise DataError(
             f'{info_path}: unreadable dataset_info.json ({e}); rebuild the dataset'
         ) from e
     file_format = info.get('fileFormat', 'tfrecord')  # absent means tfrecord
     if file_format != 'array_record':
-        raise base.DataError(
+        raise DataError(
             f"{build_dir} is a {file_format} build; reading it needs TensorFlow: "
             f"pip install tensorflow, or rebuild with file_format='array_record'"
             f' (or use the IDX files: {base.DOWNLOAD_HINT})'
@@ -107,7 +109,7 @@ def read_build(build_dir: str) -> tuple:
         if importlib.util.find_spec('array_record') is None:
             raise ModuleNotFoundError('no array_record', name='array_record')
     except ImportError as e:
-        raise base.DataError(
+        raise DataError(
             f'{build_dir} is a tensorflow-datasets build but {e.name or e} is not '
             f"installed: pip install 'algorithmic_efficiency[tfds]' (or use the "
             f'IDX files: {base.DOWNLOAD_HINT})'
@@ -124,24 +126,24 @@ def read_build(build_dir: str) -> tuple:
             or np.dtype(image.np_dtype) != np.uint8
             or getattr(label, 'num_classes', None) != base.NUM_CLASSES
         ):
-            raise base.DataError(
+            raise DataError(
                 f'{build_dir}: features image {image.shape} '
                 f'{image.np_dtype}, label {label!r}; expected MNIST: '
                 f'image (28, 28, 1) uint8, label ClassLabel(10)'
             )
         missing = {'train', 'test'} - set(builder.info.splits.keys())
         if missing:
-            raise base.DataError(
+            raise DataError(
                 f'{build_dir}: no {"/".join(sorted(missing))} split; expected train and test'
             )
         train_images, train_labels = _read_tfds_split(builder, 'train', build_dir)
         test_images, test_labels = _read_tfds_split(builder, 'test', build_dir)
-    except base.DataError:
+    except DataError:
         raise
     except Exception as e:  # pylint: disable=broad-except
         # tfds raises many kinds (FileNotFoundError for a missing shard,
         # KeyError for an unexpected feature, ...): keep the cause attached.
-        raise base.DataError(
+        raise DataError(
             f'{build_dir}: cannot read this tensorflow-datasets build '
             f'({type(e).__name__}: {e}); rebuild it or use the IDX '
             f'files ({base.DOWNLOAD_HINT})'

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.workloads.common.data import index_stream
 from algorithmic_efficiency.workloads.mnist import data as mnist_data
 
 INPUT_SIZE = 28 * 28
@@ -66,39 +67,6 @@ def init_mlp_params(seed: int) -> dict[str, dict[str, np.ndarray]]:
             'bias': np.zeros(NUM_CLASSES, np.float32),
         },
     }
-
-
-def index_stream(num_examples: int, batch_size: int, seed: int) -> Iterator[np.ndarray]:
-    """Endless batches of example indices, with a fresh permutation every epoch.
-
-    Batches run across epoch boundaries (the tail of one permutation is
-    completed from the next) so no example is ever dropped and ``epoch`` in the
-    metrics is exact: ``global_step * batch_size / num_examples``.
-    """
-    if num_examples < 1 or batch_size < 1:
-        raise ValueError(
-            f'need at least one example and a positive batch size, got '
-            f'{num_examples} examples, batch size {batch_size}'
-        )
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(num_examples)
-    pos = 0
-    while True:
-        if pos + batch_size <= num_examples:
-            yield perm[pos : pos + batch_size]
-            pos += batch_size
-            continue
-        parts = [perm[pos:]]
-        need = batch_size - (num_examples - pos)
-        while True:
-            perm = rng.permutation(num_examples)
-            take = min(need, num_examples)
-            parts.append(perm[:take])
-            need -= take
-            pos = take
-            if need == 0:
-                break
-        yield np.concatenate(parts)
 
 
 class BaseMnistWorkload(spec.Workload):

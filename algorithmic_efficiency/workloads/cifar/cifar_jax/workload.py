@@ -22,7 +22,7 @@ from algorithmic_efficiency.workloads.cifar import data as cifar_data
 from algorithmic_efficiency.workloads.cifar import input_pipeline, resnet
 from algorithmic_efficiency.workloads.cifar import workload as cifar_base
 from algorithmic_efficiency.workloads.cifar.cifar_jax import models
-from algorithmic_efficiency.workloads.mnist.mnist_jax.workload import seed_from_key
+from algorithmic_efficiency.workloads.common.jax_seeds import seed_from_key
 
 
 class CifarWorkload(jax_sharding.MeshWorkload, cifar_base.BaseCifarWorkload):

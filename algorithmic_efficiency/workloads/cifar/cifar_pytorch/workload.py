@@ -27,7 +27,7 @@ from algorithmic_efficiency.workloads import pytorch_dist, pytorch_utils
 from algorithmic_efficiency.workloads.cifar import input_pipeline, resnet
 from algorithmic_efficiency.workloads.cifar import workload as cifar_base
 from algorithmic_efficiency.workloads.cifar.cifar_pytorch import models
-from algorithmic_efficiency.workloads.mnist.mnist_pytorch.workload import default_device
+from algorithmic_efficiency.workloads.common.torch_devices import default_device
 
 ModelState = dict[str, torch.Tensor]
 

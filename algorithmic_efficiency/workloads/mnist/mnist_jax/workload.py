@@ -13,6 +13,7 @@ import numpy as np
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.workloads import jax_sharding, jax_utils
+from algorithmic_efficiency.workloads.common.jax_seeds import seed_from_key
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
 
 
@@ -25,11 +26,6 @@ class _Model(nn.Module):
         x = nn.Dense(mnist_base.NUM_HIDDEN)(x)
         x = nn.sigmoid(x)
         return nn.Dense(mnist_base.NUM_CLASSES)(x)
-
-
-def seed_from_key(rng: jax.Array) -> int:
-    """Maps ``PRNGKey(seed)`` back to ``seed`` (its last word) for NumPy initialisation."""
-    return int(np.asarray(jax.random.key_data(rng)).ravel()[-1])
 
 
 class MnistWorkload(jax_sharding.MeshWorkload, mnist_base.BaseMnistWorkload):

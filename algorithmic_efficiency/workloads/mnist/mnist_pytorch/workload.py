@@ -11,11 +11,8 @@ from torch import nn
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.workloads import pytorch_dist, pytorch_utils
+from algorithmic_efficiency.workloads.common.torch_devices import default_device
 from algorithmic_efficiency.workloads.mnist import workload as mnist_base
-
-
-def default_device() -> torch.device:
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
 class _Model(nn.Module):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from algorithmic_efficiency.search import seeds as random_utils
+from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search.seeds import MAX_SEED, derive_seed, draw_seed
 
 PATHS = [
@@ -96,7 +96,7 @@ def test_bad_seed_raises_naming_value(bad):
         derive_seed(bad, 'trial')
     assert repr(bad) in str(info.value)
     with pytest.raises(ValueError):
-        random_utils.validate_seed(bad)
+        seeds.validate_seed(bad)
 
 
 @pytest.mark.parametrize('bad', [1.5, None, b'x', True, (1,)])
@@ -108,14 +108,14 @@ def test_bad_path_element_raises(bad):
 
 
 def test_draw_seed():
-    seeds = [draw_seed() for _ in range(64)]
-    for seed in seeds:
+    drawn = [draw_seed() for _ in range(64)]
+    for seed in drawn:
         assert type(seed) is int
         assert 0 <= seed <= MAX_SEED
         # Usable as a base seed: accepted as is, and it tells its consumers apart.
-        assert random_utils.validate_seed(seed) == seed
+        assert seeds.validate_seed(seed) == seed
         assert derive_seed(seed, 'data') != derive_seed(seed, 'init')
-    assert len(set(seeds)) > 1
+    assert len(set(drawn)) > 1
     # All 31 bits are used (not, say, 16): 64 draws below 2**30 would happen
     # with probability 2**-64.
-    assert max(seeds) >= 2**30
+    assert max(drawn) >= 2**30

@@ -1,6 +1,9 @@
-"""The plot fixes of issue 16, checked on the figures' axes (limits, scales, labels, titles)."""
+"""analysis.plot: the figures' axes (limits, scales, labels, titles) and their size."""
+
+import os
 
 import pandas as pd
+import pytest
 
 from algorithmic_efficiency.analysis import plot
 
@@ -59,3 +62,12 @@ def test_system_and_runner_cpu_on_separate_labelled_axes():
     assert max(max(ln.get_ydata()) for ln in system.lines if len(ln.get_ydata())) == 50.0
     assert max(max(ln.get_ydata()) for ln in runner.lines if len(ln.get_ydata())) == 180.0
     assert fig._suptitle.get_text().startswith('Hardware during the sweep')
+
+
+def test_plot_bounds_the_figure_size(finished_sweep, tmp_path):
+    pytest.importorskip('matplotlib')
+    from algorithmic_efficiency.analysis import loader, plot
+    runs = loader.load_runs(str(finished_sweep), metadata=False)
+    with pytest.raises(ValueError, match=r'pixels \(more than 20000 a side\) at --dpi 100000'):
+        plot.plot_runs(runs, str(tmp_path / 'plots'), dpi=100_000)
+    assert not os.listdir(tmp_path / 'plots')
