@@ -12,6 +12,7 @@ import pytest
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.compat.algoperf import spec as algoperf_spec
 from algorithmic_efficiency.training import trainer
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialLimits, TrialSpec
 
 
 class Clock:
@@ -103,10 +104,11 @@ def make_submission(step_cost=1.0, prepare_cost=None, batch_sizes=None, complete
     return submission, seen
 
 
-def run(workload, submission, name='toy_jax', trial_log=None, **kw):
-    return trainer.train_once(workload, name, 'jax', submission, {'lr': 0.1}, 1, 7,
-                              clock=workload.clock, progress=lambda msg: None,
-                              trial_log=trial_log, **kw)
+def run(workload, submission, name='toy_jax', trial_log=None, **limits):
+    trial = TrialSpec(name, 'jax', run_idx=1, hyperparameters={'lr': 0.1}, seed=7,
+                      limits=TrialLimits(**limits))
+    return trainer.train_once(workload, submission, trial, trial_log,
+                              TrialHooks(clock=workload.clock, progress=lambda msg: None))
 
 
 def test_prepare_for_eval_runs_before_every_eval_and_is_timed():
