@@ -87,7 +87,7 @@ class AsyncDeviceWorkload(spec.Workload):
 def make_submission(step_cost=1.0, host_cost=0.0, fail_at=None, complete_at=None):
     """Each step queues ``step_cost`` of device work and spends ``host_cost`` on the host."""
 
-    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):
+    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):  # noqa: PLR0913  the submission API
         if fail_at is not None and step == fail_at:
             raise RuntimeError(f'boom at step {step}\nsecond line')
         if complete_at is not None and step == complete_at:

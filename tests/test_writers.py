@@ -60,7 +60,7 @@ class ScriptedWorkload(spec.Workload):
 
 
 def _submission(step_seconds):
-    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):
+    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):  # noqa: PLR0913  the submission API
         workload.clock.now += step_seconds
         return opt, params, state
 

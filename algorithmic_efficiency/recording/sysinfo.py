@@ -87,7 +87,9 @@ def _skip(key: str, why) -> None:
     _log.warning('system metadata: %s skipped: %s', key, why)
 
 
-def _git_metadata(repo_dir: str | None) -> dict[str, object]:
+def _git_metadata(  # noqa: C901  each git query may fail on its own and is skipped alone
+    repo_dir: str | None,
+) -> dict[str, object]:
     keys = ('git_branch', 'git_commit_hash', 'git_dirty')
     if repo_dir is None:
         # The checkout this package was imported from.

@@ -264,7 +264,9 @@ def _read_strings(full: str, header: list[str]):
     return table, has_quotes
 
 
-def _format_batch(tables, columns: list[str], check_quoting: bool):
+def _format_batch(  # noqa: C901  a hot loop per column type, kept flat for speed
+    tables, columns: list[str], check_quoting: bool
+):
     """Formats string-typed `tables` as CSV records (no header) in `columns`.
 
     Returns a bytes-like object. Quoting follows the writer's rules. The work

@@ -112,23 +112,24 @@ class _Trial:
     def __init__(
         self,
         workload: spec.Workload,
-        workload_name: str,
         submission: Any,
-        hyperparameters: dict[str, Any] | None,
+        trial: TrialSpec,
         result: TrialResult,
         log: Any,
         progress: Callable[[str], None],
         reporter: Progress,
     ):
         self.workload = workload
-        self.name = workload_name
+        self.name = trial.workload_name
         self.submission = submission
-        self.hyperparameters = hyperparameters
+        # The submission reads hyperparameters as attributes or as a mapping; rows and
+        # trial.json keep the plain dict.
+        self.hyperparameters = compat.as_hyperparameters(trial.hyperparameters)
         self.result = result
         self.log = log
         self.progress = progress
         self.reporter = reporter
-        self.console = ConsoleWriter(workload_name, emit=progress)  # the per-eval line
+        self.console = ConsoleWriter(self.name, emit=progress)  # the per-eval line
         # A trial log made elsewhere (a benchmark's wrapper) may have no heartbeat.
         self._heartbeat = getattr(log, 'heartbeat', None)
         self.state = _State()
@@ -302,11 +303,8 @@ def train_once(
     hparams = rows.hparam_columns(trial.hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
-    # The submission reads hyperparameters as attributes or as a mapping; rows and
-    # trial.json keep the plain dict.
-    running = _Trial(workload, trial.workload_name, submission,
-                     compat.as_hyperparameters(trial.hyperparameters), result,
-                     trial_log or NullTrialLog(), progress, reporter)
+    running = _Trial(workload, submission, trial, result, trial_log or NullTrialLog(), progress,
+                     reporter)
     try:
         inputs = running.set_up(trial.seed, trial.data_dir)
         columns = rows.TrialColumns(
