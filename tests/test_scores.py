@@ -104,10 +104,13 @@ def test_trainer_status_and_loader_agree(tmp_path, trials, energy):
     assert numbers['score_time_to_target_sec'] == status['score_time_to_target_sec']
     assert numbers['score_time_to_target_sec'] == expected_time
     # Per trial: never reached is NaN in trials.csv's frame, status and the trainer alike.
-    for trial, (_, rows) in zip(ran, trials, strict=True):
+    live_trials = live.read_sweeps(str(log_dir))[0].trials
+    for trial, live_trial in zip(ran, live_trials, strict=True):
         got = frame.loc[frame['run_idx'] == trial.run_idx, 'energy_to_target'].iloc[0]
         want = results.energy_to_target(trial)
         assert (math.isnan(got) and (want is None or math.isnan(want))) or got == want
+        assert (math.isnan(got) and math.isnan(live_trial.energy_to_target)
+                or got == live_trial.energy_to_target)
     # The incumbent: the same trial everywhere.
     assert numbers['best_loss_run_idx'] == status['best_loss_run_idx']
     assert numbers['best_loss_run_idx'] == best_trial(ran).run_idx
