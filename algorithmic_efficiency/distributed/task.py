@@ -193,7 +193,7 @@ def _run(task: TrialTask, node_id: str, started: float, events: queue.Queue) -> 
 
 def run_trial_task(task: TrialTask) -> Iterator[dict[str, Any]]:
     """The body of the Ray task (see the module docstring for the events)."""
-    import ray  # noqa: PLC0415
+    import ray  # noqa: PLC0415  (an optional package: imported in a Ray worker only)
 
     started = time.time()
     context = ray.get_runtime_context()

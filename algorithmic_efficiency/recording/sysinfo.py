@@ -160,7 +160,7 @@ def _cpu_model_name() -> str | None:
 
 def _mem_total_bytes() -> int | None:
     try:
-        import psutil
+        import psutil  # optional here: a missing psutil leaves the key out
 
         return int(psutil.virtual_memory().total)
     except Exception:  # noqa: BLE001, S110  (no psutil: fall back)
@@ -214,7 +214,7 @@ def system_metadata(repo_dir: str | None) -> dict:
     put('cpu_count', os.cpu_count)
 
     def physical():
-        import psutil
+        import psutil  # optional here: put() records None if it is missing
 
         return psutil.cpu_count(logical=False)
 

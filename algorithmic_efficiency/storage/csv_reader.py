@@ -42,7 +42,7 @@ def read_metrics_csv(path):
     An empty file gives an empty DataFrame; a header-only file an empty
     DataFrame with those columns. Floats are parsed round-trip exact.
     """
-    import pandas as pd
+    import pandas as pd  # ~0.5 s: only readers pay it (see the module docstring)
 
     path = os.fspath(path)
     data, dropped = read_complete(path)
@@ -131,7 +131,7 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
     Returns the output path. Raises ValueError if `path` is not a directory or
     holds no metrics.csv.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # threads only when joining files
 
     root = os.fspath(path)
     if not os.path.isdir(root):
@@ -225,6 +225,7 @@ def _read_header(full: str) -> list[str]:
 
 def _read_strings(full: str, header: list[str]):
     """Reads one metrics.csv's rows as strings: (table or None, has_quotes)."""
+    # pyarrow: only when joining files (see the module docstring), not for every reader.
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -274,6 +275,7 @@ def _format_batch(  # noqa: C901  a hot loop per column type, kept flat for spee
     False promises that no value holds `,` `"` CR or LF (true when the source
     CSV text has no quote character at all).
     """
+    # pyarrow: only when joining files (see the module docstring), not for every reader.
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
