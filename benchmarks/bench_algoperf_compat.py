@@ -42,6 +42,11 @@ sys.path.insert(0, ROOT)
 from algorithmic_efficiency import compat  # noqa: E402
 from algorithmic_efficiency.recording import recorder as recorder_lib  # noqa: E402
 from algorithmic_efficiency.training import trainer  # noqa: E402
+from algorithmic_efficiency.training.trial_spec import (  # noqa: E402
+    TrialHooks,
+    TrialLimits,
+    TrialSpec,
+)
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
 SUBMISSIONS = {
@@ -65,9 +70,10 @@ def rate(workload, submission, hparams, steps, log_dir, run_idx, clock):
     recorder = recorder_lib.Recorder(log_dir, 'mnist_pytorch', mode='overwrite')
     recorder.prepare()
     trial_log = recorder.start_trial(run_idx, hparams, 0)
-    result = trainer.train_once(workload, 'mnist_pytorch', 'pytorch', submission, hparams,
-                                run_idx, 0, trial_log=trial_log, max_global_steps=steps + 1,
-                                clock=clock, progress=lambda m: None)
+    trial = TrialSpec('mnist_pytorch', 'pytorch', run_idx=run_idx, hyperparameters=hparams,
+                      seed=0, limits=TrialLimits(max_global_steps=steps + 1))
+    result = trainer.train_once(workload, submission, trial, trial_log,
+                                TrialHooks(clock=clock, progress=lambda m: None))
     recorder.finish_trial(trial_log, result)
     assert result.status == 'complete', result.error
     first, last = result.evals[0], result.evals[-1]

@@ -46,6 +46,11 @@ sys.path.insert(0, ROOT)
 
 from algorithmic_efficiency.recording import recorder as logging_utils  # noqa: E402
 from algorithmic_efficiency.training import trainer  # noqa: E402
+from algorithmic_efficiency.training.trial_spec import (  # noqa: E402
+    TrialHooks,
+    TrialLimits,
+    TrialSpec,
+)
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
 BATCH = 1024
@@ -151,9 +156,10 @@ def runner_rate(fw, workload, submission, steps, log_dir):
     # the steps timed, and stopping there would time fewer steps.
     workload.has_reached_goal = lambda metrics: False
     try:
-        result = trainer.train_once(workload, f'mnist_{fw}', fw, submission, HP, 1, 0,
-                                    trial_log=timed, max_global_steps=steps + 1,
-                                    progress=lambda m: None)
+        trial = TrialSpec(f'mnist_{fw}', fw, run_idx=1, hyperparameters=HP, seed=0,
+                          limits=TrialLimits(max_global_steps=steps + 1))
+        result = trainer.train_once(workload, submission, trial, timed,
+                                    TrialHooks(progress=lambda m: None))
     finally:
         del workload.has_reached_goal
     end = time.perf_counter()
@@ -333,8 +339,10 @@ def cifar_runner_rate(fw, workload, submission, batch, steps, log_dir):
     hp = dict(submission.DEFAULTS)
     inner = recorder.start_trial(1, hp, 0)
     timed = IntervalRecorder(inner)
-    result = trainer.train_once(workload, name, fw, submission, hp, 1, 0, trial_log=timed,
-                                max_global_steps=steps + 1, progress=lambda m: None)
+    trial = TrialSpec(name, fw, run_idx=1, hyperparameters=hp, seed=0,
+                      limits=TrialLimits(max_global_steps=steps + 1))
+    result = trainer.train_once(workload, submission, trial, timed,
+                                TrialHooks(progress=lambda m: None))
     recorder.finish_trial(inner, result)
     assert result.status == 'complete', result.error
     # From the end of the eval after step 1 (which compiled) to the start of

@@ -11,7 +11,7 @@ MIB = 2**20
 
 class FakeDevice:
 
-    def __init__(self, uuid, name, util, used_mib, total_mib, temp, power_mw,
+    def __init__(self, uuid, name, util, used_mib, total_mib, temp, power_mw,  # noqa: PLR0913  one fake GPU reading per NVML query
                  energy_mj=None):
         self.uuid, self.name, self.util = uuid, name, util
         self.used, self.total = used_mib * MIB, total_mib * MIB

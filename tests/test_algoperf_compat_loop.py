@@ -12,6 +12,7 @@ import pytest
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.compat.algoperf import spec as algoperf_spec
 from algorithmic_efficiency.training import trainer
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialLimits, TrialSpec
 
 
 class Clock:
@@ -71,7 +72,7 @@ def make_submission(step_cost=1.0, prepare_cost=None, batch_sizes=None, complete
         seen['batch_size_names'].append(workload_name)
         return (batch_sizes or {'toy': 10})[workload_name]
 
-    def update_params(workload, current_param_container, current_params_types, model_state,
+    def update_params(workload, current_param_container, current_params_types, model_state,  # noqa: PLR0913  the submission API
                       hyperparameters, batch, loss_type, optimizer_state, eval_results,
                       global_step, rng, train_state=None):
         if complete_at is not None and global_step == complete_at:
@@ -84,7 +85,7 @@ def make_submission(step_cost=1.0, prepare_cost=None, batch_sizes=None, complete
         params = dict(current_param_container, w=current_param_container['w'] + 1)
         return optimizer_state, params, model_state
 
-    def prepare_for_eval(workload, current_param_container, current_params_types, model_state,
+    def prepare_for_eval(workload, current_param_container, current_params_types, model_state,  # noqa: PLR0913  the submission API
                          hyperparameters, loss_type, optimizer_state, eval_results, global_step,
                          rng):
         workload.clock.now += prepare_cost
@@ -103,10 +104,11 @@ def make_submission(step_cost=1.0, prepare_cost=None, batch_sizes=None, complete
     return submission, seen
 
 
-def run(workload, submission, name='toy_jax', trial_log=None, **kw):
-    return trainer.train_once(workload, name, 'jax', submission, {'lr': 0.1}, 1, 7,
-                              clock=workload.clock, progress=lambda msg: None,
-                              trial_log=trial_log, **kw)
+def run(workload, submission, name='toy_jax', trial_log=None, **limits):
+    trial = TrialSpec(name, 'jax', run_idx=1, hyperparameters={'lr': 0.1}, seed=7,
+                      limits=TrialLimits(**limits))
+    return trainer.train_once(workload, submission, trial, trial_log,
+                              TrialHooks(clock=workload.clock, progress=lambda msg: None))
 
 
 def test_prepare_for_eval_runs_before_every_eval_and_is_timed():
@@ -159,7 +161,7 @@ def test_train_state_is_current_at_every_step():
     w = ToyWorkload(Clock())
     seen_times = []
 
-    def update_params(workload, current_param_container, current_params_types, model_state,
+    def update_params(workload, current_param_container, current_params_types, model_state,  # noqa: PLR0913  the submission API
                       hyperparameters, batch, loss_type, optimizer_state, eval_results,
                       global_step, rng, train_state):
         seen_times.append(train_state['accumulated_submission_time'])
@@ -177,7 +179,7 @@ def test_update_params_without_train_state_is_called_without_it():
     w = ToyWorkload(Clock())
     calls = []
 
-    def update_params(workload, current_param_container, current_params_types, model_state,
+    def update_params(workload, current_param_container, current_params_types, model_state,  # noqa: PLR0913  the submission API
                       hyperparameters, batch, loss_type, optimizer_state, eval_results,
                       global_step, rng):
         calls.append(global_step)

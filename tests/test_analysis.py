@@ -352,7 +352,7 @@ assert not bad, bad
 # ---------------------------------------------------------------------------
 # Hand-made log directories: what a short real sweep cannot show.
 # ---------------------------------------------------------------------------
-def make_row(run_idx, step, t, loss, acc, goal=False, status='running', start=1.7e9, **extra):
+def make_row(run_idx, step, t, loss, acc, goal=False, status='running', start=1.7e9, **extra):  # noqa: PLR0913  a metrics.csv row by its columns
     return {
         'framework': 'jax',
         'run_idx': run_idx,

@@ -21,10 +21,6 @@ ARCHITECTURE = os.path.join(ROOT, 'docs', 'ARCHITECTURE.md')
 EXTERNAL = {'ray', 'psutil', 'pynvml'}
 # Every room may import the bad-input hierarchy (standard library only).
 EVERYONE_MAY_IMPORT = ('errors',)
-# An edge the table still allows and that closes a circle (sweep -> distributed.scheduler
-# -> distributed.task -> sweep): the trial-executor work (issue 23, first half) removes it;
-# then delete it here.
-PENDING_CIRCLE_EDGES = {(f'{PKG}.distributed.task', f'{PKG}.sweep')}
 
 
 # --- The scan.
@@ -139,8 +135,6 @@ def runtime_edges(graph):
     for module, imports in graph.items():
         targets = set()
         for _, target in imports:
-            if (module, target) in PENDING_CIRCLE_EDGES:
-                continue
             parts = target.split('.')
             for n in range(2, len(parts) + 1):
                 prefix = '.'.join(parts[:n])

@@ -14,6 +14,8 @@ import pytest
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.training import results, trainer, trials
+from algorithmic_efficiency.training.executors import InProcessExecutor
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialLimits, TrialSpec
 
 
 class FakeClock:
@@ -85,7 +87,7 @@ class AsyncDeviceWorkload(spec.Workload):
 def make_submission(step_cost=1.0, host_cost=0.0, fail_at=None, complete_at=None):
     """Each step queues ``step_cost`` of device work and spends ``host_cost`` on the host."""
 
-    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):
+    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):  # noqa: PLR0913  the submission API
         if fail_at is not None and step == fail_at:
             raise RuntimeError(f'boom at step {step}\nsecond line')
         if complete_at is not None and step == complete_at:
@@ -107,9 +109,11 @@ def make_submission(step_cost=1.0, host_cost=0.0, fail_at=None, complete_at=None
     )
 
 
-def run(workload, submission, **kw):
-    return trainer.train_once(workload, 'fake', 'jax', submission, {'lr': 0.1}, 1, 7,
-                              clock=workload.clock, progress=lambda msg: None, **kw)
+def run(workload, submission, **limits):
+    trial = TrialSpec('fake', 'jax', run_idx=1, hyperparameters={'lr': 0.1}, seed=7,
+                      limits=TrialLimits(**limits))
+    return trainer.train_once(workload, submission, trial,
+                              hooks=TrialHooks(clock=workload.clock, progress=lambda msg: None))
 
 
 def test_async_work_is_counted_and_evals_are_not():
@@ -222,8 +226,9 @@ def test_trial_seeds_differ_and_are_reproducible():
 
     for _ in range(2):
         w = AsyncDeviceWorkload(FakeClock(), period=1000.0)
-        trials.score_submission_on_workload(w, 'fake', 'jax', make_submission(), [{}, {}, {}],
-                                             rng_seed=42, recorder=Recorder(),
-                                             progress=lambda m: None, clock=w.clock,
-                                             max_global_steps=2)
+        hooks = TrialHooks(clock=w.clock, progress=lambda m: None)
+        sweep_spec = TrialSpec('fake', 'jax', limits=TrialLimits(max_global_steps=2))
+        specs = trials.trial_specs(sweep_spec, [{}, {}, {}], rng_seed=42)
+        with InProcessExecutor(w, make_submission(), 3, Recorder(), hooks) as executor:
+            trials.run_sweep(executor, specs, Recorder(), progress=lambda m: None)
     assert seen[:3] == seen[3:] and len(set(seen[:3])) == 3

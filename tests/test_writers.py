@@ -11,6 +11,7 @@ from algorithmic_efficiency.recording.recorder import Recorder
 from algorithmic_efficiency.recording.tb.events import TrialTensorBoardWriter
 from algorithmic_efficiency.storage.csv_writer import MetricsCsvWriter
 from algorithmic_efficiency.training import trainer
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialLimits, TrialSpec
 
 
 class Clock:
@@ -59,7 +60,7 @@ class ScriptedWorkload(spec.Workload):
 
 
 def _submission(step_seconds):
-    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):
+    def update_params(workload, params, types_, state, hp, batch, loss_type, opt, evals, step, rng):  # noqa: PLR0913  the submission API
         workload.clock.now += step_seconds
         return opt, params, state
 
@@ -85,10 +86,10 @@ def test_console_line_is_the_trainers_progress_line(metrics, steps, reason):
     """Fed the trainer's own rows, the console backend prints exactly the trainer's lines."""
     clock = Clock()
     printed = []
-    result = trainer.train_once(
-        ScriptedWorkload(clock, metrics), 'fake', 'jax', _submission(1.25), {'lr': 0.1}, 4, 7,
-        clock=clock, max_global_steps=steps, progress=printed.append,
-    )
+    trial = TrialSpec('fake', 'jax', run_idx=4, hyperparameters={'lr': 0.1}, seed=7,
+                      limits=TrialLimits(max_global_steps=steps))
+    result = trainer.train_once(ScriptedWorkload(clock, metrics), _submission(1.25), trial,
+                                hooks=TrialHooks(clock=clock, progress=printed.append))
     assert result.stop_reason == reason
     lines = []
     console = writers.ConsoleWriter('fake', emit=lines.append)

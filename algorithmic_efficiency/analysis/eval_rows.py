@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from algorithmic_efficiency import scores
+
 
 def finite_mask(series: pd.Series) -> pd.Series:
     """True where `series` holds a finite number (not NaN, not +-inf, not text)."""
@@ -100,9 +102,11 @@ def progress(rows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
         ast if ast is not None else get('accumulated_submission_time')
     )
     out['time_to_target'] = math.nan
-    if n and 'goal_reached' in rows.columns and rows['goal_reached'].any():
-        first = rows.index[rows['goal_reached']][0]
-        out['time_to_target'] = num(rows.at[first, 'accumulated_submission_time'])
+    if n and 'goal_reached' in rows.columns and 'accumulated_submission_time' in rows.columns:
+        # The definition of algorithmic_efficiency.scores (the trainer's and status's too).
+        out['time_to_target'] = scores.time_to_target(
+            rows[['goal_reached', 'accumulated_submission_time']].to_dict('records')
+        )
     elif not n:
         out['time_to_target'] = num(info.get('time_to_target'))
     return out

@@ -4,10 +4,11 @@ The loader (:mod:`.loader`) builds pandas frames for plots and summaries;
 importing pandas alone takes most of a second. ``status`` needs per trial only
 trial.json (status, heartbeat, result) and a few columns of metrics.csv
 (loss, accuracy, goal_reached), so this module reads them with the standard
-library. The numbers are the loader's (``load_trials``): same definitions of
-best loss, time to target, the best trial and the score, and the same
-statuses (a dead ``running`` trial is ``stale``, see :mod:`.liveness`); a live
-trial's step, time and ETA come from its heartbeat.
+library. The numbers are the loader's (``load_trials``): time and energy to
+target, the best trial and the scores are :mod:`algorithmic_efficiency.scores`'
+(the loader's and the trainer's too), and the statuses are the same (a dead
+``running`` trial is ``stale``, see :mod:`.liveness`); a live trial's step,
+time and ETA come from its heartbeat.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 import os
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import scores, spec
 from algorithmic_efficiency.analysis import liveness
 from algorithmic_efficiency.analysis.sweep_dirs import find_workload_dirs, run_dirs
 from algorithmic_efficiency.layout import (
@@ -110,10 +111,8 @@ def _from_rows(trial: Trial, rows: list[dict[str, str]]) -> None:
         trial.final_accuracy = _num(last.get('accuracy'))
         trial.global_step = _num(last.get('global_step'))
         trial.accumulated_submission_time = _num(last.get('accumulated_submission_time'))
-        reached = [r for r in rows if str(r.get('goal_reached', '')).strip().lower() == 'true']
-        if reached:
-            trial.time_to_target = _num(reached[0].get('accumulated_submission_time'))
-            trial.energy_to_target = _num(reached[0].get(SUBMISSION_ENERGY_COLUMN))
+        trial.time_to_target = scores.time_to_target(rows)
+        trial.energy_to_target = scores.energy_to_target(rows)
         energies = [_num(r.get(SUBMISSION_ENERGY_COLUMN)) for r in rows]
         energies = [e for e in energies if math.isfinite(e)]
         trial.submission_energy_joules = energies[-1] if energies else NAN
@@ -201,16 +200,14 @@ def read_sweeps(log_dir: str) -> list[Sweep]:
 
 def best_trial(trials: list[Trial]) -> Trial | None:
     """The lowest best loss of a trial that neither failed nor diverged (first on ties)."""
-    ok = [t for t in trials if t.status not in spec.NOT_CANDIDATES and math.isfinite(t.best_loss)]
-    return min(ok, key=lambda t: (t.best_loss, t.run_idx), default=None)
+    return scores.incumbent(trials, lambda t: t.best_loss, lambda t: t.status,
+                            lambda t: t.run_idx)
 
 
 def _least_energy(trials: list[Trial]) -> float | None:
     """The least energy to target of any trial (J); inf if none reached; None if unmeasured."""
-    if not any(math.isfinite(t.submission_energy_joules) for t in trials):
-        return None
-    reached = [t.energy_to_target for t in trials if math.isfinite(t.energy_to_target)]
-    return min(reached) if reached else math.inf
+    measured = any(math.isfinite(t.submission_energy_joules) for t in trials)
+    return scores.energy_score((t.energy_to_target for t in trials), measured)
 
 
 def numbers(sweep: Sweep) -> dict[str, Any]:
@@ -221,8 +218,7 @@ def numbers(sweep: Sweep) -> dict[str, Any]:
         t for t in trials if t.status not in spec.NOT_CANDIDATES and math.isfinite(t.best_accuracy)
     ]
     best_acc = max(accs, key=lambda t: (t.best_accuracy, -t.run_idx), default=None)
-    reached = [t for t in trials if math.isfinite(t.time_to_target)]
-    fastest = min(reached, key=lambda t: (t.time_to_target, t.run_idx), default=None)
+    fastest = scores.fastest(trials, lambda t: t.time_to_target, lambda t: t.run_idx)
     targets = [r for r in (meta.get('workload.target_value'),) if r is not None]
     out: dict[str, Any] = {
         'trials_planned': meta.get('num_tuning_trials'),

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency import layout, scores, spec
 from algorithmic_efficiency.analysis import eval_rows, liveness
 from algorithmic_efficiency.analysis.eval_rows import finite_mask, last_valid, num, wall_times
 from algorithmic_efficiency.analysis.sweep_dirs import find_workload_dirs, read_metadata, run_dirs
@@ -232,13 +232,12 @@ def _runs_frame(sweeps: list[_Sweep], metadata: bool = True) -> pd.DataFrame:
 
 def _energy_to_target(rows: pd.DataFrame) -> float:
     """``energy.submission_joules`` at the first eval with ``goal_reached`` (NaN: none, or
-    not measured)."""
+    not measured), as :mod:`algorithmic_efficiency.scores` defines it."""
     if SUBMISSION_ENERGY_COLUMN not in rows.columns or 'goal_reached' not in rows.columns:
         return math.nan
-    hit = rows['goal_reached'].map(_as_bool)
-    if not hit.any():
-        return math.nan
-    return num(rows.loc[hit[hit].index[0], SUBMISSION_ENERGY_COLUMN])
+    return scores.energy_to_target(
+        rows[['goal_reached', SUBMISSION_ENERGY_COLUMN]].to_dict('records')
+    )
 
 
 def _trial_record(sweep: _Sweep, run_idx: int, run_dir: str, info, rows, status) -> dict:

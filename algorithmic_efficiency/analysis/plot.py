@@ -69,7 +69,7 @@ def _legend(ax, n_items: int) -> None:
         )
 
 
-def _per_trial(
+def _per_trial(  # noqa: PLR0913  a figure's axes and labels, each plot passes its own
     runs: pd.DataFrame,
     x: str,
     y: str,

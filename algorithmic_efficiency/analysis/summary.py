@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import scores, spec
 from algorithmic_efficiency.analysis import incumbent, loader
 from algorithmic_efficiency.storage import files
 
@@ -121,10 +121,10 @@ def scalar(v: Any) -> Any:
 
 
 def energy_score(trials: pd.DataFrame) -> float | None:
-    """The least ``energy_to_target`` of any trial (J); inf if none reached, None if unmeasured."""
-    if trials['energy_to_target'].notna().any():
-        return float(trials['energy_to_target'].min())
-    return math.inf if trials['submission_energy_joules'].notna().any() else None
+    """The least ``energy_to_target`` of any trial (J); inf if none reached, None if unmeasured
+    (:mod:`algorithmic_efficiency.scores`)."""
+    measured = bool(trials['submission_energy_joules'].notna().any())
+    return scores.energy_score(trials['energy_to_target'].tolist(), measured)
 
 
 def run_status(trials: pd.DataFrame, metadata: dict[str, Any] | None = None) -> dict:

@@ -1,7 +1,9 @@
 """The driver: trials fanned out as Ray tasks, started as resources free up, their ends recorded.
 
-:class:`RaySweep` connects to Ray (``with RaySweep(options, num_trials) as ray_sweep:``),
-describes the cluster's nodes for ``metadata.json`` and runs the trials:
+:class:`RayExecutor` (a ``training.executors.TrialExecutor``) connects to Ray
+(``with RayExecutor(options, num_trials, load_submission) as executor:``),
+describes the cluster's nodes for ``metadata.json`` and runs the trial specs
+it is given:
 at most ``concurrency`` tasks in flight, the next one submitted as soon as
 one ends (``ray.wait`` over the tasks' event streams, not fixed waves).
 A trial whose worker or node died is submitted again (``--trial_retries``),
@@ -15,12 +17,11 @@ it also writes every trial's files from the rows the tasks stream back.
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from algorithmic_efficiency import spec
@@ -29,8 +30,8 @@ from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN
 from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import TRIAL_FILE
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training.results import SweepResult, TrialResult, trial_from_info
-from algorithmic_efficiency.training.trials import trial_seed
+from algorithmic_efficiency.training.results import TrialResult
+from algorithmic_efficiency.training.trial_spec import TrialSpec
 
 # Ray's errors for a trial whose process or node went away (not the trial's own failure).
 RETRYABLE_ERRORS = ('WorkerCrashedError', 'NodeDiedError', 'OutOfMemoryError')
@@ -40,74 +41,52 @@ RETRYABLE_ERRORS = ('WorkerCrashedError', 'NodeDiedError', 'OutOfMemoryError')
 class _Job:
     """A trial in flight: which attempt, where it runs, its driver-side recording."""
 
-    run_idx: int
-    hyperparameters: dict[str, Any] | None
-    seed: int
+    trial: TrialSpec
     attempt: int = 1
     submitted: float = 0.0
     node_id: str | None = None
     task_started: float | None = None
     trial_log: Any = None  # --ray_storage=driver: the driver's TrialRecorder
 
+    @property
+    def run_idx(self) -> int:
+        return self.trial.run_idx
 
-@dataclasses.dataclass(frozen=True)
-class SweepTask:
-    """What every trial of the sweep shares (the per-trial part is added at submission)."""
+    @property
+    def hyperparameters(self) -> dict[str, Any] | None:
+        return self.trial.hyperparameters
 
-    workload_name: str
-    framework: str
-    submission_path: str
-    data_dir: str | None = None
-    log_dir: str | None = None
-    fsync: bool = False
-    telemetry_interval_sec: float = 1.0
-    extra_metadata: dict[str, str] = dataclasses.field(default_factory=dict)
-    tensorboard_hparams: list[str] | None = None
-    max_submission_time_sec: float | None = None
-    max_global_steps: int | None = None
-    progress_interval_sec: float = 10.0
-    eval_period_time_sec: float | None = None
+    @property
+    def seed(self) -> int:
+        return self.trial.seed
 
 
-def sweep_task(
-    config: Any, framework: str, extra: dict[str, str], tensorboard_hparams: list[str] | None
-) -> SweepTask:
-    """The shared part of every trial task, from a ``sweep.RunConfig``; paths made absolute
-    (a worker's working directory is Ray's, not the driver's)."""
+class RayExecutor:
+    """A sweep's Ray session: a ``training.executors.TrialExecutor`` (see the module docstring).
 
-    def absolute(path: str | None) -> str | None:
-        return os.path.abspath(path) if path else path
+    Args:
+      ray_options: the checked Ray flags.
+      num_trials: the sweep's trials (resources and concurrency are planned for them).
+      load_submission: the sweep's submission loader, ``(path) -> module``, run in
+        each task (the sweep's own, so that ``distributed`` does not import ``sweep``).
+      recorder: the driver's ``Recorder`` (None: nothing recorded).
+      progress: receives the driver's and the tasks' progress lines.
+    """
 
-    return SweepTask(
-        workload_name=config.workload,
-        framework=framework,
-        submission_path=absolute(config.submission_path),
-        data_dir=absolute(config.data_dir),
-        log_dir=absolute(config.log_dir),
-        fsync=config.fsync,
-        telemetry_interval_sec=config.telemetry_interval_sec,
-        extra_metadata=dict(extra),
-        tensorboard_hparams=tensorboard_hparams,
-        max_submission_time_sec=config.max_submission_time_sec,
-        max_global_steps=config.max_global_steps,
-        progress_interval_sec=config.progress_interval_sec,
-        eval_period_time_sec=config.eval_period_time_sec,
-    )
-
-
-def session(ray_options: options.RayOptions | None, num_trials: int) -> Any:
-    """``with session(...) as ray_sweep:`` -- a connected :class:`RaySweep`, or None in-process."""
-    if ray_options is None:
-        return contextlib.nullcontext()
-    return RaySweep(ray_options, num_trials)
-
-
-class RaySweep:
-    """A sweep's Ray session (a context manager); see the module docstring."""
-
-    def __init__(self, ray_options: options.RayOptions, num_trials: int):
+    def __init__(
+        self,
+        ray_options: options.RayOptions,
+        num_trials: int,
+        load_submission: Callable[..., Any],
+        recorder: Any = None,
+        progress: Callable[[str], None] = logging.info,
+    ):
         self.options = ray_options
         self.num_trials = num_trials
+        self.load_submission = load_submission
+        self.recorder = recorder
+        self.progress = progress
+        self._runner: _Runner | None = None
         self.ray: Any = None
         self.resources: dict[str, float] = {}
         self.concurrency = 1
@@ -116,7 +95,7 @@ class RaySweep:
         # Per-trial timings (seconds), for benchmarks: submit -> task start.
         self.start_latency: dict[int, float] = {}
 
-    def __enter__(self) -> RaySweep:
+    def __enter__(self) -> RayExecutor:
         self._connection = cluster.connect(self.options.address)
         self.ray = self._connection.__enter__()
         try:
@@ -168,46 +147,33 @@ class RaySweep:
         }
 
     # --- Running the trials.
-    def run_trials(
-        self,
-        sweep_task: SweepTask,
-        trials: Sequence[dict[str, Any] | None],
-        rng_seed: int,
-        recorder: Any = None,
-        skip: Sequence[int] = (),
-        progress: Callable[[str], None] = logging.info,
-    ) -> SweepResult:
-        """Runs every trial not in `skip` on Ray; returns them all in ``run_idx`` order."""
-        runner = _Runner(self, sweep_task, len(trials), recorder, progress)
-        done: dict[int, TrialResult] = {}
-        for run_idx, hyperparameters in enumerate(trials, start=1):
-            if run_idx in skip:
-                progress(
-                    f'{sweep_task.workload_name} trial {run_idx}/{len(trials)}: '
-                    'finished earlier, skipped'
-                )
-                done[run_idx] = trial_from_info(recorder.trial_info(run_idx))
-            else:
-                seed = trial_seed(rng_seed, run_idx)
-                runner.pending.append(_Job(run_idx, hyperparameters, seed))
-        done.update(runner.run())
-        return SweepResult([done[i] for i in sorted(done)])
+    def submit(self, trial: TrialSpec) -> None:
+        """Queues one trial; it is submitted to Ray when :meth:`results` runs the loop."""
+        if self._runner is None:
+            self._runner = _Runner(self, self.num_trials, self.recorder, self.progress)
+        # Absolute paths: a worker's working directory is Ray's, not the driver's.
+        self._runner.pending.append(_Job(trial.with_absolute_paths()))
+
+    def results(self) -> dict[int, TrialResult]:
+        """Runs every queued trial on Ray; returns their results by ``run_idx``."""
+        if self._runner is None:
+            return {}
+        runner, self._runner = self._runner, None
+        return runner.run()
 
 
 class _Runner:
-    """The event loop of one :meth:`RaySweep.run_trials`."""
+    """The event loop of one :meth:`RayExecutor.results`."""
 
     def __init__(
         self,
-        session: RaySweep,
-        sweep_task: SweepTask,
+        session: RayExecutor,
         num_trials: int,
         recorder: Any,
         progress: Callable[[str], None],
     ):
         self.session = session
         self.ray = session.ray
-        self.sweep_task = sweep_task
         self.num_trials = num_trials
         self.recorder = recorder
         self.progress = progress
@@ -233,30 +199,11 @@ class _Runner:
         return self.results
 
     def _submit(self, job: _Job) -> None:
-        st = self.sweep_task
-        trial_task = task.TrialTask(
-            workload_name=st.workload_name,
-            framework=st.framework,
-            submission_path=st.submission_path,
-            data_dir=st.data_dir,
-            log_dir=st.log_dir,
-            run_idx=job.run_idx,
-            attempt=job.attempt,
-            hyperparameters=job.hyperparameters,
-            seed=job.seed,
-            storage=self.session.options.storage,
-            fsync=st.fsync,
-            telemetry_interval_sec=st.telemetry_interval_sec,
-            extra_metadata=dict(st.extra_metadata),
-            tensorboard_hparams=st.tensorboard_hparams,
-            max_submission_time_sec=st.max_submission_time_sec,
-            max_global_steps=st.max_global_steps,
-            progress_interval_sec=st.progress_interval_sec,
-            eval_period_time_sec=st.eval_period_time_sec,
-        )
+        trial_task = task.TrialTask(job.trial, job.attempt, self.session.options.storage,
+                                    self.session.load_submission)
         job.submitted, job.node_id, job.task_started = time.time(), None, None
         self.progress(
-            f'{st.workload_name} trial {job.run_idx}/{self.num_trials}: submitted to Ray '
+            f'{job.trial.workload_name} trial {job.run_idx}/{self.num_trials}: submitted to Ray '
             f'(attempt {job.attempt}), seed {job.seed}, hyperparameters {job.hyperparameters}'
         )
         self.running[self.remote.remote(trial_task)] = job
@@ -282,7 +229,7 @@ class _Runner:
         job.node_id, job.task_started = event[NODE_ID_COLUMN], event['time']
         self.session.start_latency[job.run_idx] = event['time'] - job.submitted
         self.progress(
-            f'{self.sweep_task.workload_name} trial {job.run_idx}: started on {job.node_id} '
+            f'{job.trial.workload_name} trial {job.run_idx}: started on {job.node_id} '
             f"({event['threads']} thread(s), GPUs {event['gpus'] or 'none'})"
         )
         if self.session.options.storage == task.STORAGE_DRIVER and self.recorder is not None:
@@ -322,7 +269,7 @@ class _Runner:
         """The task died under the trial: retry it (same seed), or mark it failed."""
         if retry and job.attempt <= self.session.options.trial_retries:
             self.progress(
-                f'{self.sweep_task.workload_name} trial {job.run_idx}: lost ({error}); '
+                f'{job.trial.workload_name} trial {job.run_idx}: lost ({error}); '
                 f'retrying (attempt {job.attempt + 1} of {self.session.options.trial_retries + 1})'
             )
             self._close_trial_log(job)
@@ -333,7 +280,7 @@ class _Runner:
         self._fail(stream, job, error, error + '\n')
 
     def _fail(self, stream: Any, job: _Job, error: str, traceback: str) -> None:
-        self.progress(f'{self.sweep_task.workload_name} trial {job.run_idx} FAILED: {error}')
+        self.progress(f'{job.trial.workload_name} trial {job.run_idx} FAILED: {error}')
         result = TrialResult(
             run_idx=job.run_idx,
             hyperparameters=job.hyperparameters,

@@ -24,11 +24,18 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN, anonymous_node_id
 from algorithmic_efficiency.layout import TRIAL_FILE
+from algorithmic_efficiency.recording.recorder import Recorder, TrialRecorder
+from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.telemetry import energy as energy_meter
+from algorithmic_efficiency.telemetry import sampler as telemetry
+from algorithmic_efficiency.training import trials
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
+from algorithmic_efficiency.workloads import registry  # names only: no framework import
 
 # Variables the BLAS/OpenMP runtimes read at load time; set before the
 # submission imports its framework (the worker process is fresh).
@@ -44,26 +51,21 @@ STORAGE_SHARED, STORAGE_DRIVER = 'shared', 'driver'
 
 @dataclasses.dataclass(frozen=True)
 class TrialTask:
-    """Everything a worker needs to run one trial (picklable, no live objects)."""
+    """Everything a worker needs to run one trial (picklable, no live objects).
 
-    workload_name: str
-    framework: str
-    submission_path: str
-    data_dir: str | None
-    log_dir: str | None
-    run_idx: int
+    Attributes:
+      trial: the trial, its paths absolute (a worker's working directory is Ray's).
+      attempt: 1, or the retry's number after the worker or its node died.
+      storage: who writes ``run_<N>/`` (``shared``: the task; ``driver``: the driver).
+      load_submission: the sweep's submission loader, ``(path, framework) -> module``;
+        given by the sweep (pickled by reference) so that this package needs no
+        import of ``sweep``.
+    """
+
+    trial: TrialSpec
     attempt: int
-    hyperparameters: dict[str, Any] | None
-    seed: int
-    storage: str = STORAGE_SHARED
-    fsync: bool = False
-    telemetry_interval_sec: float = 1.0
-    extra_metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    tensorboard_hparams: list[str] | None = None
-    max_submission_time_sec: float | None = None
-    max_global_steps: int | None = None
-    progress_interval_sec: float = 10.0
-    eval_period_time_sec: float | None = None
+    storage: str
+    load_submission: Callable[..., Any]
 
 
 def thread_count(cpus: float) -> int:
@@ -108,25 +110,20 @@ class _StreamingRecorder:
     The trial's own files (a submission's ``Logger``) go to a local scratch folder.
     """
 
-    def __init__(self, task: TrialTask, extra: dict[str, Any], events: queue.Queue):
-        self._task, self._extra, self._events = task, extra, events
+    def __init__(self, trial: TrialSpec, extra: dict[str, Any], events: queue.Queue):
+        self._trial, self._extra, self._events = trial, extra, events
 
     def start_trial(self, run_idx: int, hyperparameters: Any, seed: int) -> Any:
-        # pylint: disable=import-outside-toplevel
-        from algorithmic_efficiency.recording import recorder as recording
-        from algorithmic_efficiency.telemetry import energy as energy_meter
-        from algorithmic_efficiency.telemetry import sampler as telemetry
-
         events = self._events
 
-        class RelayedTrialRecorder(recording.TrialRecorder):
+        class RelayedTrialRecorder(TrialRecorder):
             """Its heartbeat goes to the driver, which keeps trial.json (``status`` reads it)."""
 
             def heartbeat(self, state: dict[str, Any]) -> None:
                 events.put({'kind': 'heartbeat', 'state': dict(state)})
 
         scratch = tempfile.mkdtemp(prefix=f'ae-run_{run_idx}-')
-        sampler = telemetry.Sampler(self._task.telemetry_interval_sec).start()
+        sampler = telemetry.Sampler(self._trial.recording.telemetry_interval_sec).start()
         # Energy is this node's (its GPUs, its CPU packages), as with shared storage.
         return RelayedTrialRecorder(
             scratch, _QueueWriter(events), sampler, self._extra,
@@ -137,27 +134,24 @@ class _StreamingRecorder:
         trial_log.close()  # trial.json and error.txt: the driver's, from the result
 
 
-def _shared_recorder(task: TrialTask, extra: dict[str, Any], info: dict[str, Any]) -> Any:
+def _shared_recorder(trial: TrialSpec, extra: dict[str, Any], info: dict[str, Any]) -> Any:
     """Shared storage: the task writes ``run_<N>/`` itself, ``info`` added to its trial.json."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import recorder as recording
-    from algorithmic_efficiency.storage import files
-
-    class NodeRecorder(recording.Recorder):
+    class NodeRecorder(Recorder):
         def start_trial(self, run_idx, hyperparameters, seed, remote=False):
             trial_log = super().start_trial(run_idx, hyperparameters, seed, remote)
             path = os.path.join(trial_log.run_dir, TRIAL_FILE)
             files.write_json(path, {**files.read_json(path), **info})
             return trial_log
 
+    recording_options = trial.recording
     return NodeRecorder(
-        task.log_dir,
-        task.workload_name,
+        trial.log_dir,
+        trial.workload_name,
         mode='resume',  # opens trials only: the driver prepared the directory
-        fsync=task.fsync,
-        telemetry_interval_sec=task.telemetry_interval_sec,
+        fsync=recording_options.fsync,
+        telemetry_interval_sec=recording_options.telemetry_interval_sec,
         extra_metadata=extra,
-        tensorboard_hparams=task.tensorboard_hparams,
+        tensorboard_hparams=recording_options.tensorboard_hparams,
     )
 
 
@@ -168,36 +162,18 @@ def trial_info(node_id: str | None, attempt: int, task_started: float | None) ->
 
 def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -> dict[str, Any]:
     """Imports, recording and the trial; returns the ``finished`` event."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency import sweep
-    from algorithmic_efficiency.training import trials
-    from algorithmic_efficiency.workloads import registry
-
-    submission = sweep.load_submission(task.submission_path)
-    workload = registry.load_workload(task.workload_name, task.framework)
-    workload.prepare_data(task.data_dir)
-    extra = {NODE_ID_COLUMN: node_id, **task.extra_metadata}
+    trial = task.trial
+    submission = task.load_submission(trial.submission_path)
+    workload = registry.load_workload(trial.workload_name, trial.framework)
+    workload.prepare_data(trial.data_dir)
+    extra = {NODE_ID_COLUMN: node_id, **trial.recording.extra_metadata}
     recorder: Any = None
-    if task.log_dir is not None and task.storage == STORAGE_DRIVER:
-        recorder = _StreamingRecorder(task, extra, events)
-    elif task.log_dir is not None:
-        recorder = _shared_recorder(task, extra, trial_info(node_id, task.attempt, started))
-    result = trials.run_trial(
-        workload,
-        task.workload_name,
-        task.framework,
-        submission,
-        task.hyperparameters,
-        task.run_idx,
-        task.seed,
-        data_dir=task.data_dir,
-        recorder=recorder,
-        progress=lambda line: events.put({'kind': 'progress', 'line': line}),
-        max_submission_time_sec=task.max_submission_time_sec,
-        max_global_steps=task.max_global_steps,
-        progress_interval_sec=task.progress_interval_sec,
-        eval_period_time_sec=task.eval_period_time_sec,
-    )
+    if trial.log_dir is not None and task.storage == STORAGE_DRIVER:
+        recorder = _StreamingRecorder(trial, extra, events)
+    elif trial.log_dir is not None:
+        recorder = _shared_recorder(trial, extra, trial_info(node_id, task.attempt, started))
+    hooks = TrialHooks(progress=lambda line: events.put({'kind': 'progress', 'line': line}))
+    result = trials.run_trial(workload, submission, trial, recorder, hooks)
     return {'kind': 'finished', 'result': dataclasses.asdict(result)}
 
 
@@ -218,15 +194,15 @@ def _run(task: TrialTask, node_id: str, started: float, events: queue.Queue) -> 
 
 def run_trial_task(task: TrialTask) -> Iterator[dict[str, Any]]:
     """The body of the Ray task (see the module docstring for the events)."""
-    import ray  # noqa: PLC0415
+    import ray  # noqa: PLC0415  (an optional package: imported in a Ray worker only)
 
     started = time.time()
     context = ray.get_runtime_context()
     node_id = anonymous_node_id(context.get_node_id())
     assigned = context.get_assigned_resources()
     threads = thread_count(assigned.get('CPU', 1.0))
-    prepare_environment(task.framework)
-    set_thread_counts(threads, task.framework)
+    prepare_environment(task.trial.framework)
+    set_thread_counts(threads, task.trial.framework)
     yield {
         'kind': 'started',
         NODE_ID_COLUMN: node_id,

@@ -133,7 +133,7 @@ class TrialRecorder:
     ``Logger.for_trial()`` writes into `run_dir`. :meth:`close` ends that too.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the trial's sinks, each set by a different caller
         self,
         run_dir: str,
         writer: writers.MetricWriter,
@@ -235,7 +235,7 @@ class Recorder:
         ``'resume'`` keeps finished trials and re-runs the rest.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the --log_dir flags, passed by name by the sweep and a Ray task
         self,
         log_dir: str,
         workload_name: str,

@@ -87,7 +87,9 @@ def _skip(key: str, why) -> None:
     _log.warning('system metadata: %s skipped: %s', key, why)
 
 
-def _git_metadata(repo_dir: str | None) -> dict[str, object]:
+def _git_metadata(  # noqa: C901  each git query may fail on its own and is skipped alone
+    repo_dir: str | None,
+) -> dict[str, object]:
     keys = ('git_branch', 'git_commit_hash', 'git_dirty')
     if repo_dir is None:
         # The checkout this package was imported from.
@@ -158,7 +160,7 @@ def _cpu_model_name() -> str | None:
 
 def _mem_total_bytes() -> int | None:
     try:
-        import psutil
+        import psutil  # optional here: a missing psutil leaves the key out
 
         return int(psutil.virtual_memory().total)
     except Exception:  # noqa: BLE001, S110  (no psutil: fall back)
@@ -212,7 +214,7 @@ def system_metadata(repo_dir: str | None) -> dict:
     put('cpu_count', os.cpu_count)
 
     def physical():
-        import psutil
+        import psutil  # optional here: put() records None if it is missing
 
         return psutil.cpu_count(logical=False)
 

@@ -74,7 +74,9 @@ def _choice(spec: dict, key: str, choices: tuple[str, ...], name: str,
     return value
 
 
-def _parse_dimension(name: str, spec: Any, report: Reporter) -> Dimension:
+def _parse_dimension(  # noqa: C901  one error message per malformed field, in file order
+    name: str, spec: Any, report: Reporter
+) -> Dimension:
     if not isinstance(spec, dict):
         hint = ''
         if is_scalar(spec):

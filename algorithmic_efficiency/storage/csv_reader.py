@@ -43,7 +43,7 @@ def read_metrics_csv(path):
     An empty file gives an empty DataFrame; a header-only file an empty
     DataFrame with those columns. Floats are parsed round-trip exact.
     """
-    import pandas as pd
+    import pandas as pd  # ~0.5 s: only readers pay it (see the module docstring)
 
     path = os.fspath(path)
     data, dropped = read_complete(path)
@@ -132,7 +132,7 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
     Returns the output path. Raises LogDirError if `path` is not a directory or
     holds no metrics.csv.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # threads only when joining files
 
     root = os.fspath(path)
     if not os.path.isdir(root):
@@ -226,6 +226,7 @@ def _read_header(full: str) -> list[str]:
 
 def _read_strings(full: str, header: list[str]):
     """Reads one metrics.csv's rows as strings: (table or None, has_quotes)."""
+    # pyarrow: only when joining files (see the module docstring), not for every reader.
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -265,7 +266,9 @@ def _read_strings(full: str, header: list[str]):
     return table, has_quotes
 
 
-def _format_batch(tables, columns: list[str], check_quoting: bool):
+def _format_batch(  # noqa: C901  a hot loop per column type, kept flat for speed
+    tables, columns: list[str], check_quoting: bool
+):
     """Formats string-typed `tables` as CSV records (no header) in `columns`.
 
     Returns a bytes-like object. Quoting follows the writer's rules. The work
@@ -273,6 +276,7 @@ def _format_batch(tables, columns: list[str], check_quoting: bool):
     False promises that no value holds `,` `"` CR or LF (true when the source
     CSV text has no quote character at all).
     """
+    # pyarrow: only when joining files (see the module docstring), not for every reader.
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv

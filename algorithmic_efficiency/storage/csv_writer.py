@@ -88,7 +88,7 @@ class MetricsCsvWriter:
         return self._path
 
     # -- reopening -----------------------------------------------------------
-    def _open_existing(self) -> None:
+    def _open_existing(self) -> None:  # noqa: C901  each damage found on reopen is repaired in place
         # fd-level reads and ftruncate: the header is all that is parsed, and a
         # partial last line is cut in place rather than by rewriting the file.
         try:

@@ -7,6 +7,7 @@ this point never reads flags.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -14,8 +15,8 @@ from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds
-from algorithmic_efficiency.search import spaces as search
-from algorithmic_efficiency.sweep import devices
+from algorithmic_efficiency.search import spaces
+from algorithmic_efficiency.sweep import devices, studies
 from algorithmic_efficiency.sweep.config import (
     CheckedInputs,
     RunConfig,
@@ -24,7 +25,13 @@ from algorithmic_efficiency.sweep.config import (
 )
 from algorithmic_efficiency.sweep.metadata import _flags_metadata, sweep_metadata
 from algorithmic_efficiency.sweep.submission import load_submission
-from algorithmic_efficiency.training import submission_api
+from algorithmic_efficiency.training import processes as processes_lib
+from algorithmic_efficiency.training import results, submission_api
+from algorithmic_efficiency.training import trials as trial_loop
+from algorithmic_efficiency.training.end_table import format_end_table
+from algorithmic_efficiency.training.executors import InProcessExecutor, TrialExecutor
+from algorithmic_efficiency.training.results import SweepResult
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialRecording, TrialSpec
 from algorithmic_efficiency.workloads import host_devices, registry
 
 
@@ -43,7 +50,7 @@ def _prepare_environment(framework: str, num_devices: int | None) -> None:
 
 
 def _tensorboard_hparams(
-    config: RunConfig, search_space: search.SearchSpace | None
+    config: RunConfig, search_space: spaces.SearchSpace | None
 ) -> list[str] | None:
     """The searched hyperparameters for TensorBoard's HParams view (None without --tensorboard)."""
     if not config.tensorboard:
@@ -52,6 +59,7 @@ def _tensorboard_hparams(
         raise UsageError('--tensorboard writes into --log_dir; give a --log_dir')
     try:
         # pylint: disable=import-outside-toplevel
+        # An optional package (tensorboard/protobuf): imported only with --tensorboard.
         from algorithmic_efficiency.recording.tb import events as tb_writer
     except ModuleNotFoundError as e:
         raise UsageError(
@@ -68,9 +76,10 @@ def _open_recorder(
     if not config.log_dir:
         return None
     # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.recording import recorder as recording
+    # ~0.2 s (telemetry, psutil): not paid by --help or a run refused for bad input.
+    from algorithmic_efficiency.recording.recorder import Recorder
 
-    recorder = recording.Recorder(
+    recorder = Recorder(
         config.log_dir,
         config.workload,
         mode='overwrite' if config.overwrite else 'resume' if config.resume else 'new',
@@ -90,7 +99,7 @@ def _open_recorder(
 
 
 def _sweep_seed(
-    config: RunConfig, recorder: Any, search_space: search.SearchSpace | None
+    config: RunConfig, recorder: Any, search_space: spaces.SearchSpace | None
 ) -> int:
     """--rng_seed; a resumed sweep's own (a different one is refused); else a fresh one."""
     rng_seed = config.rng_seed
@@ -132,12 +141,12 @@ def _check_same_budget(config: RunConfig, previous: dict[str, Any]) -> None:
 
 
 def trial_list(
-    config: RunConfig, search_space: search.SearchSpace | None, rng_seed: int
+    config: RunConfig, search_space: spaces.SearchSpace | None, rng_seed: int
 ) -> list[dict[str, Any] | None]:
     """The sweep's trials: hyperparameters drawn from the space, or one ``None`` (self-tuning)."""
     if config.tuning_ruleset == 'self':
         return [None]
-    return search.generate_trials(
+    return spaces.generate_trials(
         search_space,
         config.num_tuning_trials,
         seeds.derive_seed(rng_seed, 'search'),
@@ -162,24 +171,23 @@ def _check_one_batch(workload: spec.Workload, submission: Any, config: RunConfig
 def _write_sweep_files(
     recorder: Any,
     config: RunConfig,
-    inputs: CheckedInputs,
-    workload: spec.Workload,
+    ctx: _SweepContext,
     rng_seed: int,
     num_trials: int,
     data_info: dict[str, Any],
-    ray_metadata: dict[str, Any] | None = None,
-    device_info: dict[str, Any] | None = None,
+    executor_metadata: dict[str, Any],
 ) -> set[int]:
     """The first writes, once every input was checked; returns the finished trials to skip."""
     skip = recorder.prepare()
     metadata = sweep_metadata(
-        config, inputs, workload, rng_seed, num_trials, data_info, device_info
+        config, ctx.inputs, ctx.workload, rng_seed, num_trials, data_info, ctx.device_info
     )
-    metadata.update(ray_metadata or {})  # a Ray sweep's nodes and resources
+    metadata.update(executor_metadata)  # a Ray sweep's nodes and resources
     recorder.write_metadata(metadata)
     recorder.write_packages()
     if config.tensorboard:
         # pylint: disable=import-outside-toplevel
+        # TensorBoard's writer pulls in protobuf: only with --tensorboard.
         from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
 
         tensorboard.write_experiment_config(recorder.workload_dir)
@@ -198,6 +206,7 @@ def _write_end_of_sweep_files(recorder: Any, config: RunConfig) -> None:
             names = ', '.join(os.path.relpath(p, folder) for p in paths)
             logging.info('Summary files in %s: %s', folder, names)
     if config.tensorboard:
+        # TensorBoard's writer pulls in protobuf: only with --tensorboard.
         from algorithmic_efficiency.analysis import tensorboard_export as tensorboard
 
         tensorboard.write_incumbent(recorder.workload_dir)
@@ -225,10 +234,6 @@ def run(config: RunConfig | dict[str, Any]) -> int:
 
 def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
     """:func:`run` once the processes are joined: only rank 0 touches files or prints."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.sweep import studies
-    from algorithmic_efficiency.training import results
-
     submission = load_submission(config.submission_path, inputs.framework)
     tensorboard_hparams = _tensorboard_hparams(config, inputs.search_space)
     plan: list[tuple[RunConfig, dict[str, Any]]] = [(config, {})]
@@ -268,9 +273,9 @@ def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
                              config.num_studies, study_config.log_dir or '(not recorded)')
                 # The command line as given, not the study's derived seed and directory.
                 metadata_extra.update(study_info, flags=_flags_metadata(config))
-            sweeps.append(_run_locked(study_config, inputs, submission, recorder,
-                                      tensorboard_hparams, workload, metadata_extra,
-                                      processes, device_info))
+            ctx = _SweepContext(inputs, submission, tensorboard_hparams, workload, processes,
+                                device_info)
+            sweeps.append(_run_locked(ctx, study_config, recorder, metadata_extra))
     finally:
         for recorder in recorders:
             if recorder is not None:
@@ -282,27 +287,53 @@ def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
     return 1 if any(s.failed for s in sweeps) else 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _SweepContext:
+    """What every study of a run shares: the checked inputs and the live objects."""
+
+    inputs: CheckedInputs
+    submission: Any
+    tensorboard_hparams: list[str] | None
+    workload: spec.Workload
+    processes: Any
+    device_info: dict[str, Any]
+
+
+def _sweep_spec(config: RunConfig, ctx: _SweepContext) -> TrialSpec:
+    """What every trial of this sweep runs, built once from the config."""
+    recording = TrialRecording(
+        fsync=config.fsync,
+        telemetry_interval_sec=config.telemetry_interval_sec,
+        extra_metadata=dict(ctx.inputs.extra),
+        tensorboard_hparams=ctx.tensorboard_hparams,
+    )
+    return TrialSpec.for_sweep(config, ctx.inputs.framework, recording)
+
+
+def _executor(ctx: _SweepContext, num_trials: int, recorder: Any) -> TrialExecutor:
+    """Where the trials run: Ray with --ray_address, else this process (and its peers)."""
+    if ctx.inputs.ray is not None:
+        # pylint: disable=import-outside-toplevel
+        # Ray and the driver loop: only for a Ray sweep (Ray's import takes seconds).
+        from algorithmic_efficiency.distributed import scheduler
+
+        return scheduler.RayExecutor(ctx.inputs.ray, num_trials, load_submission, recorder)
+    hooks = TrialHooks(progress=processes_lib.progress_for(ctx.processes, logging.info),
+                       processes=ctx.processes)
+    return InProcessExecutor(ctx.workload, ctx.submission, num_trials, recorder, hooks)
+
+
 def _run_locked(
-    config: RunConfig,
-    inputs: CheckedInputs,
-    submission: Any,
-    recorder: Any,
-    tensorboard_hparams: list[str] | None,
-    workload: spec.Workload,
-    metadata_extra: dict[str, Any],
-    processes: Any,
-    device_info: dict[str, Any],
-) -> Any:
+    ctx: _SweepContext, config: RunConfig, recorder: Any, metadata_extra: dict[str, Any]
+) -> SweepResult:
     """One sweep (a study) once its directory is locked (or there is none): seed, trials,
     files, end table; returns its ``SweepResult``. With several processes rank 0 decides
     the seed and the trials to skip, and writes."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.distributed import scheduler as ray_scheduler  # Ray: if asked
-    from algorithmic_efficiency.training import processes as processes_lib
-    from algorithmic_efficiency.training import trials as trial_loop
-
+    inputs, workload, processes = ctx.inputs, ctx.workload, ctx.processes
     rng_seed = processes.share(lambda: _sweep_seed(config, recorder, inputs.search_space))
-    trials = trial_list(config, inputs.search_space, rng_seed)
+    specs = trial_loop.trial_specs(
+        _sweep_spec(config, ctx), trial_list(config, inputs.search_space, rng_seed), rng_seed
+    )
     if recorder is None and processes.rank == 0:
         logging.warning('No --log_dir: nothing is saved (pass --log_dir=DIR to keep the rows)')
     if config.eval_period_time_sec is not None:
@@ -311,40 +342,18 @@ def _run_locked(
             'debugging; results do not follow the workload\'s rules',
             config.eval_period_time_sec, config.workload, workload.eval_period_time_sec,
         )  # fmt: skip
-    with ray_scheduler.session(inputs.ray, len(trials)) as ray_sweep:  # None: in this process
+    with _executor(ctx, len(specs), recorder) as executor:
 
         def write_sweep_files() -> set[int]:
             if recorder is None:
                 return set()
-            return _write_sweep_files(
-                recorder, config, inputs, workload, rng_seed, len(trials), metadata_extra,
-                ray_sweep.metadata() if ray_sweep else None, device_info,
-            )  # fmt: skip
+            return _write_sweep_files(recorder, config, ctx, rng_seed, len(specs),
+                                      metadata_extra, executor.metadata())  # fmt: skip
 
         skip = processes.share(write_sweep_files)
         try:
-            if ray_sweep is not None:
-                task = ray_scheduler.sweep_task(config, inputs.framework, inputs.extra,
-                                                tensorboard_hparams)  # fmt: skip
-                sweep = ray_sweep.run_trials(task, trials, rng_seed, recorder, skip)
-            else:
-                sweep = trial_loop.score_submission_on_workload(
-                    workload,
-                    config.workload,
-                    inputs.framework,
-                    submission,
-                    trials,
-                    rng_seed,
-                    data_dir=config.data_dir,
-                    recorder=recorder,
-                    skip=skip,
-                    progress=processes_lib.progress_for(processes, logging.info),
-                    processes=processes,
-                    max_submission_time_sec=config.max_submission_time_sec,
-                    max_global_steps=config.max_global_steps,
-                    progress_interval_sec=config.progress_interval_sec,
-                    eval_period_time_sec=config.eval_period_time_sec,
-                )
+            sweep = trial_loop.run_sweep(executor, specs, recorder, skip,
+                                         processes_lib.progress_for(processes, logging.info))
         except KeyboardInterrupt:
             # The interrupted trial is recorded; the summaries show it (run_status.csv)
             # as they would at any end. A second Ctrl-C skips them.
@@ -367,7 +376,4 @@ def _run_locked(
 
 def format_summary(workload_name: str, sweep: Any) -> str:
     """The end table (:func:`~.training.end_table.format_end_table`)."""
-    # pylint: disable=import-outside-toplevel
-    from algorithmic_efficiency.training.end_table import format_end_table
-
     return format_end_table(workload_name, sweep)

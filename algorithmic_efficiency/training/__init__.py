@@ -5,5 +5,8 @@
 * :mod:`.schedule`: when to evaluate and stop, and the submission-time timer;
 * :mod:`.rows`: an eval's metrics.csv row, in ``layout``'s schema order;
 * :mod:`.results`: ``TrialResult``, ``SweepResult`` and the sweep's score;
-* :mod:`.trials`: ``score_submission_on_workload``, the loop over a sweep's trials.
+* :mod:`.trial_spec`: ``TrialSpec`` (what one trial runs) and ``TrialLimits``;
+* :mod:`.executors`: the ``TrialExecutor`` protocol and the in-process executor;
+* :mod:`.trials`: ``run_sweep``, the loop over a sweep's trial specs, and
+  ``run_trial``, one trial with its recording.
 """

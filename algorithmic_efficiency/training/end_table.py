@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from algorithmic_efficiency import spec
+from algorithmic_efficiency import scores
 from algorithmic_efficiency.training import results
 
 # (header, cell of a TrialResult, right-aligned)
@@ -72,9 +72,7 @@ def _best_loss(trial: Any) -> float:
 
 def best_trial(trials: list[Any]) -> Any | None:
     """The trial with the lowest finite eval loss, failed and diverged ones excluded."""
-    eligible = [t for t in trials if t.status not in spec.NOT_CANDIDATES]
-    eligible = [t for t in eligible if math.isfinite(_best_loss(t))]
-    return min(eligible, key=lambda t: (_best_loss(t), t.run_idx), default=None)
+    return scores.incumbent(trials, _best_loss, lambda t: t.status, lambda t: t.run_idx)
 
 
 def _hparams(hyperparameters: dict[str, Any] | None) -> str:

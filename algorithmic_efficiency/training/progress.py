@@ -86,7 +86,7 @@ class Progress:
       clock: wall-clock seconds; injectable for tests.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the eight display inputs of one trial, each with a default
         self,
         workload_name: str,
         run_idx: int,

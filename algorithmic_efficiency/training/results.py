@@ -7,8 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from algorithmic_efficiency import spec
-from algorithmic_efficiency.layout import SUBMISSION_ENERGY_COLUMN
+from algorithmic_efficiency import scores, spec
 
 
 @dataclasses.dataclass
@@ -47,34 +46,29 @@ class TrialInterrupted(KeyboardInterrupt):
 
 def sweep_score(trials: Sequence[TrialResult]) -> float:
     """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
-    times = [t.time_to_target for t in trials if t.time_to_target is not None]
-    return min(times) if times else math.inf
+    return scores.time_score(t.time_to_target for t in trials)
 
 
 # Cumulative energy over the timed intervals (telemetry/energy.py's column), on the
 # rows the recorder wrote; absent when the sweep measured no energy.
-ENERGY_COLUMN = SUBMISSION_ENERGY_COLUMN
+ENERGY_COLUMN = scores.ENERGY_COLUMN
 
 
 def energy_to_target(trial: TrialResult) -> float | None:
     """Energy over the timed intervals up to the first eval at target (J); None if unmeasured.
 
-    inf when measured but the target was never reached.
+    NaN when measured but the target was never reached (:mod:`algorithmic_efficiency.scores`).
     """
-    values = [row.get(ENERGY_COLUMN) for row in trial.evals]
-    if not any(isinstance(v, (int, float)) for v in values):
+    if not scores.energy_measured(trial.evals):
         return None
-    for row in trial.evals:
-        if row.get('goal_reached'):
-            value = row.get(ENERGY_COLUMN)
-            return float(value) if isinstance(value, (int, float)) else None
-    return math.inf
+    return scores.energy_to_target(trial.evals)
 
 
 def sweep_energy_score(trials: Sequence[TrialResult]) -> float:
     """The least energy to target of any trial (J); inf if none reached, NaN if unmeasured."""
-    values = [v for v in map(energy_to_target, trials) if v is not None]
-    return min(values) if values else math.nan
+    measured = any(scores.energy_measured(t.evals) for t in trials)
+    score = scores.energy_score((energy_to_target(t) for t in trials), measured)
+    return math.nan if score is None else score
 
 
 @dataclasses.dataclass

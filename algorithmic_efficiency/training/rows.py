@@ -71,7 +71,7 @@ class TrialColumns:
     hparams: Mapping[str, Any]  # hparam.* columns
     properties: Mapping[str, Any]  # workload.* columns
 
-    def row(
+    def row(  # noqa: PLR0913  one eval's cells, keyword-only: a call cannot swap them
         self,
         *,
         step: int,

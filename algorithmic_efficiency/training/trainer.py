@@ -31,7 +31,6 @@ the loop over trials is :mod:`.trials`.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import time
 import traceback
@@ -47,6 +46,7 @@ from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 
 TrialStatus, StopReason = spec.TrialStatus, spec.StopReason
 # Submission time between heartbeats (and the longest between progress lines' looks).
@@ -112,23 +112,24 @@ class _Trial:
     def __init__(
         self,
         workload: spec.Workload,
-        workload_name: str,
         submission: Any,
-        hyperparameters: dict[str, Any] | None,
+        trial: TrialSpec,
         result: TrialResult,
         log: Any,
         progress: Callable[[str], None],
         reporter: Progress,
     ):
         self.workload = workload
-        self.name = workload_name
+        self.name = trial.workload_name
         self.submission = submission
-        self.hyperparameters = hyperparameters
+        # The submission reads hyperparameters as attributes or as a mapping; rows and
+        # trial.json keep the plain dict.
+        self.hyperparameters = compat.as_hyperparameters(trial.hyperparameters)
         self.result = result
         self.log = log
         self.progress = progress
         self.reporter = reporter
-        self.console = ConsoleWriter(workload_name, emit=progress)  # the per-eval line
+        self.console = ConsoleWriter(self.name, emit=progress)  # the per-eval line
         # A trial log made elsewhere (a benchmark's wrapper) may have no heartbeat.
         self._heartbeat = getattr(log, 'heartbeat', None)
         self.state = _State()
@@ -272,69 +273,43 @@ class _Trial:
 
 def train_once(
     workload: spec.Workload,
-    workload_name: str,
-    framework: str,
     submission: Any,
-    hyperparameters: dict[str, Any] | None,
-    run_idx: int,
-    seed: int,
-    data_dir: str | None = None,
+    trial: TrialSpec,
     trial_log: Any = None,
-    max_submission_time_sec: float | None = None,
-    max_global_steps: int | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-    progress: Callable[[str], None] = logging.info,
-    progress_interval_sec: float = 10.0,
-    eval_period_time_sec: float | None = None,
-    processes: Any = None,
+    hooks: TrialHooks | None = None,
 ) -> TrialResult:
     """Runs one trial; never raises for a failure inside the submission or workload.
 
     Args:
+      workload: the workload object, its data prepared.
       submission: a module (or object) with the four functions of ``spec``.
-      seed: the trial's seed; data order, initial weights and the update RNG
-        are derived from it.
+      trial: what runs (workload name, framework, hyperparameters, ``run_idx``,
+        seed, data directory) and its limits (``trial.limits``). Data order,
+        initial weights and the update RNG are derived from its seed.
       trial_log: receives ``begin_interval``/``before_eval``/``record_eval``
         (see ``recording.recorder.TrialRecorder``); ``None`` records nothing.
-      max_submission_time_sec: caps the budget below the workload's.
-      max_global_steps: stops after this many steps (with a final eval).
-      clock: injectable for tests; must be monotonic seconds.
-      progress: receives the per-eval lines and the progress lines between evals.
-      progress_interval_sec: wall seconds between progress lines (0: none between evals).
-      eval_period_time_sec: overrides the workload's eval period (demos, debugging).
-      processes: the run's processes (``training.processes``); ``None``: this one.
+      hooks: the progress sink, the clock and the run's processes
+        (:class:`~.trial_spec.TrialHooks`; None: the defaults).
 
     Raises:
       TrialInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` carrying the result,
         its status ``interrupted``).
     """
-    processes = processes or SingleProcess()
-    result = TrialResult(run_idx=run_idx, hyperparameters=hyperparameters, seed=seed)
-    budget = workload.max_allowed_runtime_sec
-    if max_submission_time_sec is not None:
-        budget = min(budget, max_submission_time_sec)
-    period = workload.eval_period_time_sec if eval_period_time_sec is None else eval_period_time_sec
-    tick_sec = HEARTBEAT_INTERVAL_SEC
-    if progress_interval_sec > 0:
-        tick_sec = min(tick_sec, progress_interval_sec)
-    schedule = EvalSchedule(period, budget, max_global_steps, tick_sec=tick_sec)
-    step_hints = [n for n in (max_global_steps, getattr(workload, 'step_hint', None)) if n]
-    reporter = Progress(
-        workload_name, run_idx, budget, min(step_hints) if step_hints else None,
-        workload.target_metric_name, workload.target_value, progress, progress_interval_sec,
-    )  # fmt: skip
-    hparams = rows.hparam_columns(hyperparameters)
+    hooks = hooks or TrialHooks()
+    progress, run_idx = hooks.progress, trial.run_idx
+    processes = hooks.processes or SingleProcess()
+    result = TrialResult(run_idx=run_idx, hyperparameters=trial.hyperparameters, seed=trial.seed)
+    schedule, reporter = _schedule(workload, trial, progress)
+    hparams = rows.hparam_columns(trial.hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
-    # The submission reads hyperparameters as attributes or as a mapping; rows and
-    # trial.json keep the plain dict.
-    trial = _Trial(workload, workload_name, submission, compat.as_hyperparameters(hyperparameters),
-                   result, trial_log or NullTrialLog(), progress, reporter)
+    running = _Trial(workload, submission, trial, result, trial_log or NullTrialLog(), progress,
+                     reporter)
     try:
-        inputs = trial.set_up(seed, data_dir)
+        inputs = running.set_up(trial.seed, trial.data_dir)
         columns = rows.TrialColumns(
-            framework=framework,
-            workload=workload_name,
+            framework=trial.framework,
+            workload=trial.workload_name,
             run_idx=run_idx,
             batch_size=inputs.batch_size,
             num_train_examples=workload.num_train_examples,
@@ -343,31 +318,59 @@ def train_once(
             hparams=hparams,
             properties=properties,
         )
-        timer = make_timer(processes, workload.sync_device, clock)
-        stop_reason = trial.run(inputs, schedule, timer, columns)
+        timer = make_timer(processes, workload.sync_device, hooks.clock)
+        stop_reason = running.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except KeyboardInterrupt:
         # Ctrl-C (only it ends the sweep): the trial's end is recorded as interrupted.
         result.status = TrialStatus.INTERRUPTED
         result.stop_reason = StopReason.INTERRUPTED
-        result.global_step = trial.state.step
-        progress(f'{workload_name} trial {run_idx} interrupted at step {trial.state.step}')
+        result.global_step = running.state.step
+        progress(f'{trial.workload_name} trial {run_idx} interrupted at step {running.state.step}')
         raise TrialInterrupted(result) from None
     except BaseException as e:  # pylint: disable=broad-except
         # A trial's failure is data, not a crash: the sweep goes on, also
         # after a SystemExit (sys.exit() in a submission) or a GeneratorExit.
-        result.status = TrialStatus.FAILED
-        result.stop_reason = StopReason.ERROR
-        first_line = (str(e).strip().splitlines() or [''])[0]
-        result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
-        if files.is_disk_full(e):  # the sweep stops after this trial (training.trials)
-            result.stop_reason = StopReason.DISK_FULL
-            result.error = f'disk full writing {e.filename or "a file"}'
-            result.disk_error = e
-        result.traceback = traceback.format_exc()
-        result.global_step = trial.state.step  # the step reached; the time as of the last eval
-        progress(f'{workload_name} trial {run_idx} FAILED: {result.error}')
+        _record_failure(result, e)
+        result.global_step = running.state.step  # the step reached; the time as of the last eval
+        progress(f'{trial.workload_name} trial {run_idx} FAILED: {result.error}')
     finally:
         workload.attach_metrics_logger(None)  # the trial's logger closes with its recording
     return result
+
+
+def _schedule(workload: spec.Workload, trial: TrialSpec,
+              progress: Callable[[str], None]) -> tuple[EvalSchedule, Progress]:
+    """The trial's eval schedule (budget, period, caps) and its progress reporter."""
+    limits = trial.limits
+    budget = workload.max_allowed_runtime_sec
+    if limits.max_submission_time_sec is not None:
+        budget = min(budget, limits.max_submission_time_sec)
+    period = limits.eval_period_time_sec
+    if period is None:
+        period = workload.eval_period_time_sec
+    tick_sec = HEARTBEAT_INTERVAL_SEC
+    if limits.progress_interval_sec > 0:
+        tick_sec = min(tick_sec, limits.progress_interval_sec)
+    schedule = EvalSchedule(period, budget, limits.max_global_steps, tick_sec=tick_sec)
+    step_hints = [n for n in (limits.max_global_steps, getattr(workload, 'step_hint', None)) if n]
+    reporter = Progress(
+        trial.workload_name, trial.run_idx, budget, min(step_hints) if step_hints else None,
+        workload.target_metric_name, workload.target_value, progress,
+        limits.progress_interval_sec,
+    )  # fmt: skip
+    return schedule, reporter
+
+
+def _record_failure(result: TrialResult, e: BaseException) -> None:
+    """A failed trial's status, stop reason, error line and traceback (disk full: its own)."""
+    result.status = TrialStatus.FAILED
+    result.stop_reason = StopReason.ERROR
+    first_line = (str(e).strip().splitlines() or [''])[0]
+    result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
+    if files.is_disk_full(e):  # the sweep stops after this trial (training.trials)
+        result.stop_reason = StopReason.DISK_FULL
+        result.error = f'disk full writing {e.filename or "a file"}'
+        result.disk_error = e
+    result.traceback = traceback.format_exc()

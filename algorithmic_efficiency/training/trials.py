@@ -1,4 +1,11 @@
-"""The trial loop of a sweep: every trial's seed, its recording, and the sweep's result."""
+"""The trial loop of a sweep: every trial's seed, its recording, and the sweep's result.
+
+:func:`run_sweep` is the one loop: it reads back the trials finished
+earlier (``--resume``) and hands every other :class:`~.trial_spec.TrialSpec`
+to a :class:`~.executors.TrialExecutor`, which runs it where it runs (this
+process, a Ray task) and reports its :class:`~.results.TrialResult`.
+:func:`run_trial` is one trial with its recording, wherever it runs.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from algorithmic_efficiency.training.results import (
     trial_from_info,
 )
 from algorithmic_efficiency.training.trainer import train_once
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 
 
 def _finish_trial(recorder: Any, trial_log: Any, result: TrialResult) -> None:
@@ -30,59 +38,44 @@ def _finish_trial(recorder: Any, trial_log: Any, result: TrialResult) -> None:
         trial_log.close()
 
 
-def score_submission_on_workload(
-    workload: spec.Workload,
-    workload_name: str,
-    framework: str,
-    submission: Any,
-    trials: Sequence[dict[str, Any] | None],
-    rng_seed: int,
-    data_dir: str | None = None,
+def trial_specs(
+    sweep_spec: TrialSpec, trials: Sequence[dict[str, Any] | None], rng_seed: int
+) -> list[TrialSpec]:
+    """One spec per trial (``run_idx`` from 1), each with its seed derived from `rng_seed`."""
+    return [
+        sweep_spec.for_trial(run_idx, hyperparameters, trial_seed(rng_seed, run_idx))
+        for run_idx, hyperparameters in enumerate(trials, start=1)
+    ]
+
+
+def run_sweep(
+    executor: Any,
+    specs: Sequence[TrialSpec],
     recorder: Any = None,
     skip: Sequence[int] = (),
     progress: Callable[[str], None] = logging.info,
-    **train_kwargs: Any,
 ) -> SweepResult:
-    """Runs every trial (``run_idx`` from 1) and scores the sweep.
+    """Runs every trial not in `skip` on `executor` and scores the sweep.
 
     Args:
-      trials: one hyperparameter dict per trial (``None`` for self-tuning).
-      rng_seed: the sweep's seed; trial ``i`` gets ``derive_seed(rng_seed, 'trial', i)``.
-      recorder: a ``recording.recorder.Recorder`` or ``None`` (record nothing).
+      executor: a :class:`~.executors.TrialExecutor` (entered by the caller).
+      specs: the sweep's trials, in ``run_idx`` order (:func:`trial_specs`).
+      recorder: a ``recording.recorder.Recorder`` or ``None``: where finished trials
+        are read back from.
       skip: trials already finished (``--resume``); read back from the recorder.
-      **train_kwargs: passed to :func:`~.trainer.train_once` (caps, clock).
     """
-    results: list[TrialResult] = []
-    for run_idx, hyperparameters in enumerate(trials, start=1):
-        if run_idx in skip:
-            progress(f'{workload_name} trial {run_idx}/{len(trials)}: finished earlier, skipped')
+    done: dict[int, TrialResult] = {}
+    for trial in specs:
+        if trial.run_idx in skip:
+            progress(f'{trial.workload_name} trial {trial.run_idx}/{len(specs)}: '
+                     'finished earlier, skipped')
             # Only rank 0 of several processes has the files (and the recorder).
-            info = recorder.trial_info(run_idx) if recorder else {'run_idx': run_idx}
-            results.append(trial_from_info(info))
-            continue
-        seed = trial_seed(rng_seed, run_idx)
-        progress(
-            f'{workload_name} trial {run_idx}/{len(trials)}: seed {seed}, '
-            f'hyperparameters {hyperparameters}'
-        )
-        result = run_trial(
-            workload,
-            workload_name,
-            framework,
-            submission,
-            hyperparameters,
-            run_idx,
-            seed,
-            data_dir=data_dir,
-            recorder=recorder,
-            progress=progress,
-            **train_kwargs,
-        )
-        results.append(result)
-        if result.disk_error is not None:
-            # Every later trial would fail the same way: stop; --resume continues.
-            raise result.disk_error
-    return SweepResult(results)
+            info = recorder.trial_info(trial.run_idx) if recorder else {'run_idx': trial.run_idx}
+            done[trial.run_idx] = trial_from_info(info)
+        else:
+            executor.submit(trial)
+    done.update(executor.results())
+    return SweepResult([done[i] for i in sorted(done)])
 
 
 def trial_seed(rng_seed: int, run_idx: int) -> int:
@@ -92,42 +85,24 @@ def trial_seed(rng_seed: int, run_idx: int) -> int:
 
 def run_trial(
     workload: spec.Workload,
-    workload_name: str,
-    framework: str,
     submission: Any,
-    hyperparameters: dict[str, Any] | None,
-    run_idx: int,
-    seed: int,
-    data_dir: str | None = None,
+    trial: TrialSpec,
     recorder: Any = None,
-    progress: Callable[[str], None] = logging.info,
-    processes: Any = None,
-    **train_kwargs: Any,
+    hooks: TrialHooks | None = None,
 ) -> TrialResult:
     """One trial, recorded through `recorder` (``start_trial``/``finish_trial``) if given.
 
-    The loop above runs it for each trial; a Ray task runs it for its one trial.
-    With several processes (``processes``), all run it together and agree on
-    its result before rank 0 records it.
+    An executor runs it for each trial it is given (in this process or in a
+    Ray task). With several processes (``hooks.processes``), all run it
+    together and agree on its result before rank 0 records it.
     """
-    processes = processes or SingleProcess()
-    trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
+    hooks = hooks or TrialHooks()
+    processes = hooks.processes or SingleProcess()
+    trial_log = (recorder.start_trial(trial.run_idx, trial.hyperparameters, trial.seed)
+                 if recorder else None)
     try:
         processes.begin_trial()
-        result = train_once(
-            workload,
-            workload_name,
-            framework,
-            submission,
-            hyperparameters,
-            run_idx,
-            seed,
-            data_dir=data_dir,
-            trial_log=trial_log,
-            progress=progress,
-            processes=processes,
-            **train_kwargs,
-        )
+        result = train_once(workload, submission, trial, trial_log, hooks)
         # Lets go of the trial's communicators first: a process still waiting
         # in one of them then fails at once instead of at its timeout.
         result = finish_trial(processes, result)

@@ -228,7 +228,7 @@ def _guarded(title: str, fn, *args) -> None:
         st.error(f'{title} failed: {type(e).__name__}: {e}')
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> None:  # noqa: C901  one Streamlit page, top to bottom
     """Renders the page for the command-line `argv` (the arguments after ``--``)."""
     st.set_page_config(page_title='Runs dashboard', layout='wide')
     args, problems = parse_args(argv)

@@ -181,7 +181,9 @@ def parse_override(item: Any, where: str, warnings: list[str]) -> tuple[str, Any
     return parsed if parsed[0] else None
 
 
-def _read_result_files(job_dir: str, warnings: list[str]) -> dict[str, Any]:
+def _read_result_files(  # noqa: C901  one warning per kind of unreadable file
+    job_dir: str, warnings: list[str]
+) -> dict[str, Any]:
     """Scalars of the job's top-level ``*.json`` objects and numeric ``*.npy`` files.
 
     JSON: every number, bool or string of an object (nested keys as ``a.b``).
@@ -275,7 +277,9 @@ def _hydra_other(hydra_cfg: Any) -> dict[str, Any]:
     return other
 
 
-def _job_values(job: str, patterns: list[str], sweep_overrides, warnings) -> tuple[dict, Any]:
+def _job_values(  # noqa: C901  each Hydra file is optional, each absence a warning
+    job: str, patterns: list[str], sweep_overrides, warnings
+) -> tuple[dict, Any]:
     """One job's cells, and its parsed hydra.yaml (for its number)."""
     hdir = os.path.join(job, HYDRA_DIR)
     hydra_cfg = _read_yaml(os.path.join(hdir, 'hydra.yaml'), warnings)
