@@ -14,8 +14,7 @@ import os
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.search import seeds
-from algorithmic_efficiency.search import spaces
+from algorithmic_efficiency.search import seeds, spaces
 from algorithmic_efficiency.sweep import devices, studies
 from algorithmic_efficiency.sweep.config import (
     CheckedInputs,
