@@ -34,7 +34,6 @@ import dataclasses
 import logging
 import math
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,7 +41,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import rows, submission_api
+from algorithmic_efficiency.training import error_text, rows, submission_api
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
@@ -359,13 +358,12 @@ def train_once(
         # after a SystemExit (sys.exit() in a submission) or a GeneratorExit.
         result.status = TrialStatus.FAILED
         result.stop_reason = StopReason.ERROR
-        first_line = (str(e).strip().splitlines() or [''])[0]
-        result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
+        result.error = error_text.describe(e)  # never raises, whatever str(e) does
         if files.is_disk_full(e):  # the sweep stops after this trial (training.trials)
             result.stop_reason = StopReason.DISK_FULL
             result.error = f'disk full writing {e.filename or "a file"}'
             result.disk_error = e
-        result.traceback = traceback.format_exc()
+        result.traceback = error_text.format_traceback(e)
         result.global_step = trial.state.step  # the step reached; the time as of the last eval
         progress(f'{workload_name} trial {run_idx} FAILED: {result.error}')
     finally:
