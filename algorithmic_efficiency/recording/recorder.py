@@ -35,7 +35,7 @@ from algorithmic_efficiency.layout import (
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
-from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
+from algorithmic_efficiency.recording import redact, resume_checks, sysinfo, trial_context, writers
 from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.recording.submission_metrics import SubmissionMetricsLogger
 from algorithmic_efficiency.storage import files
@@ -341,18 +341,10 @@ class Recorder:
         os.makedirs(self.workload_dir, exist_ok=True)
         if self.mode != 'resume':
             return set()
-        return {
-            idx
-            for idx in self.existing_runs()
-            if (self.trial_info(idx) or {}).get('status') in spec.FINISHED_STATUSES
-        }
+        return resume_checks.finished_trials(self.workload_dir, self.existing_runs())
 
     def trial_info(self, run_idx: int) -> dict[str, Any] | None:
-        path = os.path.join(self.run_dir(run_idx), TRIAL_FILE)
-        try:
-            return files.read_json(path)
-        except (OSError, ValueError):
-            return None
+        return resume_checks.read_trial_json(os.path.join(self.run_dir(run_idx), TRIAL_FILE))
 
     # --- Sweep files.
     def write_metadata(self, metadata: dict[str, Any]) -> None:
