@@ -15,7 +15,7 @@ from typing import Any
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.search import spaces as search
-from algorithmic_efficiency.sweep import devices
+from algorithmic_efficiency.sweep import devices, same_sweep
 from algorithmic_efficiency.sweep.config import (
     CheckedInputs,
     RunConfig,
@@ -107,6 +107,7 @@ def _sweep_seed(
                 'resumed sweep\'s; resume with the same file or use a new --log_dir'
             )
         _check_same_budget(config, previous)
+        same_sweep.check_same_submission(config, previous)
         rng_seed = previous.get('rng_seed')
     if rng_seed is None:
         rng_seed = seeds.draw_seed()
