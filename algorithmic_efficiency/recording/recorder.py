@@ -35,7 +35,14 @@ from algorithmic_efficiency.layout import (
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
-from algorithmic_efficiency.recording import redact, resume_checks, sysinfo, trial_context, writers
+from algorithmic_efficiency.recording import (
+    overwrite_guard,
+    redact,
+    resume_checks,
+    sysinfo,
+    trial_context,
+    writers,
+)
 from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.recording.submission_metrics import SubmissionMetricsLogger
 from algorithmic_efficiency.storage import files
@@ -307,6 +314,8 @@ class Recorder:
 
     def check(self) -> None:
         """Refuses, without touching anything, a directory the mode can't use."""
+        if self.mode == 'overwrite':
+            overwrite_guard.check_overwritable(self.workload_dir)
         has_output = bool(self.existing_runs()) or os.path.exists(
             os.path.join(self.workload_dir, METADATA_FILE)
         )
