@@ -41,7 +41,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import error_text, rows, submission_api
+from algorithmic_efficiency.training import error_text, rows, submission_api, watchdog
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
@@ -343,7 +343,8 @@ def train_once(
             properties=properties,
         )
         timer = make_timer(processes, workload.sync_device, clock)
-        stop_reason = trial.run(inputs, schedule, timer, columns)
+        with watchdog.watch(timer, budget) as timer:  # a submission that never returns
+            stop_reason = trial.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except KeyboardInterrupt:
