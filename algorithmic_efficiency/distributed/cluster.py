@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from algorithmic_efficiency.distributed import address as ray_address
+
 INSTALL_HINT = "pip install -c constraints.txt -e '.[ray]'"
 NODE_ID_COLUMN = 'node.id'
 # The hardware of a node as metadata.json's "nodes" lists it (sysinfo's and gpu_info's keys).
@@ -112,6 +114,8 @@ def connect(address: str) -> Iterator[Any]:
     if address == 'local':
         start_local()
     else:
+        if address != 'auto':
+            ray_address.probe(address)  # seconds, not Ray's minutes of retries
         if _is_loopback_address(address):
             loopback_only()
         try:
