@@ -12,6 +12,7 @@ import math
 import os
 from typing import Any
 
+from algorithmic_efficiency.search import space_file
 from algorithmic_efficiency.search.space import (
     DIMENSION_KEYS,
     FEASIBLE_KEY,
@@ -280,6 +281,7 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
         (message gives line and column), or is not a valid search space.
     """
     source = os.fspath(path)
+    space_file.check_file(source)  # a FIFO, a device, a huge file: refused before reading
     try:
         with open(source, encoding='utf-8-sig') as f:
             text = f.read()
@@ -313,6 +315,7 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
             f'{source}: nested more than {MAX_DEPTH} levels deep; a search space is an '
             'object of dimensions (or a list of trials) holding flat values')
     _check_duplicate_keys(obj, duplicates, source)
+    space_file.check_size(obj, source)
     return parse_search_space(obj, source=source)
 
 
