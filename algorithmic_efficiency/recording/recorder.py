@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency import host_identity, layout, spec
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
     METADATA_FILE,
@@ -265,6 +265,7 @@ class Recorder:
         # (--tensorboard), else None.
         self.tensorboard_hparams = tensorboard_hparams
         self._lock = SweepLock(self.workload_dir)
+        self._host_salt = host_identity.new_salt()  # per sweep run: ids unlinkable across sweeps
         # Where RAPL's counters are (a fake sysfs tree in tests).
         self.rapl_root = rapl_root
 
@@ -418,7 +419,8 @@ class Recorder:
             'seed': seed,
             'started': time.time(),
             # Who runs it: status tells a live trial from a killed one (stale) by these.
-            'host_id': layout.host_id(),  # hashed: files never name the machine
+            'host_id': layout.host_id(salt=self._host_salt),  # keyed hash: names no machine
+            'host_salt': self._host_salt,
             'pid': os.getpid(),
             'heartbeat_interval_sec': HEARTBEAT_INTERVAL_SEC,
         }
