@@ -27,7 +27,7 @@ if __name__ == '__main__' and not __package__:
 from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
-from algorithmic_efficiency.recording import console  # noqa: E402
+from algorithmic_efficiency.recording import console, redact  # noqa: E402
 from algorithmic_efficiency.search import spaces as search  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
@@ -152,15 +152,17 @@ def main(argv: list[str]) -> int:
     try:
         return sweep.run(sweep.RunConfig(**{name: getattr(FLAGS, name) for name in RUNNER_FLAGS}))
     except ValueError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, ...
-        print(f'submission_runner: error: {e}', file=sys.stderr)
+        print(f'submission_runner: error: {redact.redact_paths(str(e))}', file=sys.stderr)
         return 2
     except OSError as e:
         if files.is_disk_full(e):
-            print(f'submission_runner: error: the disk is full (writing {e.filename}); free '
+            print('submission_runner: error: the disk is full (writing '
+                  f'{redact.display_path(e.filename)}); free '
                   'space, then continue the sweep with --resume', file=sys.stderr)
             return 1
         # e.g. a --log_dir this user can't write
-        print(f'submission_runner: error: {e}; check the path exists and is writable',
+        print(f'submission_runner: error: {redact.redact_paths(str(e))}; check the path '
+              'exists and is writable',
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -72,3 +72,46 @@ def test_metadata_json_names_no_host(sweep_dir):
     text = (sweep_dir / 'mnist_pytorch' / 'metadata.json').read_text()
     assert HOST not in text
     json.loads(text)
+
+
+# --- Item 13: no user name from a git branch or a home path.
+def test_a_branch_named_after_its_user_is_recorded_without_the_name(tmp_path, monkeypatch):
+    from algorithmic_efficiency.recording import sysinfo
+
+    repo = tmp_path / 'repo'
+    repo.mkdir()
+    git = ['git', '-C', str(repo), '-c', 'user.name=x', '-c', 'user.email=x@example.invalid']
+    subprocess.run([*git, 'init', '-q', '-b', 'Alice.Smith/lr-warmup'], check=True)
+    subprocess.run([*git, 'commit', '-q', '--allow-empty', '-m', 'x'], check=True)
+    monkeypatch.setenv('LOGNAME', 'alice.smith')
+    monkeypatch.setenv('HOME', str(tmp_path / 'alice.smith'))
+    assert sysinfo._git_metadata(str(repo))['git_branch'] == '<user>/lr-warmup'
+
+
+def test_console_and_errors_show_home_as_tilde(tmp_path):
+    from sweeps import ROOT, runner_env
+
+    home = tmp_path / 'home' / 'alice'
+    log_dir = home / 'logs'
+    (log_dir / 'mnist_pytorch' / 'run_1').mkdir(parents=True)  # "already holds runs"
+    env = dict(runner_env(), HOME=str(home))
+    from hostile import args
+
+    proc = subprocess.run([sys.executable, '-m', 'algorithmic_efficiency.submission_runner',
+                           *args(log_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    assert str(home) not in proc.stderr + proc.stdout
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        'submission_runner: error: ~/logs/mnist_pytorch already holds runs')
+
+
+def test_compact_console_lines_show_home_as_tilde(monkeypatch, tmp_path):
+    import logging
+
+    from algorithmic_efficiency.recording import console
+
+    monkeypatch.setenv('HOME', str(tmp_path))
+    record = logging.LogRecord('root', logging.INFO, 'x', 1, 'Summary files in %s',
+                               (str(tmp_path / 'logs' / 'summary'),), None)
+    assert console.CompactFormatter().format(record).endswith('Summary files in ~/logs/summary')
