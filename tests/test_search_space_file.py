@@ -61,3 +61,21 @@ def test_dev_zero_from_the_cli_is_exit_2_one_line(tmp_path):
         'submission_runner: error: /dev/zero: is a device, not a search space file; give the '
         'path of a JSON file')
     assert not (tmp_path / 'logs').exists()
+
+
+@pytest.mark.parametrize('bound', [1e308, 2**53 + 2, -1e20])
+def test_an_int_dimension_beyond_2_53_is_refused_at_validation(bound, tmp_path):
+    path = tmp_path / 'space.json'
+    low, high = (bound, 0) if bound < 0 else (0, bound)
+    path.write_text(json.dumps({'n': {'min': low, 'max': high, 'type': 'int'}}))
+    with pytest.raises(SearchSpaceError, match=r"'type' 'int' needs bounds within \+-2\*\*53"):
+        parsing.load_search_space(str(path))
+
+
+def test_an_int_dimension_at_2_53_draws_exact_integers(tmp_path):
+    from algorithmic_efficiency.search import spaces
+
+    path = tmp_path / 'space.json'
+    path.write_text(json.dumps({'n': {'min': 0, 'max': 2**53, 'type': 'int'}}))
+    trials = spaces.generate_trials(parsing.load_search_space(str(path)), 5, 1, 'halton')
+    assert all(isinstance(t['n'], int) and 0 <= t['n'] <= 2**53 for t in trials)

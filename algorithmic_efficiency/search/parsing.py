@@ -151,6 +151,9 @@ def _parse_dimension(name: str, spec: Any, report: Reporter) -> Dimension:
                     repr(name), f"'type' 'int' needs whole-number bounds, "
                     f'got {key!r} {value!r}; round it or use '
                     "'type': 'float'")
+        problem = space_file.int_bounds_problem(low, high)
+        if problem:
+            raise report.error(repr(name), problem)
         low, high = int(low), int(high)
     else:
         low, high = float(low), float(high)

@@ -19,6 +19,9 @@ from algorithmic_efficiency.search.space import SearchSpaceError
 MAX_BYTES = 1 << 20  # 1 MiB: the peer's largest published space is ~2 KB
 MAX_HYPERPARAMETERS = 1_000
 MAX_TRIALS = 100_000
+# An int dimension's bounds: integers a float (and so every JSON reader, pandas' columns and
+# the Halton draw) holds exactly. 1e308 passed, and every trial then failed with OverflowError.
+MAX_INT_BOUND = 2**53
 
 
 def check_file(source: str) -> None:
@@ -52,3 +55,12 @@ def check_size(obj: Any, source: str) -> None:
     if isinstance(obj, list) and len(obj) > MAX_TRIALS:
         raise SearchSpaceError(
             f'{source}: {len(obj):,} trials listed, more than {MAX_TRIALS:,}; list fewer')
+
+
+def int_bounds_problem(low: float, high: float) -> str | None:
+    """Why an int dimension's bounds can't be drawn from (None: they can)."""
+    for key, value in (('min', low), ('max', high)):
+        if abs(value) > MAX_INT_BOUND:
+            return (f"'type' 'int' needs bounds within +-2**53 ({MAX_INT_BOUND:,}), got {key!r} "
+                    f"{value!r}; use 'type': 'float' for larger values")
+    return None
