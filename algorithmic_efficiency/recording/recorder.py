@@ -39,6 +39,7 @@ from algorithmic_efficiency.recording import (
     overwrite_guard,
     redact,
     resume_checks,
+    std_streams,
     sysinfo,
     trial_context,
     writers,
@@ -181,6 +182,7 @@ class TrialRecorder:
             self._telemetry[energy_meter.COLUMN] = self._energy.end()
 
     def record_eval(self, row: dict[str, Any]) -> None:
+        std_streams.restore()  # before opening files: a closed stdout must not become one
         self.writer.write_row({**row, **self._telemetry, **self._extra})
         self.rows_written += 1
         if energy_meter.COLUMN in self._telemetry:
@@ -197,6 +199,7 @@ class TrialRecorder:
         """
         if self._info is None or not self._open:
             return
+        std_streams.restore()
         path = os.path.join(self.run_dir, TRIAL_FILE)
         try:  # what is there now: a Ray driver adds node.id, attempt, ... after the start
             info = files.read_json(path)

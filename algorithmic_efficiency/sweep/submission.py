@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from algorithmic_efficiency import compat, spec
+from algorithmic_efficiency.recording import std_streams
 from algorithmic_efficiency.sweep import submission_import
 from algorithmic_efficiency.sweep.config import UsageError
 
@@ -28,7 +29,9 @@ def load_submission(path: str, framework: str | None = None) -> Any:
     if pmap_line is not None:
         raise UsageError(compat.checks.pmap_message(path, pmap_line))
     compat.prepare(framework)  # `import algoperf` resolves (unless the real one is installed)
+    std_streams.protect()  # a submission that closes stdout can't make it one of our files
     module = submission_import.import_submission(path, UsageError)
+    std_streams.restore()
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(
