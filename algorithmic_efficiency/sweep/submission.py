@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from algorithmic_efficiency import compat, spec
-from algorithmic_efficiency.recording import std_streams
+from algorithmic_efficiency.recording import std_streams, working_dir
 from algorithmic_efficiency.sweep import submission_import
 from algorithmic_efficiency.sweep.config import UsageError
 
@@ -30,8 +30,10 @@ def load_submission(path: str, framework: str | None = None) -> Any:
         raise UsageError(compat.checks.pmap_message(path, pmap_line))
     compat.prepare(framework)  # `import algoperf` resolves (unless the real one is installed)
     std_streams.protect()  # a submission that closes stdout can't make it one of our files
+    working_dir.remember()  # nor move a relative --log_dir with os.chdir
     module = submission_import.import_submission(path, UsageError)
     std_streams.restore()
+    working_dir.restore()
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.recording import std_streams
+from algorithmic_efficiency.recording import std_streams, working_dir
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
 from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
@@ -133,6 +133,7 @@ def run_trial(
         # in one of them then fails at once instead of at its timeout.
         result = finish_trial(processes, result)
         std_streams.restore()  # the submission may have closed stdout/stderr
+        working_dir.restore()  # or changed the working directory
     except TrialInterrupted as interrupted:  # Ctrl-C: record it, then stop the sweep
         if recorder:
             _finish_trial(recorder, trial_log, interrupted.result)
