@@ -309,6 +309,7 @@ class Recorder:
             problem = f'is not valid JSON ({e})'
         else:
             if isinstance(obj, dict):
+                resume_checks.check_metadata(obj, path)  # a seed, a search space: or one line
                 return obj
             problem = f'holds a JSON {type(obj).__name__}, not an object'
         raise LogDirError(
@@ -320,6 +321,8 @@ class Recorder:
         """Refuses, without touching anything, a directory the mode can't use."""
         if self.mode == 'overwrite':
             overwrite_guard.check_overwritable(self.workload_dir)
+        if self.mode == 'resume':
+            resume_checks.check_run_dirs(self.workload_dir)
         has_output = bool(self.existing_runs()) or os.path.exists(
             os.path.join(self.workload_dir, METADATA_FILE)
         )

@@ -25,12 +25,14 @@ import time
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.layout import METRICS_FILE, TRIAL_FILE
+from algorithmic_efficiency.layout import METRICS_FILE, RUN_DIR_RE, TRIAL_FILE, LogDirError
 from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
 # Process deaths of one trial after which --resume stops re-running it.
 MAX_PROCESS_DEATHS = 2
+# A sweep seed's range (sweep.flag_checks.MAX_SEED, as --rng_seed).
+MAX_SEED = 2**64 - 1
 # metrics.csv larger than this is not read to the end: its first row is enough.
 _HEADER_BYTES = 1 << 20
 
@@ -114,3 +116,34 @@ def _give_up(run_dir: str, info: dict[str, Any]) -> bool:
     files.write_json(os.path.join(run_dir, TRIAL_FILE), files.strict_json(info))
     _log.warning('run_%s: %s', os.path.basename(run_dir).partition('_')[2], error)
     return True
+
+
+def check_metadata(metadata: dict[str, Any], path: str) -> None:
+    """Refuses a metadata.json whose seed or search space can't resume the sweep.
+
+    Raises:
+      LogDirError: naming the file, the key, its value and the fix.
+    """
+    fix = ('restore the file (e.g. from a backup), or start afresh with --overwrite or '
+           'another --log_dir')
+    if 'rng_seed' not in metadata:
+        raise LogDirError(f'{path} has no rng_seed, so the trials\' seeds are unknown; {fix}')
+    seed = metadata['rng_seed']
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise LogDirError(
+            f'{path}: rng_seed {seed!r} is not a seed (an integer in [0, 2**64-1]); {fix}')
+    if 'search_space' not in metadata:
+        raise LogDirError(
+            f'{path} has no search_space, so the trials\' hyperparameters are unknown; {fix}')
+
+
+def check_run_dirs(workload_dir: str) -> None:
+    """Refuses, before anything is written, a run_<N> that is not a folder."""
+    if not os.path.isdir(workload_dir):
+        return
+    for name in sorted(os.listdir(workload_dir)):
+        path = os.path.join(workload_dir, name)
+        if RUN_DIR_RE.match(name) and not os.path.isdir(path):
+            raise LogDirError(
+                f'{path} is a file, not a trial\'s folder; move it away (or start afresh with '
+                '--overwrite or another --log_dir)')
