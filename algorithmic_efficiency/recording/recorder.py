@@ -42,6 +42,7 @@ from algorithmic_efficiency.recording import (
     std_streams,
     sysinfo,
     trial_context,
+    trial_end,
     writers,
 )
 from algorithmic_efficiency.recording.lock import SweepLock
@@ -470,6 +471,8 @@ class Recorder:
                 'finished': time.time(),
             }
         )
+        if not result.evals:  # ended by someone else (a lost task): the rows tell where it got
+            info = trial_end.from_rows(trial.run_dir, info)
         # Strict JSON: a diverged trial's NaN loss is null (with its text beside it).
         files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), files.strict_json(info))
         if result.traceback:

@@ -26,6 +26,7 @@ from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.layout import METRICS_FILE, RUN_DIR_RE, TRIAL_FILE, LogDirError
+from algorithmic_efficiency.recording import trial_end
 from algorithmic_efficiency.storage import files
 
 _log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def _give_up(run_dir: str, info: dict[str, Any]) -> bool:
              'a crash, SIGKILL or out of memory); not re-run: delete its folder to try again')
     info.update({'status': spec.TrialStatus.FAILED, 'stop_reason': spec.StopReason.ERROR,
                  'error': error, 'finished': time.time()})
+    info = trial_end.from_rows(run_dir, info)  # where it got, from its rows
     files.write_json(os.path.join(run_dir, TRIAL_FILE), files.strict_json(info))
     _log.warning('run_%s: %s', os.path.basename(run_dir).partition('_')[2], error)
     return True
