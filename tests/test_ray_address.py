@@ -53,3 +53,29 @@ def test_runner_with_a_closed_ray_port_exits_2_in_one_line(tmp_path):
         "submission_runner: error: --ray_address '127.0.0.1:")
     assert 'Traceback' not in proc.stderr
     assert time.monotonic() - start < 170
+
+
+FORK_EXEC = (
+    'import subprocess, sys, warnings\n'
+    'warnings.simplefilter("default")\n'
+    'import jax\n'
+    'jax.numpy.zeros(1).block_until_ready()  # backends up: JAX\'s fork hook installed\n'
+    '{quiet}'
+    'subprocess.run(["true"], preexec_fn=lambda: None, check=True)  # as Ray starts its servers\n'
+)
+
+
+def test_jax_fork_warning_is_silenced_for_ray_fork_exec_only():
+    from pyrun import run_python
+
+    loud = run_python(FORK_EXEC.format(quiet=''))
+    assert 'os.fork() was called' in loud.stderr  # the warning every Ray sweep printed
+    quiet = run_python(FORK_EXEC.format(
+        quiet='from algorithmic_efficiency.distributed import cluster\ncluster.import_ray()\n'))
+    assert quiet.returncode == 0, quiet.stderr
+    assert 'os.fork() was called' not in quiet.stderr
+    bare = run_python(FORK_EXEC.format(
+        quiet='from algorithmic_efficiency.distributed import address\n'
+              'address.quiet_fork_exec_warning()\n'
+              'import os\nif os.fork() == 0:\n    os._exit(0)\n'))
+    assert 'os.fork() was called' in bare.stderr  # a bare fork still warns

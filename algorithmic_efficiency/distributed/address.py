@@ -53,3 +53,18 @@ def probe(address: str, timeout_sec: float = CONNECT_TIMEOUT_SEC) -> None:
         f"--ray_address '{address}': no Ray cluster answers ({why}); start one with: "
         'ray start --head, or use --ray_address=local'
     )
+
+
+def quiet_fork_exec_warning() -> None:
+    """Silences JAX's "os.fork() was called" warning for a fork that execs at once.
+
+    Ray starts its processes with ``subprocess`` and a ``preexec_fn``, which
+    runs Python's fork hooks, and JAX's hook warns of a deadlock on every Ray
+    sweep. A fork followed by ``exec`` runs no JAX code in the child, so the
+    warning is wrong there; it is silenced only when raised from
+    ``subprocess`` (a bare ``os.fork`` elsewhere still warns).
+    """
+    import warnings  # pylint: disable=import-outside-toplevel
+
+    warnings.filterwarnings('ignore', message=r'os\.fork\(\) was called', category=RuntimeWarning,
+                            module='subprocess')

@@ -38,6 +38,7 @@ _CLUSTER_ENV = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'
 
 def import_ray() -> Any:
     """The ``ray`` module, or a one-line ``ValueError`` naming the install command."""
+    ray_address.quiet_fork_exec_warning()  # Ray's fork+exec is not the fork JAX warns of
     try:
         import ray  # noqa: PLC0415  (only Ray sweeps need it)
     except ModuleNotFoundError as e:
