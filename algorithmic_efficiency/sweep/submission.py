@@ -7,7 +7,7 @@ from typing import Any
 
 from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording import std_streams, working_dir
-from algorithmic_efficiency.sweep import submission_import
+from algorithmic_efficiency.sweep import submission_framework, submission_import
 from algorithmic_efficiency.sweep.config import UsageError
 
 
@@ -34,6 +34,7 @@ def load_submission(path: str, framework: str | None = None) -> Any:
     module = submission_import.import_submission(path, UsageError)
     std_streams.restore()
     working_dir.restore()
+    submission_framework.check(module, path, framework)  # a JAX submission on a PyTorch workload
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(
