@@ -3,6 +3,7 @@ trial.json that is not an object, and a trial whose process keeps dying."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -82,21 +83,23 @@ def test_a_trial_that_died_twice_is_marked_failed_and_skipped(tmp_path):
     assert not (run1 / 'attempt-2.trial.json').exists()
 
 
+# A real process death (os._exit is turned into a failed trial by training.exit_guard).
 DIES_IN_TRIAL_1 = '''
 import os as _os
+import signal as _signal
 from algorithmic_efficiency.recording import trial_context as _tc
 _update = update_params
 
 def update_params(workload, params, types, state, hp, batch, loss_type, opt_state, evals,
                   step, rng):
     if _tc.current_trial_dir().endswith('run_1'):
-        _os._exit(7)
+        _os.kill(_os.getpid(), _signal.SIGKILL)
     return _update(workload, params, types, state, hp, batch, loss_type, opt_state, evals,
                    step, rng)
 '''
 
 
-def test_os_exit_in_a_trial_twice_then_resume_finishes_the_sweep(tmp_path):
+def test_sigkill_in_a_trial_twice_then_resume_finishes_the_sweep(tmp_path):
     log_dir = tmp_path / 'logs'
     path = submission(tmp_path, DIES_IN_TRIAL_1)
     cmd = [sys.executable, '-m', 'algorithmic_efficiency.submission_runner',
@@ -106,8 +109,8 @@ def test_os_exit_in_a_trial_twice_then_resume_finishes_the_sweep(tmp_path):
         return subprocess.run([*cmd, *extra], cwd=ROOT, capture_output=True, text=True,
                               timeout=300)
 
-    assert run().returncode == 7
-    assert run('--resume').returncode == 7  # the second death
+    assert run().returncode == -signal.SIGKILL
+    assert run('--resume').returncode == -signal.SIGKILL  # the second death
     proc = run('--resume')
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert 'died 2 times' in proc.stderr

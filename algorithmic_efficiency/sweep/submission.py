@@ -9,6 +9,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording import std_streams, working_dir
 from algorithmic_efficiency.sweep import submission_framework, submission_import
 from algorithmic_efficiency.sweep.config import UsageError
+from algorithmic_efficiency.training import exit_guard
 
 
 def load_submission(path: str, framework: str | None = None) -> Any:
@@ -31,7 +32,8 @@ def load_submission(path: str, framework: str | None = None) -> Any:
     compat.prepare(framework)  # `import algoperf` resolves (unless the real one is installed)
     std_streams.protect()  # a submission that closes stdout can't make it one of our files
     working_dir.remember()  # nor move a relative --log_dir with os.chdir
-    module = submission_import.import_submission(path, UsageError)
+    with exit_guard.guard():  # os._exit at import: one line, not a silent exit
+        module = submission_import.import_submission(path, UsageError)
     std_streams.restore()
     working_dir.restore()
     submission_framework.check(module, path, framework)  # a JAX submission on a PyTorch workload

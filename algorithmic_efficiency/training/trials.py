@@ -10,6 +10,7 @@ from algorithmic_efficiency import spec
 from algorithmic_efficiency.recording import std_streams, working_dir
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.training import exit_guard
 from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
 from algorithmic_efficiency.training.results import (
     SweepResult,
@@ -115,20 +116,21 @@ def run_trial(
     trial_log = recorder.start_trial(run_idx, hyperparameters, seed) if recorder else None
     try:
         processes.begin_trial()
-        result = train_once(
-            workload,
-            workload_name,
-            framework,
-            submission,
-            hyperparameters,
-            run_idx,
-            seed,
-            data_dir=data_dir,
-            trial_log=trial_log,
-            progress=progress,
-            processes=processes,
-            **train_kwargs,
-        )
+        with exit_guard.guard():  # the submission's os._exit fails the trial, not the runner
+            result = train_once(
+                workload,
+                workload_name,
+                framework,
+                submission,
+                hyperparameters,
+                run_idx,
+                seed,
+                data_dir=data_dir,
+                trial_log=trial_log,
+                progress=progress,
+                processes=processes,
+                **train_kwargs,
+            )
         # Lets go of the trial's communicators first: a process still waiting
         # in one of them then fails at once instead of at its timeout.
         result = finish_trial(processes, result)
