@@ -29,3 +29,13 @@ def test_chdir_at_import_does_not_move_a_relative_log_dir(tmp_path):
     assert sorted(os.listdir(wdir / 'run_1')) >= ['metrics.csv', 'trial.json']
     assert not (tmp_path / 'elsewhere' / 'logs').exists()
     assert json.loads((wdir / 'metadata.json').read_text())['log_dir'] == 'logs'
+
+
+def test_each_sweep_remembers_its_own_working_directory(tmp_path, monkeypatch):
+    from algorithmic_efficiency.recording import working_dir
+
+    working_dir.remember()  # an earlier sweep of this program, elsewhere
+    monkeypatch.chdir(tmp_path)
+    working_dir.remember()  # this sweep's
+    assert working_dir.restore() is False
+    assert os.getcwd() == str(tmp_path)

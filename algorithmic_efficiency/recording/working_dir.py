@@ -18,9 +18,8 @@ _remembered: list[str] = []
 
 
 def remember() -> None:
-    """Notes the current working directory (once: the runner's own)."""
-    if not _remembered:
-        _remembered.append(os.getcwd())
+    """Notes the current working directory: the sweep's own (each sweep of a program anew)."""
+    _remembered[:] = [os.getcwd()]
 
 
 def restore() -> bool:
