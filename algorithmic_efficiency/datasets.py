@@ -21,6 +21,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from algorithmic_efficiency.storage import writable
 from algorithmic_efficiency.workloads.download import (
     _URL_SCHEMES,
     DEFAULT_CIFAR10_MIRRORS,
@@ -95,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     data_dir = os.path.abspath(os.path.expanduser(args.data_dir))
+    why = writable.problem(data_dir, create=True)
+    if why:  # before any download: one line, not the first write's OSError
+        print(f'{parser.prog}: error: --data_dir {args.data_dir} cannot be written ({why}); '
+              'give a folder you can write', file=sys.stderr)
+        return 2
     try:
         report = download(data_dir, mirrors, args.timeout, progress=StderrProgress())
     except (DownloadError, OSError) as e:

@@ -141,11 +141,10 @@ TELEMETRY_ORDER = (
 SUBMISSION_ENERGY_COLUMN = 'energy.submission_joules'
 
 
-def host_id(hostname: str | None = None) -> str:
-    """This host as trial.json records it (``host_id``): a short hash, so no file names the
-    machine. The recorder writes it; ``status`` compares it to tell a dead local trial."""
-    import hashlib  # pylint: disable=import-outside-toplevel
-    import socket  # pylint: disable=import-outside-toplevel
+def host_id(hostname: str | None = None, salt: str = '') -> str:
+    """This host as trial.json records it (``host_id``): a keyed, salted hash, so no file
+    names the machine (:mod:`.host_identity`). The recorder writes it; ``status`` compares
+    it to tell a dead local trial."""
+    from algorithmic_efficiency import host_identity  # pylint: disable=import-outside-toplevel
 
-    name = socket.gethostname() if hostname is None else hostname
-    return hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
+    return host_identity.host_id(hostname, salt)

@@ -15,6 +15,7 @@ from algorithmic_efficiency.analysis import run_cli
 
 PROG = 'status'
 CLEAR = '\x1b[H\x1b[2J'  # cursor home, clear screen (ANSI)
+MAX_WATCH_SEC = 86_400.0
 
 
 def _positive(text: str) -> float:
@@ -24,6 +25,8 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f'must be positive, got {text}')
+    if value > MAX_WATCH_SEC:  # time.sleep overflows past ~9e9 s; a day is plenty
+        raise argparse.ArgumentTypeError(f'at most {MAX_WATCH_SEC:g} s (a day), got {text}')
     return value
 
 

@@ -29,7 +29,7 @@ from absl import app, flags  # noqa: E402
 
 from algorithmic_efficiency import sweep  # noqa: E402
 from algorithmic_efficiency.errors import AEError  # noqa: E402
-from algorithmic_efficiency.recording import console  # noqa: E402
+from algorithmic_efficiency.recording import console, redact  # noqa: E402
 from algorithmic_efficiency.search import spaces  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
@@ -154,12 +154,13 @@ def main(argv: list[str]) -> int:
     try:
         return sweep.run(sweep.RunConfig(**{name: getattr(FLAGS, name) for name in RUNNER_FLAGS}))
     except AEError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, UserPathError
-        print(f'submission_runner: error: {e}', file=sys.stderr)
+        print(f'submission_runner: error: {redact.redact_paths(str(e))}', file=sys.stderr)
         return 2
     except OSError as e:
         if not files.is_disk_full(e):
             raise  # not the user's input (theirs became UserPathError where opened): a bug
-        print(f'submission_runner: error: the disk is full (writing {e.filename}); free '
+        print('submission_runner: error: the disk is full (writing '
+              f'{redact.display_path(e.filename)}); free '
               'space, then continue the sweep with --resume', file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -41,6 +41,8 @@ def test_modes(tmp_path):
     for idx, status in [(1, 'complete'), (2, 'diverged'), (3, 'failed'), (4, 'running')]:
         os.makedirs(tmp_path / 'w' / f'run_{idx}', exist_ok=True)
         (tmp_path / 'w' / f'run_{idx}' / 'trial.json').write_text(json.dumps({'status': status}))
+        # --resume keeps a finished trial only with its rows (recording.resume_checks).
+        (tmp_path / 'w' / f'run_{idx}' / 'metrics.csv').write_text('global_step,loss\n1,0.5\n')
     os.makedirs(tmp_path / 'w' / 'run_5')  # started, nothing written
     rec = logging_utils.Recorder(str(tmp_path), 'w', mode='resume')
     assert rec.prepare() == {1, 2}

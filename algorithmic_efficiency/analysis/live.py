@@ -89,11 +89,17 @@ def _read_rows(path: str) -> list[dict[str, str]]:
         return []
     if dropped:
         csv_format.warn_partial(path, dropped, 'while reading')
-    reader = csv.reader(io.StringIO(data.decode('utf-8', errors='replace')))
-    header = next(reader, None)
-    if not header:
-        return []
-    rows = [dict(zip(header, r, strict=True)) for r in reader if len(r) == len(header)]
+    # newline='': a stray '\r' is a line end as csv means it, not a csv.Error (a traceback).
+    reader = csv.reader(io.StringIO(data.decode('utf-8', errors='replace'), newline=''))
+    rows: list[dict[str, str]] = []
+    try:
+        header = next(reader, None)
+        if not header:
+            return []
+        rows.extend(dict(zip(header, r, strict=True)) for r in reader if len(r) == len(header))
+    except csv.Error as e:
+        _log.warning('%s: not readable as CSV past row %d (%s); showing the rows before it',
+                     path, len(rows), e)
     return rows
 
 

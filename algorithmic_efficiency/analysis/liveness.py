@@ -32,9 +32,9 @@ STALE = 'stale'
 REMOTE_STALE_SEC = 3600.0  # another host's trial: no sign of life for an hour
 
 
-@functools.lru_cache(maxsize=1)
-def _hostname() -> str:
-    return host_id()
+@functools.lru_cache(maxsize=64)
+def _hostname(salt: str = '') -> str:
+    return host_id(salt=salt)
 
 
 def pid_alive(pid: int) -> bool:
@@ -65,7 +65,8 @@ def is_stale(info: dict[str, Any] | None, now: float | None = None) -> bool | No
     """
     if not isinstance(info, dict) or not isinstance(info.get('pid'), int):
         return None
-    if info.get('host_id') == _hostname():
+    salt = info.get('host_salt')
+    if info.get('host_id') == _hostname(salt if isinstance(salt, str) else ''):
         return not pid_alive(info['pid'])
     last = last_sign_of_life(info)
     now = time.time() if now is None else now

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from algorithmic_efficiency.distributed import address as ray_address
 from algorithmic_efficiency.errors import UsageError
 
 INSTALL_HINT = "pip install -c constraints.txt -e '.[ray]'"
@@ -38,6 +39,7 @@ _CLUSTER_ENV = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'
 
 def import_ray() -> Any:
     """The ``ray`` module, or a one-line ``ValueError`` naming the install command."""
+    ray_address.quiet_fork_exec_warning()  # Ray's fork+exec is not the fork JAX warns of
     try:
         import ray  # noqa: PLC0415  (only Ray sweeps need it)
     except ModuleNotFoundError as e:
@@ -114,6 +116,8 @@ def connect(address: str) -> Iterator[Any]:
     if address == 'local':
         start_local()
     else:
+        if address != 'auto':
+            ray_address.probe(address)  # seconds, not Ray's minutes of retries
         if _is_loopback_address(address):
             loopback_only()
         try:

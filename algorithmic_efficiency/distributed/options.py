@@ -10,6 +10,8 @@ import dataclasses
 import math
 import re
 
+from algorithmic_efficiency.distributed import address as ray_address
+
 STORAGE_MODES = ('shared', 'driver')
 # --trial_resources keys -> Ray's resource names.
 RESOURCE_KEYS = {'cpu': 'CPU', 'gpu': 'GPU'}
@@ -105,6 +107,7 @@ def check_options(
             f"--ray_address '{address}' is not local, auto or HOST:PORT "
             '(e.g. --ray_address=10.0.0.5:6379)'
         )
+    ray_address.check_port(address)
     if address.startswith('ray://'):
         raise ValueError(
             f"--ray_address '{address}': Ray Client (ray://) is not supported; run the "

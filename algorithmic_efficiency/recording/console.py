@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import time
 
+from algorithmic_efficiency.recording import redact
+
 # Loggers whose INFO lines are the runner's own (``logging.info`` logs to 'root').
 OWN_LOGGERS = ('root', 'absl', 'algorithmic_efficiency')
 MAX_FOREIGN_CHARS = 120  # another library's warning, cut to this
@@ -34,7 +36,8 @@ class CompactFormatter(logging.Formatter):
         text = record.getMessage()
         if record.exc_info:
             text += '\n' + self.formatException(record.exc_info)
-        return f'{stamp} {level}{text}'
+        # Paths as metadata.json shows them: relative to the working directory, else ~/...
+        return redact.redact_paths(f'{stamp} {level}{text}')
 
 
 class ChatterFilter(logging.Filter):

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from algorithmic_efficiency import layout, spec
+from algorithmic_efficiency import host_identity, layout, spec
 from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import (
     ERROR_FILE,
@@ -36,7 +36,16 @@ from algorithmic_efficiency.layout import (
     TRIAL_FILE,
     LogDirError,  # noqa: F401  (re-exported)
 )
-from algorithmic_efficiency.recording import redact, sysinfo, trial_context, writers
+from algorithmic_efficiency.recording import (
+    overwrite_guard,
+    redact,
+    resume_checks,
+    std_streams,
+    sysinfo,
+    trial_context,
+    trial_end,
+    writers,
+)
 from algorithmic_efficiency.recording.lock import SweepLock
 from algorithmic_efficiency.recording.submission_metrics import SubmissionMetricsLogger
 from algorithmic_efficiency.storage import files
@@ -175,6 +184,7 @@ class TrialRecorder:
             self._telemetry[energy_meter.COLUMN] = self._energy.end()
 
     def record_eval(self, row: dict[str, Any]) -> None:
+        std_streams.restore()  # before opening files: a closed stdout must not become one
         self.writer.write_row({**row, **self._telemetry, **self._extra})
         self.rows_written += 1
         if energy_meter.COLUMN in self._telemetry:
@@ -191,6 +201,7 @@ class TrialRecorder:
         """
         if self._info is None or not self._open:
             return
+        std_streams.restore()
         path = os.path.join(self.run_dir, TRIAL_FILE)
         try:  # what is there now: a Ray driver adds node.id, attempt, ... after the start
             info = files.read_json(path)
@@ -259,6 +270,7 @@ class Recorder:
         # (--tensorboard), else None.
         self.tensorboard_hparams = tensorboard_hparams
         self._lock = SweepLock(self.workload_dir)
+        self._host_salt = host_identity.new_salt()  # per sweep run: ids unlinkable across sweeps
         # Where RAPL's counters are (a fake sysfs tree in tests).
         self.rapl_root = rapl_root
 
@@ -299,6 +311,7 @@ class Recorder:
             problem = f'is not valid JSON ({e})'
         else:
             if isinstance(obj, dict):
+                resume_checks.check_metadata(obj, path)  # a seed, a search space: or one line
                 return obj
             problem = f'holds a JSON {type(obj).__name__}, not an object'
         raise LogDirError(
@@ -308,6 +321,10 @@ class Recorder:
 
     def check(self) -> None:
         """Refuses, without touching anything, a directory the mode can't use."""
+        if self.mode == 'overwrite':
+            overwrite_guard.check_overwritable(self.workload_dir)
+        if self.mode == 'resume':
+            resume_checks.check_run_dirs(self.workload_dir)
         has_output = bool(self.existing_runs()) or os.path.exists(
             os.path.join(self.workload_dir, METADATA_FILE)
         )
@@ -342,18 +359,10 @@ class Recorder:
         os.makedirs(self.workload_dir, exist_ok=True)
         if self.mode != 'resume':
             return set()
-        return {
-            idx
-            for idx in self.existing_runs()
-            if (self.trial_info(idx) or {}).get('status') in spec.FINISHED_STATUSES
-        }
+        return resume_checks.finished_trials(self.workload_dir, self.existing_runs())
 
     def trial_info(self, run_idx: int) -> dict[str, Any] | None:
-        path = os.path.join(self.run_dir(run_idx), TRIAL_FILE)
-        try:
-            return files.read_json(path)
-        except (OSError, ValueError):
-            return None
+        return resume_checks.read_trial_json(os.path.join(self.run_dir(run_idx), TRIAL_FILE))
 
     # --- Sweep files.
     def write_metadata(self, metadata: dict[str, Any]) -> None:
@@ -418,7 +427,8 @@ class Recorder:
             'seed': seed,
             'started': time.time(),
             # Who runs it: status tells a live trial from a killed one (stale) by these.
-            'host_id': layout.host_id(),  # hashed: files never name the machine
+            'host_id': layout.host_id(salt=self._host_salt),  # keyed hash: names no machine
+            'host_salt': self._host_salt,
             'pid': os.getpid(),
             'heartbeat_interval_sec': HEARTBEAT_INTERVAL_SEC,
         }
@@ -462,6 +472,8 @@ class Recorder:
                 'finished': time.time(),
             }
         )
+        if not result.evals:  # ended by someone else (a lost task): the rows tell where it got
+            info = trial_end.from_rows(trial.run_dir, info)
         # Strict JSON: a diverged trial's NaN loss is null (with its text beside it).
         files.write_json(os.path.join(trial.run_dir, TRIAL_FILE), files.strict_json(info))
         if result.traceback:

@@ -7,6 +7,8 @@
 * :func:`display_path` — a path relative to the working directory when inside
   it, else with the home directory as ``~``.
 * :func:`redact_paths` — the same for every path inside a text (tracebacks).
+* :func:`redact_user_name` — the user's login name (and home folder's name)
+  replaced by ``<user>`` in a text (a git branch named ``alice/fix``).
 """
 
 from __future__ import annotations
@@ -105,4 +107,30 @@ def redact_paths(text: str, cwd: str | None = None, home: str | None = None) -> 
             text = re.sub(pattern, replacement, text)
         else:  # '<cwd>/x' -> 'x'
             text = re.sub(pattern + r'[/\\]?', '', text)
+    return text
+
+
+USER_PLACEHOLDER = '<user>'
+
+
+def user_names() -> list[str]:
+    """This user's names as they appear in text: the login name, the home folder's name."""
+    import getpass  # pylint: disable=import-outside-toplevel
+
+    names = set()
+    try:
+        names.add(getpass.getuser())
+    except (OSError, KeyError, ImportError):
+        pass
+    home = os.path.expanduser('~')
+    if home not in ('', os.sep, '~'):
+        names.add(os.path.basename(os.path.normpath(home)))
+    # Longest first (alice.smith before alice); 2 letters at least, else every text matches.
+    return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+
+
+def redact_user_name(text: str, names: list[str] | None = None) -> str:
+    """`text` with every occurrence of the user's names (any case) replaced by ``<user>``."""
+    for name in user_names() if names is None else names:
+        text = re.sub(re.escape(name), USER_PLACEHOLDER, text, flags=re.IGNORECASE)
     return text

@@ -114,7 +114,7 @@ def _git_metadata(  # noqa: C901  each git query may fail on its own and is skip
     try:
         branch = _run(['git', '-C', repo_dir, 'symbolic-ref', '--short', '-q', 'HEAD']).strip()
         if branch:
-            out['git_branch'] = branch
+            out['git_branch'] = redact.redact_user_name(branch)  # 'alice/fix' -> '<user>/fix'
         else:
             _skip('git_branch', 'detached HEAD')
     except OSError:

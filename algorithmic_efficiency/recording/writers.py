@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from algorithmic_efficiency import layout
 from algorithmic_efficiency.storage.csv_writer import MetricsCsvWriter
 
 
@@ -68,7 +69,8 @@ class MultiWriter:
 
 def csv_writer(path: str, fsync: bool = False) -> MetricsCsvWriter:
     """The ``metrics.csv`` backend (``fsync``: every row reaches the disk before the next eval)."""
-    return MetricsCsvWriter(path, fsync=fsync)
+    # Header at creation: a trial killed before its first eval leaves a readable CSV.
+    return MetricsCsvWriter(path, fsync=fsync, header=layout.BUILTIN_COLUMNS)
 
 
 def tensorboard_writer(

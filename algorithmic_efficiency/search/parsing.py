@@ -12,6 +12,7 @@ import math
 import os
 from typing import Any
 
+from algorithmic_efficiency.search import space_file
 from algorithmic_efficiency.search.space import (
     DIMENSION_KEYS,
     FEASIBLE_KEY,
@@ -152,6 +153,9 @@ def _parse_dimension(  # noqa: C901  one error message per malformed field, in f
                     repr(name), f"'type' 'int' needs whole-number bounds, "
                     f'got {key!r} {value!r}; round it or use '
                     "'type': 'float'")
+        problem = space_file.int_bounds_problem(low, high)
+        if problem:
+            raise report.error(repr(name), problem)
         low, high = int(low), int(high)
     else:
         low, high = float(low), float(high)
@@ -282,6 +286,7 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
         (message gives line and column), or is not a valid search space.
     """
     source = os.fspath(path)
+    space_file.check_file(source)  # a FIFO, a device, a huge file: refused before reading
     try:
         with open(source, encoding='utf-8-sig') as f:
             text = f.read()
@@ -315,6 +320,7 @@ def load_search_space(path: str | os.PathLike) -> SearchSpace:
             f'{source}: nested more than {MAX_DEPTH} levels deep; a search space is an '
             'object of dimensions (or a list of trials) holding flat values')
     _check_duplicate_keys(obj, duplicates, source)
+    space_file.check_size(obj, source)
     return parse_search_space(obj, source=source)
 
 

@@ -18,7 +18,7 @@ import os
 
 from algorithmic_efficiency.errors import LogDirError
 from algorithmic_efficiency.layout import METRICS_FILE
-from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.storage import files, writable
 from algorithmic_efficiency.storage.csv_format import (
     NEEDS_QUOTING,
     first_record_end,
@@ -137,6 +137,10 @@ def concatenate_csvs(path, output_name: str = 'all_metrics.csv') -> str:
     root = os.fspath(path)
     if not os.path.isdir(root):
         raise LogDirError(f'concatenate_csvs: {root!r} is not a directory (missing log directory?)')
+    why = writable.problem(root)
+    if why:
+        raise LogDirError(f'concatenate_csvs: {root} cannot be written ({why}); copy the log '
+                         'directory somewhere writable, or give a writable one')
     out_path = os.path.join(root, output_name)
     found = _find_metrics_files(root, os.path.abspath(out_path))
     paths = [os.path.join(root, rel) for rel in found]

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 
-from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.storage import files, provisional_header
 from algorithmic_efficiency.storage.csv_format import (
     complete_prefix_len,
     first_record_end,
@@ -61,7 +62,13 @@ class MetricsCsvWriter:
     One writer per file: concurrent writers to the same file are not supported.
     """
 
-    def __init__(self, path, fsync: bool = False):
+    def __init__(self, path, fsync: bool = False, header: Sequence[str] = ()):
+        """
+        Args:
+          header: written (atomically) when the file is created, so a file killed
+            before its first row is a valid CSV, never 0 bytes; the first row then
+            replaces it with its own columns (see :mod:`.provisional_header`).
+        """
         self._path = os.fspath(path)
         self._fsync = bool(fsync)
         self._columns: list[str] = []
@@ -70,6 +77,9 @@ class MetricsCsvWriter:
         parent = os.path.dirname(os.path.abspath(self._path))
         os.makedirs(parent, exist_ok=True)
         self._open_existing()
+        self._provisional = provisional_header.start(self._path, header, self._columns)
+        if self._provisional:
+            self._columns, self._colset = [], set()
         self._fd = self._open_append()
 
     def _open_append(self) -> int:
@@ -156,6 +166,12 @@ class MetricsCsvWriter:
             raise ValueError(f'write_row on a closed MetricsCsvWriter ({self._path})')
         if any(type(k) is not str for k in row):
             row = {str(k): v for k, v in row.items()}
+        if self._provisional and row:
+            self._provisional = False
+            self._columns = list(row)
+            self._colset = set(self._columns)
+            self._rewrite_with_new_columns(row)  # the header: the row's columns alone
+            return
         if not self._columns:
             if not row:
                 raise ValueError('the first row of a metrics CSV needs at least one column')

@@ -125,6 +125,7 @@ def check_config(config: RunConfig) -> CheckedInputs:
     flag_checks.check_numeric_flags(config)
     if config.num_studies < 1:
         raise UsageError(f'--num_studies must be at least 1, got {config.num_studies}')
+    flag_checks.NUM_STUDIES.check(config.num_studies)
     framework = _framework(config)
     search_space = _search_space(config)
     if not config.progress_interval_sec >= 0:

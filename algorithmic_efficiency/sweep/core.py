@@ -15,7 +15,7 @@ from typing import Any
 
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.search import seeds, spaces
-from algorithmic_efficiency.sweep import devices, studies
+from algorithmic_efficiency.sweep import devices, same_sweep, studies
 from algorithmic_efficiency.sweep.config import (
     CheckedInputs,
     RunConfig,
@@ -115,6 +115,7 @@ def _sweep_seed(
                 'resumed sweep\'s; resume with the same file or use a new --log_dir'
             )
         _check_same_budget(config, previous)
+        same_sweep.check_same_submission(config, previous)
         rng_seed = previous.get('rng_seed')
     if rng_seed is None:
         rng_seed = seeds.draw_seed()

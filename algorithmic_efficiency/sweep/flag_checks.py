@@ -23,6 +23,9 @@ TELEMETRY_RANGE_SEC = (0.01, 3600.0)
 # More devices than any host has; a larger count would be appended to XLA_FLAGS
 # as that many simulated CPU devices (host_devices) before JAX could refuse it.
 MAX_DEVICES = 4096
+# A study is a whole sweep (the rules use 5); each holds its directory's lock (an open
+# file) to the end: 100,000 studies made 19,997 folders, then ran out of descriptors.
+MAX_STUDIES = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +71,8 @@ NUMERIC_FLAGS = (
     NumericFlag('telemetry_interval_sec', *TELEMETRY_RANGE_SEC, optional=False),
     NumericFlag('num_devices', 1, MAX_DEVICES, integer=True),
 )
+# Checked after the "at least 1" check of sweep.config (whose message stays).
+NUM_STUDIES = NumericFlag('num_studies', 1, MAX_STUDIES, integer=True, optional=False)
 
 
 def check_numeric_flags(config: Any) -> None:

@@ -6,8 +6,10 @@ import os
 from typing import Any
 
 from algorithmic_efficiency import compat, spec
-from algorithmic_efficiency.sweep import submission_import
+from algorithmic_efficiency.recording import std_streams
+from algorithmic_efficiency.sweep import submission_framework, submission_import
 from algorithmic_efficiency.sweep.config import UsageError
+from algorithmic_efficiency.training import exit_guard, working_dir
 
 
 def load_submission(path: str, framework: str | None = None) -> Any:
@@ -28,7 +30,13 @@ def load_submission(path: str, framework: str | None = None) -> Any:
     if pmap_line is not None:
         raise UsageError(compat.checks.pmap_message(path, pmap_line))
     compat.prepare(framework)  # `import algoperf` resolves (unless the real one is installed)
-    module = submission_import.import_submission(path, UsageError)
+    std_streams.protect()  # a submission that closes stdout can't make it one of our files
+    working_dir.remember()  # nor move a relative --log_dir with os.chdir
+    with exit_guard.guard():  # os._exit at import: one line, not a silent exit
+        module = submission_import.import_submission(path, UsageError)
+    std_streams.restore()
+    working_dir.restore()
+    submission_framework.check(module, path, framework)  # a JAX submission on a PyTorch workload
     missing = [f for f in spec.SUBMISSION_FUNCTIONS if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(

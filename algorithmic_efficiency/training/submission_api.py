@@ -15,23 +15,39 @@ writer of it.
 from __future__ import annotations
 
 import inspect
+import numbers
 import time
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.errors import UsageError
 
 
 def batch_size(submission: Any, workload_name: str) -> int:
     """The submission's global batch size for a workload (see the module docstring)."""
     base = spec.submission_workload_name(workload_name)
     try:
-        return int(submission.get_batch_size(base))
+        return checked_batch_size(submission.get_batch_size(base), base)
     except (KeyError, ValueError):
         if base == workload_name:
             raise
-    return int(submission.get_batch_size(workload_name))
+    return checked_batch_size(submission.get_batch_size(workload_name), workload_name)
+
+
+def checked_batch_size(value: Any, name: str) -> int:
+    """`value` if it is a positive integer; else UsageError naming it and the fix.
+
+    ``int()`` used to truncate ``12.5`` silently and accept ``"1024"``, and a
+    ``0`` failed later as a raw ``ZeroDivisionError``.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    raise UsageError(
+        f"get_batch_size('{name}') returned {value!r} ({type(value).__name__}); it must "
+        'return a positive int, e.g. 1024'
+    )
 
 
 def accepts_train_state(update_params: Callable) -> bool:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,7 +40,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import rows, submission_api
+from algorithmic_efficiency.training import error_text, rows, submission_api, watchdog
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
@@ -319,7 +318,8 @@ def train_once(
             properties=properties,
         )
         timer = make_timer(processes, workload.sync_device, hooks.clock)
-        stop_reason = running.run(inputs, schedule, timer, columns)
+        with watchdog.watch(timer, schedule.budget_sec) as timer:  # a submission that never returns
+            stop_reason = running.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
     except KeyboardInterrupt:
@@ -367,10 +367,9 @@ def _record_failure(result: TrialResult, e: BaseException) -> None:
     """A failed trial's status, stop reason, error line and traceback (disk full: its own)."""
     result.status = TrialStatus.FAILED
     result.stop_reason = StopReason.ERROR
-    first_line = (str(e).strip().splitlines() or [''])[0]
-    result.error = f'{type(e).__name__}: {first_line}' if first_line else type(e).__name__
+    result.error = error_text.describe(e)  # never raises, whatever str(e) does
     if files.is_disk_full(e):  # the sweep stops after this trial (training.trials)
         result.stop_reason = StopReason.DISK_FULL
         result.error = f'disk full writing {e.filename or "a file"}'
         result.disk_error = e
-    result.traceback = traceback.format_exc()
+    result.traceback = error_text.format_traceback(e)

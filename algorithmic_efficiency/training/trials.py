@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from algorithmic_efficiency import spec
+from algorithmic_efficiency.recording import std_streams
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
+from algorithmic_efficiency.training import exit_guard, working_dir
 from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
 from algorithmic_efficiency.training.results import (
     SweepResult,
@@ -102,10 +104,13 @@ def run_trial(
                  if recorder else None)
     try:
         processes.begin_trial()
-        result = train_once(workload, submission, trial, trial_log, hooks)
+        with exit_guard.guard():  # the submission's os._exit fails the trial, not the runner
+            result = train_once(workload, submission, trial, trial_log, hooks)
         # Lets go of the trial's communicators first: a process still waiting
         # in one of them then fails at once instead of at its timeout.
         result = finish_trial(processes, result)
+        std_streams.restore()  # the submission may have closed stdout/stderr
+        working_dir.restore()  # or changed the working directory
     except TrialInterrupted as interrupted:  # Ctrl-C: record it, then stop the sweep
         if recorder:
             _finish_trial(recorder, trial_log, interrupted.result)

@@ -4,7 +4,7 @@ The API of the peer wrapper users know (ANNarchy's, on ``tensorboardX``)::
 
     from algorithmic_efficiency.tensorboard import Logger
 
-    with Logger() as logger:                        # runs/<Mon><DD>_<HH-MM-SS>_<hostname>/
+    with Logger() as logger:                        # runs/<Mon><DD>_<HH-MM-SS>_<8 random hex>/
         for trial in range(100):
             logger.add_scalar('Accuracy/Train', train_acc, trial)
             logger.add_scalars('Accuracy', {'train': train_acc, 'test': test_acc}, trial)
@@ -33,7 +33,7 @@ import datetime
 import io
 import logging
 import os
-import socket
+import secrets
 import sys
 import time
 from collections.abc import Mapping
@@ -80,7 +80,7 @@ class Logger:
 
     Args:
       logdir: the parent directory (default ``runs``).
-      experiment: the run's sub-directory; default ``<Mon><DD>_<HH-MM-SS>_<hostname>``
+      experiment: the run's sub-directory; default ``<Mon><DD>_<HH-MM-SS>_<8 random hex>``
         (e.g. ``runs/Nov23_17-22-01_machine``).
 
     Every ``step`` is optional: without it a tag's values get steps 0, 1, 2, ...
@@ -90,7 +90,8 @@ class Logger:
     def __init__(self, logdir: str = 'runs', experiment: str | None = None):
         if experiment is None:
             stamp = datetime.datetime.now().strftime('%b%d_%H-%M-%S')
-            experiment = f'{stamp}_{socket.gethostname()}'
+            # A random suffix, not the host name (SummaryWriter's): no file names the machine.
+            experiment = f'{stamp}_{secrets.token_hex(4)}'
         self._setup(os.path.join(logdir, experiment), trial=False)
         self._file('')  # like SummaryWriter: the run exists from the start
 
