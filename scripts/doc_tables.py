@@ -309,7 +309,10 @@ TRIAL = [
      '`--tuning_ruleset=self`)'),
     ('seed', 'always', "the trial's seed, `derive_seed(rng_seed, 'trial', N)`"),
     ('started', 'always', 'Unix s'),
-    ('host_id', 'always', 'a hash of the host name running the trial'),
+    ('host_id', 'always', 'the running host as a keyed hash with this sweep\'s salt: equal ids '
+     'mean the same host, and the host name cannot be recovered from it'),
+    ('host_salt', 'always', 'the random per-sweep salt `host_id` was computed with (lets '
+     '`status` recognise its own host\'s dead trials)'),
     ('pid', 'always', 'the process running it'),
     ('heartbeat_interval_sec', 'always', 'how often the heartbeat is rewritten (s of training)'),
     ('heartbeat.step', 'while training', '`update_params` calls so far (the heartbeat is '
