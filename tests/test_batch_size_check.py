@@ -6,12 +6,13 @@ import pytest
 from hostile import config, submission, trial_json
 
 from algorithmic_efficiency import sweep
+from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.training import submission_api
 
 
 @pytest.mark.parametrize('value', [12.5, '1024', 0, -5, True, None, 1024.0])
 def test_bad_values_are_refused_naming_the_value(value):
-    with pytest.raises(ValueError, match=r"get_batch_size\('mnist'\) returned .*; it must "
+    with pytest.raises(UsageError, match=r"get_batch_size\('mnist'\) returned .*; it must "
                                          'return a positive int'):
         submission_api.checked_batch_size(value, 'mnist')
 
@@ -29,5 +30,5 @@ def test_a_sweep_with_a_bad_batch_size_fails_its_trials_with_the_message(tmp_pat
     assert sweep.run(config(log_dir, submission_path=path, num_tuning_trials=1)) == 1
     info = trial_json(log_dir, 1)
     assert info['status'] == 'failed'
-    assert info['error'].startswith("ValueError: get_batch_size('mnist_pytorch') returned ")
+    assert info['error'].startswith("UsageError: get_batch_size('mnist_pytorch') returned ")
     assert 'must return a positive int' in info['error']
