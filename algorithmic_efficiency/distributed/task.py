@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from algorithmic_efficiency.distributed import compute_caps
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN, anonymous_node_id
 from algorithmic_efficiency.recording import recorder as recording
 from algorithmic_efficiency.storage import files
@@ -76,6 +77,8 @@ def set_thread_counts(threads: int, framework: str) -> None:
     """The trial's thread counts: the BLAS/OpenMP variables (Ray sets only OMP's, to 1)."""
     for name in THREAD_ENV_VARS:
         os.environ[name] = str(threads)
+    if framework == 'jax':  # XLA's CPU pools ignore OMP_NUM_THREADS (distributed.compute_caps)
+        os.environ.setdefault(compute_caps.XLA_THREADS_ENV, str(threads))
     if framework == 'pytorch':
         # pylint: disable=import-outside-toplevel
         from algorithmic_efficiency.workloads import pytorch_utils  # torch: this trial's anyway
@@ -88,6 +91,8 @@ def prepare_environment(framework: str) -> None:
     os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
     if framework == 'jax':
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+        # Every trial is a fresh worker: its compiles come from the sweep's shared cache.
+        compute_caps.set_compilation_cache(os.environ, compute_caps.compilation_cache_dir())
 
 
 class _QueueWriter:
@@ -152,6 +157,9 @@ def _shared_recorder(trial: TrialSpec, extra: dict[str, Any], info: dict[str, An
         extra_metadata=extra,
         tensorboard_hparams=recording_options.tensorboard_hparams,
     )
+
+
+shared_recorder = _shared_recorder  # the local pool's workers write their trials the same way
 
 
 def trial_info(node_id: str | None, attempt: int, task_started: float | None) -> dict[str, Any]:
