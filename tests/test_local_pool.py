@@ -16,6 +16,7 @@ import pytest
 import ray_helpers as h
 
 from algorithmic_efficiency import spec, sweep
+from algorithmic_efficiency.analysis import scoring
 from algorithmic_efficiency.distributed import compute_caps, local_pool, options
 
 ONE_HOUR = 3600.0
@@ -72,6 +73,17 @@ def test_trials_record_their_caps_and_workers_are_reused(pooled):
 def test_sequential_sweep_metadata_has_no_concurrency(sequential):
     assert 'concurrency' not in h.metadata(sequential)
     assert 'compute.threads' not in h.trial_json(sequential, 1)
+
+
+def test_score_warns_when_concurrency_differs(sequential, pooled, caplog):
+    subs = [scoring.read_submission('seq', str(sequential)),
+            scoring.read_submission('pool', str(pooled))]
+    line = scoring.warn_mixed_concurrency(subs)
+    assert line is not None and '1 at once: seq:' in line and '2 at once: pool:' in line
+    assert any('different numbers of concurrent trials' in r.message for r in caplog.records)
+    assert scoring.warn_mixed_concurrency(subs[:1]) is None
+    assert scoring.warn_mixed_concurrency([subs[0], scoring.read_submission(
+        'again', str(sequential))]) is None
 
 
 def test_killed_worker_retries_and_memory_limit_gives_fresh_workers(tmp_path, monkeypatch):

@@ -157,7 +157,8 @@ class LocalPoolExecutor:
         self.progress(f'{trial.workload_name} trial {trial.run_idx}/{self.num_trials}: slot '
                       f'{slot.caps.slot} (CPUs {cpus}), seed {trial.seed}, '
                       f'hyperparameters {trial.hyperparameters}')
-        slot.conn.send(job)
+        # With its launch time: trial.json's 'launched' (launch -> first step, in benchmarks).
+        slot.conn.send((*job, time.time()))
 
     def _receive(self, slot: _Slot) -> None:
         try:

@@ -7,8 +7,9 @@ so the caps below apply to the framework's thread pools). It:
 1. pins itself to its slot's CPUs and sets the thread variables and the JAX
    compilation cache (``compute_caps.apply_before_import``);
 2. imports the submission and the workload and reads the data, once;
-3. runs each trial the driver sends, writing that trial's ``run_<N>/`` itself
-   (the only process that writes it), until the driver sends ``None``.
+3. runs each trial the driver sends (``(trial, attempt, launch time)``),
+   writing that trial's ``run_<N>/`` itself (the only process that writes
+   it), until the driver sends ``None``.
 
 Messages to the driver (tuples, over a ``multiprocessing`` pipe):
 ``('started', run_idx, time)``, ``('progress', line)``,
@@ -87,10 +88,10 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         message = conn.recv()
         if message is None:
             return
-        trial, attempt = message
+        trial, attempt, launched = message
         served += 1
         info = {**compute_caps.record(caps), 'worker.pid': os.getpid(),
-                'worker.trials_served': served, 'attempt': attempt}
+                'worker.trials_served': served, 'attempt': attempt, 'launched': launched}
         recorder = None
         if trial.log_dir is not None:
             recorder = task.shared_recorder(trial, dict(trial.recording.extra_metadata), info)
