@@ -106,8 +106,8 @@ flags.DEFINE_string('trial_resources', None, 'What each Ray trial asks for, e.g.
 flags.DEFINE_integer('max_concurrent_trials', None, 'Trials at once: on Ray (default: as many '
                      'as the cluster holds) or, without --ray_address, in N local capped worker '
                      'processes (docs/guides/concurrency.md).', lower_bound=1)
-flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a trial whose worker (Ray or local pool) or node died.',
-                     lower_bound=0)
+flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a trial whose worker (Ray or local pool) '
+                     'or node died.', lower_bound=0)
 flags.DEFINE_integer(
     'num_studies',
     1,
