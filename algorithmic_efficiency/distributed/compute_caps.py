@@ -188,3 +188,11 @@ def record(caps: ComputeCaps, environ: MutableMapping[str, str] | None = None) -
         },
         'devices.visible': environ.get('CUDA_VISIBLE_DEVICES'),
     }
+
+
+def this_process(environ: MutableMapping[str, str] | None = None) -> dict[str, Any]:
+    """A Ray trial's share as its worker sees it (Ray pins no cores): threads, GPUs."""
+    environ = os.environ if environ is None else environ
+    threads = environ.get(THREAD_ENV_VARS[0], '')
+    return {'compute.threads': int(threads) if threads.isdigit() else None,
+            'devices.visible': environ.get('CUDA_VISIBLE_DEVICES')}

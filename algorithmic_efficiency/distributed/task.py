@@ -178,7 +178,8 @@ def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -
     if trial.log_dir is not None and task.storage == STORAGE_DRIVER:
         recorder = _StreamingRecorder(trial, extra, events)
     elif trial.log_dir is not None:
-        recorder = _shared_recorder(trial, extra, trial_info(node_id, task.attempt, started))
+        info = {**trial_info(node_id, task.attempt, started), **compute_caps.this_process()}
+        recorder = _shared_recorder(trial, extra, info)
     hooks = TrialHooks(progress=lambda line: events.put({'kind': 'progress', 'line': line}))
     result = trials.run_trial(workload, submission, trial, recorder, hooks)
     return {'kind': 'finished', 'result': dataclasses.asdict(result)}
