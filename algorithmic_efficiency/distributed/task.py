@@ -6,7 +6,7 @@ over) sets its thread counts from its CPU share, imports the submission and
 the workload, and runs the trial exactly as the in-process loop does, from
 the seed the driver derived. It yields plain dicts, in this order:
 
-* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus'}`` first;
+* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus', 'compute'}`` first;
 * ``{'kind': 'progress', 'line'}`` for every progress line of the trial;
 * ``{'kind': 'row', 'row'}`` for every eval row and ``{'kind': 'heartbeat', 'state'}``
   for every heartbeat, only with ``--ray_storage=driver`` (with shared storage
@@ -218,6 +218,7 @@ def run_trial_task(task: TrialTask) -> Iterator[dict[str, Any]]:
         'time': started,
         'threads': threads,
         'gpus': [str(g) for g in ray.get_gpu_ids()],
+        'compute': compute_caps.this_process(),  # for trial.json, whoever writes it
     }
     events: queue.Queue = queue.Queue()
     worker = threading.Thread(target=_run, args=(task, node_id, started, events), daemon=True)
