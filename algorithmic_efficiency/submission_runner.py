@@ -105,10 +105,11 @@ flags.DEFINE_enum('ray_storage', 'shared', ['shared', 'driver'], 'shared: each t
                   'driver writes every file.')
 flags.DEFINE_string('trial_resources', None, 'What each Ray trial asks for, e.g. cpu=1 or '
                     'cpu=8,gpu=1. Default: one GPU per trial if any, else a share of the CPUs.')
-flags.DEFINE_integer('max_concurrent_trials', None, 'Ray trials in flight at once (default: as '
-                     'many as the cluster holds).', lower_bound=1)
-flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a Ray trial whose worker or node died.',
-                     lower_bound=0)
+flags.DEFINE_integer('max_concurrent_trials', None, 'Trials at once: on Ray (default: as many '
+                     'as the cluster holds) or, without --ray_address, in N local capped worker '
+                     'processes (docs/guides/concurrency.md).', lower_bound=1)
+flags.DEFINE_integer('trial_retries', 1, 'Re-runs of a trial whose worker (Ray or local pool) '
+                     'or node died.', lower_bound=0)
 flags.DEFINE_integer(
     'num_studies',
     1,

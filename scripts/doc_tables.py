@@ -289,6 +289,10 @@ METADATA = [
      '`gpu_model_name`, `gpu_driver`'),
     ('ray', 'Ray sweeps', '`version`, `storage`, the `trial_resources` each trial got, '
      '`max_concurrent_trials`, `trial_retries`'),
+    ('concurrency', '`--max_concurrent_trials` > 1 without Ray', '`executor` (`local_pool`), '
+     '`max_concurrent_trials`, `slots` (each slot\'s `cpus`, `threads`, `gpus`), '
+     '`max_worker_rss_bytes`, `jax_compilation_cache_dir`: `score` warns when it mixes sweeps '
+     'of different concurrency'),
     ('resumed_at', 'after `--resume`', "the `datetime` of each resume (the original file is kept)"),
     ('<key>', 'with `--record_extra_metadata`', 'your keys, as given (strings)'),
 ]
@@ -336,8 +340,21 @@ TRIAL = [
     ('<key>_text', 'non-finite numbers', 'a non-finite number is `null` with its text beside it '
      '(`"final_loss": null, "final_loss_text": "nan"`)'),
     ('node.id', 'Ray sweeps', 'the node that ran the trial (as the `node.id` column)'),
-    ('attempt', 'Ray sweeps', '1, 2, ... on retries'),
+    ('attempt', 'Ray sweeps, local pool', '1, 2, ... on retries'),
     ('task_started', 'Ray sweeps', 'when the worker began, before importing the framework'),
+    ('compute.slot', 'local pool', 'the slot (0..N-1) whose CPUs/GPU the trial had'),
+    ('compute.cpus', 'local pool', 'the CPUs the worker was pinned to (`sched_setaffinity`)'),
+    ('compute.threads', 'local pool, Ray sweeps', 'intra-op threads the frameworks were capped to'),
+    ('compute.concurrent_trials', 'local pool', 'how many trials ran at once (N)'),
+    ('compute.env', 'local pool', 'the thread variables set before the framework was imported '
+     '(`OMP_NUM_THREADS`, `MKL_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `PJRT_NPROC`)'),
+    ('devices.visible', 'local pool, Ray sweeps', '`CUDA_VISIBLE_DEVICES` of the trial (`null`: '
+     'not set)'),
+    ('worker.pid', 'local pool', 'the worker process that ran the trial'),
+    ('worker.trials_served', 'local pool', 'trials this worker has run, this one included (a '
+     'fresh worker after a failure)'),
+    ('launched', 'local pool', 'Unix s when the driver handed the trial to a worker (launch -> '
+     'first step is `started`... the first heartbeat)'),
 ]
 TRIAL_INTRO = """# trial.json keys
 

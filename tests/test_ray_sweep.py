@@ -78,6 +78,7 @@ def test_rows_carry_the_node_and_metadata_lists_it(in_process, on_ray):
     for idx in (1, 2, 3):
         frame = h.rows(on_ray, idx)
         assert set(frame['node.id']) == {nodes[0]['node.id']}
+        assert h.trial_json(on_ray, idx)['compute.threads'] == 1  # its cpu=1 share
         assert h.trial_json(on_ray, idx)['node.id'] == nodes[0]['node.id']
         assert 'node.id' not in h.rows(in_process, idx).columns  # in-process files unchanged
     assert 'nodes' not in h.metadata(in_process)

@@ -20,6 +20,7 @@ the same way. Reads sweeps through :mod:`loader` only.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ import pandas as pd
 from algorithmic_efficiency import spec
 from algorithmic_efficiency.analysis import loader
 from algorithmic_efficiency.analysis import performance_profile as pp
+from algorithmic_efficiency.analysis.sweep_dirs import read_metadata
 from algorithmic_efficiency.errors import UsageError
 from algorithmic_efficiency.layout import STUDY_DIR_RE, SUBMISSION_ENERGY_COLUMN, LogDirError
 
@@ -273,6 +275,7 @@ def workload_times(submissions: Sequence[Submission]) -> pd.DataFrame:
     an energy value on every workload (NaN for the others).
     """
     workloads = sorted({w for s in submissions for w in s.workloads})
+    warn_mixed_concurrency(submissions)
     rows = [_workload_row(s, w) for s in submissions for w in workloads]
     df = pd.DataFrame.from_records(rows, columns=WORKLOAD_TIMES_COLUMNS[:-2])
     n_sub, n_w = len(submissions), len(workloads)
@@ -300,3 +303,22 @@ def scores(times: pd.DataFrame, max_ratio: float = pp.DEFAULT_MAX_RATIO) -> pd.D
             }
         )
     return pd.DataFrame.from_records(out, columns=SCORES_COLUMNS)
+
+
+def warn_mixed_concurrency(submissions: Sequence[Submission]) -> str | None:
+    """Warns (and returns the line) when the sweeps ran with different numbers of concurrent
+    trials (``metadata.json``'s ``concurrency``, absent: one at a time): a trial sharing the
+    machine is slower, so their times are not comparable."""
+    found: dict[int, list[str]] = {}
+    for sub in submissions:
+        for result in (r for per in sub.results.values() for r in per.values()):
+            meta = read_metadata(result.sweep_dir)
+            part = meta.get('concurrency') or meta.get('ray')  # a Ray sweep's is under 'ray'
+            n = part.get('max_concurrent_trials', 1) if isinstance(part, dict) else 1
+            found.setdefault(int(n or 1), []).append(f'{sub.name}:{result.sweep_dir}')
+    if len(found) < 2:
+        return None
+    line = 'scores mix sweeps run with different numbers of concurrent trials: ' + '; '.join(
+        f'{n} at once: {", ".join(dirs)}' for n, dirs in sorted(found.items()))
+    logging.getLogger(__name__).warning(line)
+    return line

@@ -91,10 +91,12 @@ def check_options(
     Raises:
       ValueError: one line naming the bad value and the fix.
     """
+    if max_concurrent_trials is not None and max_concurrent_trials < 1:
+        raise ValueError(f'--max_concurrent_trials must be at least 1, got {max_concurrent_trials}')
     if not address:
+        # --max_concurrent_trials alone: a local pool (distributed.local_pool).
         given = {
             '--trial_resources': trial_resources,
-            '--max_concurrent_trials': max_concurrent_trials,
             '--ray_storage': storage if storage != 'shared' else None,
         }
         for flag, value in given.items():
@@ -115,8 +117,6 @@ def check_options(
         )
     if storage not in STORAGE_MODES:
         raise ValueError(f"--ray_storage '{storage}' is not one of {', '.join(STORAGE_MODES)}")
-    if max_concurrent_trials is not None and max_concurrent_trials < 1:
-        raise ValueError(f'--max_concurrent_trials must be at least 1, got {max_concurrent_trials}')
     if trial_retries < 0:
         raise ValueError(f'--trial_retries must be 0 or more, got {trial_retries}')
     return RayOptions(

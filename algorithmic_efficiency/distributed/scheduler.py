@@ -237,7 +237,8 @@ class _Runner:
                 job.run_idx, job.hyperparameters, job.seed, remote=True
             )
             self._update_trial_file(
-                job, task.trial_info(job.node_id, job.attempt, job.task_started)
+                job, {**task.trial_info(job.node_id, job.attempt, job.task_started),
+                      **event.get('compute', {})}
             )
 
     def _on_progress(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ over) sets its thread counts from its CPU share, imports the submission and
 the workload, and runs the trial exactly as the in-process loop does, from
 the seed the driver derived. It yields plain dicts, in this order:
 
-* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus'}`` first;
+* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus', 'compute'}`` first;
 * ``{'kind': 'progress', 'line'}`` for every progress line of the trial;
 * ``{'kind': 'row', 'row'}`` for every eval row and ``{'kind': 'heartbeat', 'state'}``
   for every heartbeat, only with ``--ray_storage=driver`` (with shared storage
@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from algorithmic_efficiency.distributed import compute_caps
 from algorithmic_efficiency.distributed.cluster import NODE_ID_COLUMN, anonymous_node_id
 from algorithmic_efficiency.layout import TRIAL_FILE
 from algorithmic_efficiency.recording.recorder import Recorder, TrialRecorder
@@ -77,6 +78,8 @@ def set_thread_counts(threads: int, framework: str) -> None:
     """The trial's thread counts: the BLAS/OpenMP variables (Ray sets only OMP's, to 1)."""
     for name in THREAD_ENV_VARS:
         os.environ[name] = str(threads)
+    if framework == 'jax':  # XLA's CPU pools ignore OMP_NUM_THREADS (distributed.compute_caps)
+        os.environ.setdefault(compute_caps.XLA_THREADS_ENV, str(threads))
     if framework == 'pytorch':
         # pylint: disable=import-outside-toplevel
         from algorithmic_efficiency.workloads import pytorch_utils  # torch: this trial's anyway
@@ -89,6 +92,8 @@ def prepare_environment(framework: str) -> None:
     os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
     if framework == 'jax':
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+        # Every trial is a fresh worker: its compiles come from the sweep's shared cache.
+        compute_caps.set_compilation_cache(os.environ, compute_caps.compilation_cache_dir())
 
 
 class _QueueWriter:
@@ -155,6 +160,9 @@ def _shared_recorder(trial: TrialSpec, extra: dict[str, Any], info: dict[str, An
     )
 
 
+shared_recorder = _shared_recorder  # the local pool's workers write their trials the same way
+
+
 def trial_info(node_id: str | None, attempt: int, task_started: float | None) -> dict[str, Any]:
     """What a Ray trial adds to its ``trial.json``: where, which attempt, when its task started."""
     return {NODE_ID_COLUMN: node_id, 'attempt': attempt, 'task_started': task_started}
@@ -171,7 +179,8 @@ def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -
     if trial.log_dir is not None and task.storage == STORAGE_DRIVER:
         recorder = _StreamingRecorder(trial, extra, events)
     elif trial.log_dir is not None:
-        recorder = _shared_recorder(trial, extra, trial_info(node_id, task.attempt, started))
+        info = {**trial_info(node_id, task.attempt, started), **compute_caps.this_process()}
+        recorder = _shared_recorder(trial, extra, info)
     hooks = TrialHooks(progress=lambda line: events.put({'kind': 'progress', 'line': line}))
     result = trials.run_trial(workload, submission, trial, recorder, hooks)
     return {'kind': 'finished', 'result': dataclasses.asdict(result)}
@@ -210,6 +219,7 @@ def run_trial_task(task: TrialTask) -> Iterator[dict[str, Any]]:
         'time': started,
         'threads': threads,
         'gpus': [str(g) for g in ray.get_gpu_ids()],
+        'compute': compute_caps.this_process(),  # for trial.json, whoever writes it
     }
     events: queue.Queue = queue.Queue()
     worker = threading.Thread(target=_run, args=(task, node_id, started, events), daemon=True)

@@ -63,7 +63,7 @@ BUILTIN_METADATA_KEYS = frozenset(
         'cpu_count_physical', 'mem_total_bytes', 'gpu_count', 'gpu_model_name', 'gpu_driver',
         'framework_versions', 'rng_seed', 'tuning_ruleset', 'num_tuning_trials',
         'search_algorithm', 'search_space', 'submission.api', 'flags', 'resumed_at',
-        'sweep', 'eval_idx', 'run_dir', 'nodes', 'ray',
+        'sweep', 'eval_idx', 'run_dir', 'nodes', 'ray', 'concurrency',
     }
 )  # fmt: skip
 RESERVED_PREFIXES = (

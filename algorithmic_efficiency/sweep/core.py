@@ -310,14 +310,22 @@ def _sweep_spec(config: RunConfig, ctx: _SweepContext) -> TrialSpec:
     return TrialSpec.for_sweep(config, ctx.inputs.framework, recording)
 
 
-def _executor(ctx: _SweepContext, num_trials: int, recorder: Any) -> TrialExecutor:
-    """Where the trials run: Ray with --ray_address, else this process (and its peers)."""
+def _executor(ctx: _SweepContext, num_trials: int, recorder: Any,
+              config: RunConfig) -> TrialExecutor:
+    """Where the trials run: Ray with --ray_address, a local pool with
+    --max_concurrent_trials above 1, else this process (and its peers)."""
     if ctx.inputs.ray is not None:
         # pylint: disable=import-outside-toplevel
         # Ray and the driver loop: only for a Ray sweep (Ray's import takes seconds).
         from algorithmic_efficiency.distributed import scheduler
 
         return scheduler.RayExecutor(ctx.inputs.ray, num_trials, load_submission, recorder)
+    if (config.max_concurrent_trials or 1) > 1:
+        # pylint: disable=import-outside-toplevel
+        from algorithmic_efficiency.distributed import local_pool  # only for a pooled sweep
+
+        return local_pool.from_config(config, ctx.processes, num_trials, load_submission,
+                                      recorder)
     hooks = TrialHooks(progress=processes_lib.progress_for(ctx.processes, logging.info),
                        processes=ctx.processes)
     return InProcessExecutor(ctx.workload, ctx.submission, num_trials, recorder, hooks)
@@ -342,7 +350,7 @@ def _run_locked(
             'debugging; results do not follow the workload\'s rules',
             config.eval_period_time_sec, config.workload, workload.eval_period_time_sec,
         )  # fmt: skip
-    with _executor(ctx, len(specs), recorder) as executor:
+    with _executor(ctx, len(specs), recorder, config) as executor:
 
         def write_sweep_files() -> set[int]:
             if recorder is None:

@@ -12,7 +12,9 @@ Implementations:
 * :class:`InProcessExecutor` (here): each trial runs at ``submit``, in this
   process, on the workload object the sweep loaded once;
 * ``distributed.scheduler.RayExecutor`` (``--ray_address``): each trial a
-  fresh Ray worker process, ``results`` waits for them.
+  fresh Ray worker process, ``results`` waits for them;
+* ``distributed.local_pool.LocalPoolExecutor`` (``--max_concurrent_trials``
+  without Ray): N capped local worker processes, each serving several trials.
 
 A new way to run trials (a local process pool, say) is a new class with these
 four methods, and one more choice in ``sweep.core``'s executor factory.

@@ -39,9 +39,17 @@ def reset_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def set_num_threads(threads: int) -> None:
-    """PyTorch's intra-op threads (a Ray trial's CPU share; Ray's OMP_NUM_THREADS=1 is too few)."""
+def set_num_threads(threads: int, interop: int | None = None) -> None:
+    """PyTorch's intra-op threads (a Ray trial's CPU share; Ray's OMP_NUM_THREADS=1 is too few).
+
+    `interop`: its inter-op threads too; settable only before its first parallel work.
+    """
     torch.set_num_threads(threads)
+    if interop is not None:
+        try:
+            torch.set_num_interop_threads(interop)
+        except RuntimeError:  # parallel work started already: the pool keeps its size
+            pass
 
 
 # --- The peer's (AlgoPerf) workload API, shared by the PyTorch workloads.

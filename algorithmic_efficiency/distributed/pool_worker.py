@@ -1,0 +1,105 @@
+"""A local pool's worker process: caps set, imports done once, then trial after trial.
+
+Started by ``distributed.local_pool`` with the ``spawn`` method (a fresh
+interpreter: no JAX/PyTorch state of the driver's, and nothing imported yet,
+so the caps below apply to the framework's thread pools). It:
+
+1. pins itself to its slot's CPUs and sets the thread variables and the JAX
+   compilation cache (``compute_caps.apply_before_import``);
+2. imports the submission and the workload and reads the data, once;
+3. runs each trial the driver sends (``(trial, attempt, launch time)``),
+   writing that trial's ``run_<N>/`` itself (the only process that writes
+   it), until the driver sends ``None``.
+
+Messages to the driver (tuples, over a ``multiprocessing`` pipe):
+``('started', run_idx, time)``, ``('progress', line)``,
+``('finished', result_dict, rss_bytes)`` and, when a trial could not run at
+all, ``('error', message, traceback)`` after which the worker exits (the
+driver starts a fresh one for the next trial).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from algorithmic_efficiency.distributed import compute_caps, task
+from algorithmic_efficiency.training import trials
+from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
+from algorithmic_efficiency.workloads import registry  # names only: no framework import
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSetup:
+    """What every worker of a sweep needs (picklable).
+
+    Attributes:
+      caps: the worker's slot.
+      sweep_trial: the sweep-wide spec (workload, framework, submission, data).
+      load_submission: the sweep's submission loader, ``(path) -> module``.
+      num_devices: ``--num_devices``.
+      compilation_cache_dir: the JAX compilation cache the sweep's trials share.
+    """
+
+    caps: compute_caps.ComputeCaps
+    sweep_trial: TrialSpec
+    load_submission: Callable[..., Any]
+    num_devices: int | None = None
+    compilation_cache_dir: str | None = None
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (checked by the driver between trials)."""
+    import psutil  # noqa: PLC0415  (a dependency; telemetry imports it too)
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _error(e: BaseException) -> tuple[str, str, str]:
+    first = (str(e).strip().splitlines() or [''])[0]
+    return ('error', f'{type(e).__name__}: {first}' if first else type(e).__name__,
+            traceback.format_exc())
+
+
+def main(conn: Any, setup: WorkerSetup) -> None:
+    """The worker's body (the ``multiprocessing.Process`` target)."""
+    caps, sweep_trial = setup.caps, setup.sweep_trial
+    framework = sweep_trial.framework
+    # Before anything imports the framework: its pools are sized once, at start-up.
+    compute_caps.apply_before_import(caps, framework)
+    task.prepare_environment(framework)
+    if framework == 'jax' and setup.compilation_cache_dir:
+        compute_caps.set_compilation_cache(os.environ, setup.compilation_cache_dir)
+    try:
+        submission = setup.load_submission(sweep_trial.submission_path)
+        workload = registry.load_workload(sweep_trial.workload_name, framework)
+        workload.use_devices(setup.num_devices)
+        workload.prepare_data(sweep_trial.data_dir)
+        compute_caps.apply_after_import(caps, framework)
+    except BaseException as e:  # noqa: BLE001  (reported to the driver, which decides)
+        conn.send(_error(e))
+        return
+    served = 0
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        trial, attempt, launched = message
+        served += 1
+        info = {**compute_caps.record(caps), 'worker.pid': os.getpid(),
+                'worker.trials_served': served, 'attempt': attempt, 'launched': launched}
+        recorder = None
+        if trial.log_dir is not None:
+            recorder = task.shared_recorder(trial, dict(trial.recording.extra_metadata), info)
+        conn.send(('started', trial.run_idx, time.time()))
+        hooks = TrialHooks(progress=lambda line: conn.send(('progress', line)))
+        try:
+            result = trials.run_trial(workload, submission, trial, recorder, hooks)
+        except BaseException as e:  # noqa: BLE001  (a crash outside the trial's own handling)
+            conn.send(_error(e))
+            return
+        conn.send(('finished', dataclasses.asdict(result), rss_bytes()))
