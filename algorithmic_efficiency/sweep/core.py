@@ -24,7 +24,7 @@ from algorithmic_efficiency.sweep.config import (
 )
 from algorithmic_efficiency.sweep.metadata import _flags_metadata, sweep_metadata
 from algorithmic_efficiency.sweep.submission import load_submission
-from algorithmic_efficiency.training import submission_api
+from algorithmic_efficiency.training import submission_api, throughput
 from algorithmic_efficiency.workloads import host_devices, registry
 
 
@@ -246,6 +246,7 @@ def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
         # before any directory is touched.
         workload = registry.load_workload(config.workload, inputs.framework)
         device_info = workload.use_devices(config.num_devices, processes)
+        device_info.update(throughput.device_facts(workload, device_info))  # devices.peak_flops
         devices.check_batch_size(submission, config.workload, workload.device_count)
         logging.info('Devices: %d x %s, %d process(es)', device_info['devices.count'],
                      device_info['devices.kind'], device_info['distributed.world_size'])

@@ -42,7 +42,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds as random_utils
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import rows, submission_api
+from algorithmic_efficiency.training import rows, submission_api, throughput
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
@@ -253,6 +253,7 @@ class _Trial:
         row = columns.row(step=state.step, accumulated=accumulated, metrics=metrics,
                           wall_time=wall_time, goal_reached=goal, eval_time=eval_time,
                           status=status, framework_memory=framework_memory)
+        row.update(self.meter.columns(state.step, accumulated))  # throughput.* (last group)
         result.evals.append(row)
         self.log.record_eval(row)
         self.console.write_row(row, stop_reason)
@@ -343,6 +344,7 @@ def train_once(
             hparams=hparams,
             properties=properties,
         )
+        trial.meter = throughput.Meter(workload, inputs.batch_size)
         timer = make_timer(processes, workload.sync_device, clock)
         stop_reason = trial.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)

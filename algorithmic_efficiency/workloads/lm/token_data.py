@@ -158,7 +158,8 @@ def read_arrow_split(folder: str) -> TokenSplit:
 def read_shard(path: str) -> np.ndarray:
     """One ``.bin`` shard's tokens (uint16), memory-mapped after checking its header."""
     size = os.path.getsize(path)
-    header = np.fromfile(path, np.int32, SHARD_HEADER_INT32) if size >= 4 * SHARD_HEADER_INT32 else ()
+    header_bytes = 4 * SHARD_HEADER_INT32
+    header = np.fromfile(path, np.int32, SHARD_HEADER_INT32) if size >= header_bytes else ()
     if len(header) < SHARD_HEADER_INT32 or header[0] != SHARD_MAGIC:
         raise DataError(f'{path}: not a nanoGPT token shard (no magic {SHARD_MAGIC} in a '
                         f'{4 * SHARD_HEADER_INT32}-byte header); write it as modded-nanogpt does')

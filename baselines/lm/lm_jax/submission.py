@@ -86,8 +86,13 @@ def init_optimizer_state(
         b2=hp['beta2'],
         weight_decay=hp['weight_decay'],
     )
+    opt_state = tx.init(model_params)
+    # Strongly typed float32 hyperparameters: the step writes float32 ones back, and a weakly
+    # typed start would compile the step a second time at step 2.
+    for name, value in opt_state.hyperparams.items():
+        opt_state.hyperparams[name] = jnp.asarray(value, jnp.float32)
     return {
-        'optimizer': tx.init(model_params),
+        'optimizer': opt_state,
         'schedule': {
             'peak': jnp.asarray(hp['learning_rate'], jnp.float32),
             'warmup': jnp.asarray(warmup_steps(hp, total), jnp.float32),
