@@ -110,6 +110,20 @@ def test_throughput_columns_and_peak_flops(corpus_sweep):
             BATCH / (t[1] - t[0]), rel=1e-6)
 
 
+def test_status_shows_the_mfu(corpus_sweep):
+    from pyrun import run_module
+
+    proc = run_module('algorithmic_efficiency.status', corpus_sweep)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = next(ln for ln in lines if ln.startswith('trial'))
+    assert header.split()[-2:] == ['mfu', 'note']
+    row = lines[lines.index(header) + 1].split()
+    last = float(rows(corpus_sweep, 'lm_tiny_jax')['throughput.mfu'].iloc[-1])
+    assert float(row[header.split().index('mfu')]) == pytest.approx(last, abs=6e-4)
+    assert 'target ppl' in proc.stdout
+
+
 def test_first_evals_agree_across_frameworks(corpus_sweep):
     j, t = rows(corpus_sweep, 'lm_tiny_jax'), rows(corpus_sweep, 'lm_tiny_pytorch')
     for col in EVAL_COLUMNS:
