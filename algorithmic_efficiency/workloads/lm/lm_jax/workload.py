@@ -29,7 +29,8 @@ def softmax_cross_entropy(
     log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
     target = jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
     per_token = -target
-    if label_smoothing:  # (1 - a) * CE(target) + a * CE(uniform)
+    # (1 - a) * CE(target) + a * CE(uniform); a may be traced (a submission's jitted value).
+    if not isinstance(label_smoothing, int | float) or label_smoothing:
         per_token = (1.0 - label_smoothing) * per_token - label_smoothing * log_probs.mean(-1)
     if mask is None:
         n_valid = jnp.asarray(labels.size, jnp.float32)
