@@ -91,7 +91,7 @@ def init_optimizer_state(
     # typed start would compile the step a second time at step 2.
     for name, value in opt_state.hyperparams.items():
         opt_state.hyperparams[name] = jnp.asarray(value, jnp.float32)
-    return {
+    state = {
         'optimizer': opt_state,
         'schedule': {
             'peak': jnp.asarray(hp['learning_rate'], jnp.float32),
@@ -99,6 +99,10 @@ def init_optimizer_state(
             'total': jnp.asarray(total, jnp.float32),
         },
     }
+    # On the parameters' devices and mesh (replicated): the step returns its state there, and a
+    # state placed elsewhere at the start would compile the step a second time at step 2.
+    sharding = jax.tree_util.tree_leaves(model_params)[0].sharding
+    return jax.device_put(state, sharding)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1), donate_argnums=(2, 3))
