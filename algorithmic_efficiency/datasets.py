@@ -3,6 +3,10 @@
 * ``mnist``: the four gzip-compressed MNIST IDX files;
 * ``cifar10``: the CIFAR-10 "python version" archive (~163 MiB), then
   extracted to ``DIR/cifar-10-batches-py/``.
+* ``finewebedu``: FineWeb-Edu (sample-10BT) tokenised with GPT-2's BPE into
+  nanoGPT token shards with a fixed validation split
+  (:mod:`algorithmic_efficiency.workloads.lm.finewebedu_prep`; needs the
+  ``datasets`` and ``tiktoken`` packages; ``--val_tokens``, ``--max_tokens``).
 
 Each file comes from the first mirror that works (``--mirror URL``,
 repeatable, replaces the defaults), is checked against the official MD5 and
@@ -45,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         prog='python -m algorithmic_efficiency.datasets',
         description='Download a data set for the benchmark runner.',
     )
-    parser.add_argument('dataset', choices=list(DATASETS))
+    parser.add_argument('dataset', choices=[*DATASETS, 'finewebedu'])
     parser.add_argument('--data_dir', required=True, help='directory to put the files in (created)')
     parser.add_argument(
         '--mirror',
@@ -64,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT_S,
         help='seconds per request (default %(default)s)',
     )
+    parser.add_argument('--val_tokens', type=int, default=102_500_000,
+                        help='finewebedu: tokens of the validation split (default: the peer\'s '
+                        '100,000 sequences of 1,025)')
+    parser.add_argument('--max_tokens', type=int, default=None,
+                        help='finewebedu: stop after this many tokens in all (default: all)')
     return parser
 
 
@@ -73,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or bad usage (2)
         return int(e.code or 0)
+    if args.dataset == 'finewebedu':  # tokenised from the hub, not downloaded from mirrors
+        from algorithmic_efficiency.workloads.lm import finewebedu_cli
+
+        return finewebedu_cli.run(args, parser.prog)
     download, default_mirrors, title = DATASETS[args.dataset]
     mirrors = args.mirror or list(default_mirrors)
     bad = [m for m in mirrors if not m.startswith(_URL_SCHEMES)]

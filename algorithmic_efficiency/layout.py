@@ -81,6 +81,9 @@ EVAL_METRICS = Group(
 HPARAMS = Group('hyperparameters', 'hparam.<name>')
 WORKLOAD_PROPERTIES = Group('workload properties', 'workload.<property>')
 FRAMEWORK_MEMORY = Group('framework memory', 'framework.<i>.mem.<statistic>')
+# training.throughput: examples_per_sec on every row; tokens_per_sec, model_flops_per_step
+# and mfu where the workload counts them (the language models).
+THROUGHPUT = Group('throughput', 'throughput.<rate>')
 TELEMETRY = Group('telemetry', 'cpu.* temp.* mem.* disk.* net.* gpu.* proc.* energy.*')
 EXTRA_METADATA = Group('extra metadata', '<key> of --record_extra_metadata')
 
@@ -104,6 +107,7 @@ METRICS_SCHEMA: tuple[Column | Group, ...] = (
     Column('eval_time_sec', 'float'),
     Column('status', 'str'),
     FRAMEWORK_MEMORY,
+    THROUGHPUT,
     TELEMETRY,  # from here on added by the recorder
     EXTRA_METADATA,
 )

@@ -5,7 +5,9 @@
 # accuracy 0.90), into ./demo_logs (replaced on every run), joins the metrics
 # into demo_logs/all_metrics.csv, and scores the two sweeps against each other
 # (demo_logs/score/, with the HTML report demo_logs/score/report.html); the last
-# line is the score.
+# line is the score. Between them, a 2-trial AdamW sweep of the tiny language model
+# (lm_tiny_jax) on the offline corpus (CPython's pydoc text as bytes; not comparable to
+# FineWeb-Edu), DEMO_LM_STEPS (default 8) steps per trial.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
@@ -26,6 +28,17 @@ for fw in jax pytorch; do
     --overwrite \
     --log_dir="$LOG_DIR" 2>&1 | tee -a "$LOG_DIR/console_output.log"
 done
+$PY algorithmic_efficiency/submission_runner.py \
+  --framework=jax \
+  --workload=lm_tiny_jax \
+  --submission_path=baselines/lm/lm_jax/submission.py \
+  --tuning_search_space=baselines/lm/tuning_search_space.json \
+  --num_tuning_trials=2 \
+  --rng_seed=0 \
+  --max_global_steps=${DEMO_LM_STEPS:-8} \
+  --record_extra_metadata=experiment=demo \
+  --overwrite \
+  --log_dir="$LOG_DIR" 2>&1 | tee -a "$LOG_DIR/console_output.log"
 $PY -c "from algorithmic_efficiency import logging_utils; print('joined:', logging_utils.concatenate_csvs('$LOG_DIR'))"
 # Each framework as a submission; the workloads match by name (mnist).
 $PY -m algorithmic_efficiency.score \

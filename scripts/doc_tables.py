@@ -130,6 +130,20 @@ GROUPS = {
          'the peak of the above'),
         ('framework.<i>.mem.limit_bytes', 'int', 'bytes', 'JAX on GPU', "the allocator's limit"),
     ],
+    'throughput': [
+        ('throughput.examples_per_sec', 'float', 'examples/s', 'always', 'examples (images, '
+         'token sequences) trained per second of submission time since the last eval (the first '
+         'interval includes compilation)'),
+        ('throughput.tokens_per_sec', 'float', 'tokens/s', 'language models', 'the same in tokens '
+         '(examples × sequence length)'),
+        ('throughput.model_flops_per_step', 'float', 'FLOP', 'language models', "one training "
+         "step's model FLOPs, counted analytically: tokens × (6 N + 12 L S D), N parameters "
+         '(embeddings included, tied), L layers, S sequence length, D width '
+         '([language models](../guides/language-models.md))'),
+        ('throughput.mfu', 'float', 'fraction 0–1', 'language models', 'model FLOP/s achieved / '
+         'the peak FLOP/s of the devices (`devices.peak_flops` × `devices.count` in '
+         '[metadata.json](metadata-json.md))'),
+    ],
     'telemetry': [
         ('cpu.util.avg_percent_since_last', 'float', '% (0–100)', 'always', 'system-wide CPU use '
          'averaged over the interval (from `psutil.cpu_times()` deltas)'),
@@ -246,6 +260,12 @@ METADATA = [
     ('devices.count', 'always', 'devices the global batch is split over '
      '([multiple devices](../guides/multiple-devices.md))'),
     ('devices.kind', 'always', 'their kind (`cpu`, `NVIDIA H100 80GB HBM3`, ...)'),
+    ('devices.peak_flops', 'always', 'peak FLOP/s of one device in `devices.peak_flops_dtype`: '
+     'a datasheet table for known GPUs, a NumPy matmul timed at start-up on CPUs'),
+    ('devices.peak_flops_source', 'always', 'where `devices.peak_flops` came from (the table '
+     'entry, or the matmul micro-benchmark and its size)'),
+    ('devices.peak_flops_dtype', 'always', "the workload's compute dtype the peak is for "
+     '(`float32`, `bfloat16`)'),
     ('distributed.world_size', 'always', 'processes of the run: `1` (every JAX run, PyTorch '
      "without `torchrun`), else `torchrun`'s count"),
     ('distributed.backend', 'always', '`none`, `gloo` (CPU) or `nccl` (CUDA)'),
@@ -276,6 +296,14 @@ METADATA = [
     ('data.path', 'always', 'the files read'),
     ('data.num_train_examples', 'always', 'training examples actually loaded'),
     ('data.num_eval_examples', 'always', 'examples of the target split actually loaded'),
+    ('data.num_train_tokens', 'language models', 'tokens of the training split'),
+    ('data.num_val_tokens', 'language models', 'tokens of the validation split'),
+    ('data.sha256', 'LM offline corpus', "sha256 of the corpus text read (CPython's `pydoc_data` "
+     'topics, as bytes)'),
+    ('data.calibrated_sha256', 'LM offline corpus', 'sha256 of the corpus the tiny target was '
+     'calibrated on: a different value means the target may not carry over'),
+    ('data.comparable_to_finewebedu', 'language models', '`false` on the offline corpus (its own '
+     'target): never compare it with FineWeb-Edu'),
     ('data.num_eval_train_examples', 'CIFAR-10', 'the fixed training subset evaluated'),
     ('data.num_test_examples', 'CIFAR-10', 'test examples'),
     ('data.comparable_to_full_mnist', 'MNIST', '`false` for the embedded sample (its own target, '

@@ -28,6 +28,7 @@ PINNED_HEADER = [
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
     'steps_per_epoch', 'global_start_time', 'wall_time', 'goal_reached', 'eval_time_sec',
     'status',
+    'throughput.examples_per_sec',
     'cpu.util.avg_percent_since_last',
     'cpu.freq.current',  # if psutil.cpu_freq() reports one
     'TEMPERATURES',  # temp.<sensor>.current for each of psutil.sensors_temperatures()
@@ -44,6 +45,7 @@ PINNED_METADATA_KEYS = [
     'os_platform', 'git_branch', 'git_commit_hash', 'git_dirty', 'cpu_model_name', 'cpu_count',
     'cpu_count_physical', 'mem_total_bytes', 'gpu_count',
     'devices.count', 'devices.kind', 'distributed.world_size', 'distributed.backend',
+    'devices.peak_flops', 'devices.peak_flops_source', 'devices.peak_flops_dtype',
     'energy.sources',
     'workload.eval_period_time_sec', 'workload.max_allowed_runtime_sec',
     'workload.num_eval_examples', 'workload.num_train_examples', 'workload.target_value',
@@ -118,7 +120,7 @@ def test_header_follows_the_schema_order(guide_sweeps):
         if column in ('accuracy', 'loss'):
             return layout.METRICS_SCHEMA.index(layout.EVAL_METRICS)
         prefixes = {'hparam.': layout.HPARAMS, 'workload.': layout.WORKLOAD_PROPERTIES,
-                    'framework.': layout.FRAMEWORK_MEMORY}
+                    'framework.': layout.FRAMEWORK_MEMORY, 'throughput.': layout.THROUGHPUT}
         for prefix, group in prefixes.items():
             if column.startswith(prefix):
                 return layout.METRICS_SCHEMA.index(group)
@@ -142,7 +144,7 @@ def test_schema_derivations():
         'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time', 'eval_time_sec',
     )  # fmt: skip
     # The trainer's part ends where the recorder's telemetry begins.
-    assert layout.TRAINER_SCHEMA[-1] is layout.FRAMEWORK_MEMORY
+    assert layout.TRAINER_SCHEMA[-2:] == (layout.FRAMEWORK_MEMORY, layout.THROUGHPUT)
     assert layout.METRICS_SCHEMA[len(layout.TRAINER_SCHEMA):] == (
         layout.TELEMETRY, layout.EXTRA_METADATA)
 

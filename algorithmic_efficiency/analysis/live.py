@@ -64,6 +64,7 @@ class Trial:
     # energy.submission_joules at the first eval at target, and its last value (NaN: unmeasured)
     energy_to_target: float = NAN
     submission_energy_joules: float = NAN
+    mfu: float = NAN  # the last row's throughput.mfu (NaN: the workload counts no FLOPs)
     heartbeat: dict[str, Any] | None = None  # a running trial's last heartbeat
     node: str | None = None  # a Ray trial's node.id (trial.json)
     framework: str | None = None  # from its rows (a sweep without metadata.json)
@@ -117,6 +118,7 @@ def _from_rows(trial: Trial, rows: list[dict[str, str]]) -> None:
         trial.final_accuracy = _num(last.get('accuracy'))
         trial.global_step = _num(last.get('global_step'))
         trial.accumulated_submission_time = _num(last.get('accumulated_submission_time'))
+        trial.mfu = _num(last.get('throughput.mfu'))
         trial.time_to_target = scores.time_to_target(rows)
         trial.energy_to_target = scores.energy_to_target(rows)
         energies = [_num(r.get(SUBMISSION_ENERGY_COLUMN)) for r in rows]

@@ -32,6 +32,8 @@ COLUMNS = [
 ]
 # Beside to_target_s when the sweep measured energy (energy.submission_joules).
 ENERGY_COLUMN = ('to_target_J', 11, 'energy_to_target', '.1f')
+# Last when the rows carry throughput.mfu (the language models): over the last interval.
+MFU_COLUMN = ('mfu', 6, 'mfu', '.3f')
 
 
 def _cell(v: Any, fmt: str) -> str:
@@ -102,6 +104,8 @@ def _note(t: live.Trial, now: float) -> str:
 def _trials_table(trials: list[live.Trial], now: float) -> list[str]:
     measured = any(math.isfinite(t.submission_energy_joules) for t in trials)
     columns = COLUMNS + [ENERGY_COLUMN] if measured else COLUMNS
+    if any(math.isfinite(t.mfu) for t in trials):
+        columns = columns + [MFU_COLUMN]
     header = '  '.join(h.rjust(w) if f != 's' else h.ljust(w) for h, w, _, f in columns)
     lines = [header + '  note']
     for t in sorted(trials, key=lambda t: t.run_idx):

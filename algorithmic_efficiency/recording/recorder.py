@@ -78,6 +78,7 @@ RESERVED_PREFIXES = (
     'temp.',
     'proc.',
     'framework.',
+    'throughput.',  # training.throughput: examples_per_sec, tokens_per_sec, mfu
     'trial.',
     'meta.',
     'node.',  # node.id: the Ray node of the row

@@ -25,7 +25,7 @@ from algorithmic_efficiency.sweep.config import (
 from algorithmic_efficiency.sweep.metadata import _flags_metadata, sweep_metadata
 from algorithmic_efficiency.sweep.submission import load_submission
 from algorithmic_efficiency.training import processes as processes_lib
-from algorithmic_efficiency.training import results, submission_api
+from algorithmic_efficiency.training import results, submission_api, throughput
 from algorithmic_efficiency.training import trials as trial_loop
 from algorithmic_efficiency.training.end_table import format_end_table
 from algorithmic_efficiency.training.executors import InProcessExecutor, TrialExecutor
@@ -251,6 +251,7 @@ def _run(config: RunConfig, inputs: CheckedInputs, processes: Any) -> int:
         # before any directory is touched.
         workload = registry.load_workload(config.workload, inputs.framework)
         device_info = workload.use_devices(config.num_devices, processes)
+        device_info.update(throughput.device_facts(workload, device_info))  # devices.peak_flops
         devices.check_batch_size(submission, config.workload, workload.device_count)
         logging.info('Devices: %d x %s, %d process(es)', device_info['devices.count'],
                      device_info['devices.kind'], device_info['distributed.world_size'])

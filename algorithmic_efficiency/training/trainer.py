@@ -40,7 +40,7 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import error_text, rows, submission_api, watchdog
+from algorithmic_efficiency.training import error_text, rows, submission_api, throughput, watchdog
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
 from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
@@ -253,6 +253,7 @@ class _Trial:
         row = columns.row(step=state.step, accumulated=accumulated, metrics=metrics,
                           wall_time=wall_time, goal_reached=goal, eval_time=eval_time,
                           status=status, framework_memory=framework_memory)
+        row.update(self.meter.columns(state.step, accumulated))  # throughput.* (last group)
         result.evals.append(row)
         self.log.record_eval(row)
         self.console.write_row(row, stop_reason)
@@ -317,6 +318,7 @@ def train_once(
             hparams=hparams,
             properties=properties,
         )
+        running.meter = throughput.Meter(workload, inputs.batch_size)
         timer = make_timer(processes, workload.sync_device, hooks.clock)
         with watchdog.watch(timer, schedule.budget_sec) as timer:  # a submission that never returns
             stop_reason = running.run(inputs, schedule, timer, columns)

@@ -25,6 +25,18 @@ WORKLOADS: dict[str, WorkloadEntry] = {
     'cifar10_pytorch': WorkloadEntry(
         'algorithmic_efficiency.workloads.cifar.cifar_pytorch.workload:CifarWorkload', 'pytorch'
     ),
+    'finewebedu_lm_jax': WorkloadEntry(
+        'algorithmic_efficiency.workloads.lm.lm_jax.workload:FinewebEduLmWorkload', 'jax'
+    ),
+    'finewebedu_lm_pytorch': WorkloadEntry(
+        'algorithmic_efficiency.workloads.lm.lm_pytorch.workload:FinewebEduLmWorkload', 'pytorch'
+    ),
+    'lm_tiny_jax': WorkloadEntry(
+        'algorithmic_efficiency.workloads.lm.lm_jax.workload:TinyLmWorkload', 'jax'
+    ),
+    'lm_tiny_pytorch': WorkloadEntry(
+        'algorithmic_efficiency.workloads.lm.lm_pytorch.workload:TinyLmWorkload', 'pytorch'
+    ),
     'mnist_jax': WorkloadEntry(
         'algorithmic_efficiency.workloads.mnist.mnist_jax.workload:MnistWorkload', 'jax'
     ),
