@@ -13,7 +13,8 @@ A row of ``metrics.csv``, in order::
   <eval metrics: accuracy, loss, then any other the workload returns>
   batch_size <hparam.*> <workload.*>
   steps_per_epoch global_start_time wall_time goal_reached eval_time_sec status
-  <framework.<i>.mem.*>                       (the trainer's part ends here)
+  <framework.<i>.mem.*> checkpoint.seconds trial.resumed_from_step
+                                              (the trainer's part ends here)
   <telemetry, in TELEMETRY_ORDER> <--record_extra_metadata keys>   (the recorder's)
 """
 
@@ -107,6 +108,10 @@ METRICS_SCHEMA: tuple[Column | Group, ...] = (
     Column('eval_time_sec', 'float'),
     Column('status', 'str'),
     FRAMEWORK_MEMORY,
+    # Seconds spent checkpointing so far (excluded from submission time), and the
+    # step this attempt continued from (empty: it started at step 0).
+    Column('checkpoint.seconds', 'float'),
+    Column('trial.resumed_from_step', 'int'),
     TELEMETRY,  # from here on added by the recorder
     EXTRA_METADATA,
 )
