@@ -237,8 +237,10 @@ def write(run_dir: str, step: int, framework: str, model: tuple[Any, Any, Any],
     """
     root = checkpoints_dir(run_dir)
     os.makedirs(root, exist_ok=True)
+    for name in os.listdir(root):  # a write killed midway (one writer per trial: the sweep lock)
+        if name.startswith('.tmp-'):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
     tmp = os.path.join(root, f'.tmp-step_{step}-{os.getpid()}')
-    shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
         save_model(framework, tmp, *model)
