@@ -33,6 +33,9 @@ SUBMISSION_METRICS_FILE = 'submission_metrics.csv'
 # LOG_DIR/<workload>/run_<N>; at most 18 digits, so N fits the readers' int64 run_idx
 # (a run_99999999999999999999 is not a run directory, it is ignored).
 RUN_DIR_RE = re.compile(r'^run_(\d{1,18})$')
+# A trial's checkpoints: run_<N>/checkpoints/step_<S>/ (training.checkpoint).
+CHECKPOINTS_DIR = 'checkpoints'
+CHECKPOINT_STEP_RE = re.compile(r'^step_(\d+)$')
 # --num_studies K > 1: LOG_DIR/study_<k>/<workload>/..., k = 1..K.
 STUDY_DIR_RE = re.compile(r'^study_(\d{1,18})$')
 

@@ -28,6 +28,7 @@ PINNED_HEADER = [
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
     'steps_per_epoch', 'global_start_time', 'wall_time', 'goal_reached', 'eval_time_sec',
     'status',
+    'checkpoint.seconds', 'trial.resumed_from_step',
     'cpu.util.avg_percent_since_last',
     'cpu.freq.current',  # if psutil.cpu_freq() reports one
     'TEMPERATURES',  # temp.<sensor>.current for each of psutil.sensors_temperatures()
@@ -60,6 +61,7 @@ PINNED_FLAGS = [
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
     'telemetry_interval_sec', 'summary', 'tensorboard', 'num_devices', 'num_studies',
     'progress_interval_sec', 'eval_period_time_sec',
+    'checkpoint_interval_sec', 'keep_checkpoints', 'checkpoint_at_eval',
 ]  # fmt: skip
 
 

@@ -208,8 +208,6 @@ class _Trial:
                 if not stop_reason and not worth_checking(schedule, step, elapsed):
                     continue
                 accumulated = timer.stop(params)
-                self.check_preemption(inputs, schedule, timer,
-                                      (params, model_state, optimizer_state, step), stop_reason)
                 if schedule.spent(accumulated):
                     stop_reason = stop_reason or StopReason.BUDGET
                 if not stop_reason and not schedule.due(accumulated):
@@ -243,22 +241,21 @@ class _Trial:
             state.step = step
         return stop_reason
 
-    def check_preemption(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
-                         live: tuple, stop_reason: str) -> None:
-        """Untimed: after SIGTERM/SIGUSR1, checkpoints (unless stopping anyway) and raises
-        ``checkpointing.Preempted``. ``live``: the loop's (params, model_state,
-        optimizer_state, step)."""
-        if not checkpointing.preemption_requested():
-            return
-        if self.checkpoints is not None and self.checkpoints.enabled and not stop_reason:
-            self._save(inputs, schedule, timer, live)
-        self.state.params, self.state.model_state, _, self.state.step = live
-        raise checkpointing.Preempted()
-
     def checkpoint_if_due(self, at_eval: bool, inputs: _Inputs, schedule: EvalSchedule,  # noqa: PLR0913  the loop's locals, once per look
                           timer: SubmissionTimer, live: tuple, stop_reason: str = '') -> None:
-        """Untimed (the timer is stopped): a checkpoint if one is due and the trial goes on."""
-        if self.checkpoints is not None and not stop_reason and self.checkpoints.due(at_eval):
+        """Untimed (the timer is stopped, any due eval done): a checkpoint if one is due and
+        the trial goes on; after SIGTERM/SIGUSR1 one in any case, then
+        ``checkpointing.Preempted``. ``live``: the loop's (params, model_state,
+        optimizer_state, step)."""
+        if stop_reason:  # the trial ends here anyway: nothing to continue
+            return
+        checkpoints = self.checkpoints
+        if checkpointing.preemption_requested():
+            if checkpoints is not None and checkpoints.enabled:
+                self._save(inputs, schedule, timer, live)
+            self.state.params, self.state.model_state, _, self.state.step = live
+            raise checkpointing.Preempted()
+        if checkpoints is not None and checkpoints.due(at_eval):
             self._save(inputs, schedule, timer, live)
 
     def _save(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
@@ -351,6 +348,8 @@ def train_once(
             checkpoints.restore(running, inputs, schedule, timer)
             progress(f'{trial.workload_name} trial {run_idx}: continuing from the checkpoint '
                      f'at step {running.state.step}')
+        if checkpointing.preemption_requested():  # signalled between trials: not started
+            raise checkpointing.Preempted()
         handlers = checkpointing.install_signal_handlers(schedule)
         columns = rows.TrialColumns(
             framework=trial.framework,
