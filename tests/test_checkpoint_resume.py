@@ -23,6 +23,9 @@ SPACE_MNIST = os.path.join(ROOT, 'baselines', 'mnist', 'tuning_search_space.json
 SPACE_CIFAR = os.path.join(ROOT, 'baselines', 'cifar', 'tuning_search_space.json')
 WRAPPER = os.path.join(ROOT, 'tests', 'ckpt_runner.py')
 STEPS = 8
+# CIFAR-10's ResNet steps take seconds on a CPU: fewer of them, at batch 8.
+STEPS_CIFAR = 4
+COMPAT = os.path.join(ROOT, 'tests', 'algoperf_submissions')
 BATCH_WRAPPER = '''import importlib.util
 _spec = importlib.util.spec_from_file_location('baseline', {path!r})
 _baseline = importlib.util.module_from_spec(_spec)
@@ -43,17 +46,21 @@ def submission(tmp_path, workload, fw):
     path = tmp_path / f'{workload}_{fw}_sub.py'
     path.write_text(BATCH_WRAPPER.format(
         path=f'{ROOT}/baselines/{base}/{base}_{fw}/submission.py',
-        batch=256 if workload == 'mnist' else 16))
+        batch=256 if workload == 'mnist' else 8))
     return str(path)
 
 
-def runner(log_dir, workload, fw, tmp_path, *extra, env=None, check_rc=0, data_dir=None):
+def runner(log_dir, workload, fw, tmp_path, *extra, env=None, check_rc=0, data_dir=None,  # noqa: PLR0913
+           compat=None):
     space = SPACE_MNIST if workload == 'mnist' else SPACE_CIFAR
+    sub = submission(tmp_path, workload, fw)
+    if compat:  # an AlgoPerf-API submission (tests/algoperf_submissions)
+        sub, space = f'{COMPAT}/{compat}.py', f'{COMPAT}/nadamw_search_space.json'
     name = f'mnist_{fw}' if workload == 'mnist' else f'cifar10_{fw}'
-    args = [f'--workload={name}', f'--framework={fw}',
-            f'--submission_path={submission(tmp_path, workload, fw)}',
+    args = [f'--workload={name}', f'--framework={fw}', f'--submission_path={sub}',
             f'--tuning_search_space={space}', '--num_tuning_trials=1',
-            f'--max_global_steps={STEPS}', '--eval_period_time_sec=1e-9', '--rng_seed=7',
+            f'--max_global_steps={steps_of(workload)}', '--eval_period_time_sec=1e-9',
+            '--rng_seed=7',
             '--checkpoint_at_eval', '--nosummary', f'--log_dir={log_dir}', *extra]
     if data_dir:
         args.append(f'--data_dir={data_dir}')
@@ -62,6 +69,10 @@ def runner(log_dir, workload, fw, tmp_path, *extra, env=None, check_rc=0, data_d
     if check_rc is not None:
         assert proc.returncode == check_rc, proc.stderr[-3000:]
     return proc
+
+
+def steps_of(workload):
+    return STEPS if workload == 'mnist' else STEPS_CIFAR
 
 
 def run_dir(log_dir, workload, fw):
@@ -74,11 +85,11 @@ def eval_columns(df):
     return list(df.columns[start:end])
 
 
-def assert_same_rows(resumed_dir, reference_dir):
+def assert_same_rows(resumed_dir, reference_dir, steps=STEPS):
     got = pd.read_csv(os.path.join(resumed_dir, 'metrics.csv'))
     want = pd.read_csv(os.path.join(reference_dir, 'metrics.csv'))
     assert got['global_step'].tolist() == want['global_step'].tolist() == list(
-        range(1, STEPS + 1))
+        range(1, steps + 1))
     metrics = eval_columns(want)
     assert 'loss' in metrics and 'accuracy' in metrics
     for column in metrics:
@@ -99,28 +110,30 @@ def data_dir(tmp_path_factory):
 _references = {}
 
 
-def reference(workload, fw, tmp_path_factory, data_dir=None):
-    """The trial uninterrupted (one per workload and framework, run once)."""
-    key = (workload, fw)
+def reference(workload, fw, tmp_path_factory, data_dir=None, compat=None):
+    """The trial uninterrupted (one per workload, framework and submission, run once)."""
+    key = (workload, fw, compat)
     if key not in _references:
         root = tmp_path_factory.mktemp(f'ref_{workload}_{fw}')
-        runner(str(root / 'logs'), workload, fw, root, data_dir=data_dir)
+        runner(str(root / 'logs'), workload, fw, root, data_dir=data_dir, compat=compat)
         _references[key] = run_dir(str(root / 'logs'), workload, fw)
     return _references[key]
 
 
-def kill_and_resume(tmp_path, workload, fw, kills, every=3, data_dir=None, marker_env=None):
+def kill_and_resume(tmp_path, workload, fw, kills, every=3, data_dir=None, marker_env=None,  # noqa: PLR0913
+                    compat=None):
     """Runs the trial, killed as it draws each batch of `kills`, resuming after each kill."""
     log_dir = str(tmp_path / 'logs')
     marker = str(tmp_path / 'kill')
     for k in kills:
         open(f'{marker}.{k}', 'w').close()
     env = {'AE_CKPT_EVERY': str(every), marker_env or 'AE_KILL_MARKER': marker}
-    first = runner(log_dir, workload, fw, tmp_path, env=env, check_rc=None, data_dir=data_dir)
+    first = runner(log_dir, workload, fw, tmp_path, env=env, check_rc=None, data_dir=data_dir,
+                   compat=compat)
     assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
     for i in range(len(kills)):
         proc = runner(log_dir, workload, fw, tmp_path, '--resume', env=env, check_rc=None,
-                      data_dir=data_dir)
+                      data_dir=data_dir, compat=compat)
         last = i == len(kills) - 1
         assert proc.returncode == (0 if last else -signal.SIGKILL), proc.stderr[-2000:]
     return log_dir, proc
@@ -171,9 +184,22 @@ def test_a_kill_during_the_checkpoint_write_leaves_the_previous_one(tmp_path, tm
 @pytest.mark.parametrize('fw', ['jax', 'pytorch'])
 def test_cifar_batch_norm_and_augmentation_resume_exactly(tmp_path, tmp_path_factory, data_dir,
                                                           fw):
-    log_dir, _ = kill_and_resume(tmp_path, 'cifar', fw, kills=[5], data_dir=data_dir)
-    assert_same_rows(run_dir(log_dir, 'cifar', fw),
-                     reference('cifar', fw, tmp_path_factory, data_dir))
+    # Checkpoint at step 2, killed drawing batch 4 (row 3 written, then lost).
+    log_dir, _ = kill_and_resume(tmp_path, 'cifar', fw, kills=[4], every=2, data_dir=data_dir)
+    got = assert_same_rows(run_dir(log_dir, 'cifar', fw),
+                           reference('cifar', fw, tmp_path_factory, data_dir), STEPS_CIFAR)
+    assert got['trial.resumed_from_step'].iloc[-1] == 2
+    # The other splits' metrics (train.*, test.*) came back equal too (assert_same_rows).
+    assert 'train.loss' in got.columns and 'test.accuracy' in got.columns
+
+
+@pytest.mark.parametrize('name,fw', [('pytorch_nadamw', 'pytorch'), ('jax_nadamw', 'jax')])
+def test_algoperf_submissions_resume_exactly(tmp_path, tmp_path_factory, name, fw):
+    # Their optimizer state: a dict of torch optimizer and LR scheduler, or an optax pytree.
+    log_dir, proc = kill_and_resume(tmp_path, 'mnist', fw, kills=[5], compat=name)
+    assert_same_rows(run_dir(log_dir, 'mnist', fw),
+                     reference('mnist', fw, tmp_path_factory, compat=name))
+    assert 'continuing from the checkpoint at step 3' in proc.stderr
 
 
 def test_a_corrupt_checkpoint_is_one_warning_and_a_fresh_start(tmp_path, tmp_path_factory):
@@ -247,3 +273,41 @@ def test_sigterm_checkpoints_marks_preempted_and_exits_143(tmp_path, tmp_path_fa
     runner(log_dir, 'mnist', 'pytorch', tmp_path, '--resume', '--checkpoint_interval_sec=3600')
     got = assert_same_rows(rdir, reference('mnist', 'pytorch', tmp_path_factory))
     assert got['trial.resumed_from_step'].iloc[-1] == step
+
+
+def test_state_a_checkpoint_cannot_save_is_one_error_naming_its_type(tmp_path):
+    import jax.numpy as jnp
+    import torch
+
+    from algorithmic_efficiency.training import checkpoint
+
+    model = torch.nn.Linear(2, 2)
+    gen = (x for x in [])
+    with pytest.raises(checkpoint.CheckpointError,
+                       match=r"^optimizer_state\['it'\] is a builtins.generator, which a "
+                             r'checkpoint cannot save'):
+        checkpoint.save_model('pytorch', str(tmp_path), model, None, {'it': gen})
+    with pytest.raises(checkpoint.CheckpointError,
+                       match=r'^optimizer_state\[1\] is a builtins.object, which'):
+        checkpoint.save_model('jax', str(tmp_path), {'w': jnp.ones(2)}, None,
+                              (jnp.zeros(2), object()))
+    # Functions are code, not state (the peer's JAX baselines keep opt_update_fn there).
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    checkpoint.save_model('pytorch', str(tmp_path), model, None, {'opt': opt, 'fn': len})
+
+
+def test_atomic_write_keeps_the_newest_k_and_never_lists_a_partial_one(tmp_path):
+    import torch
+
+    from algorithmic_efficiency.training import checkpoint
+
+    run = str(tmp_path)
+    model = torch.nn.Linear(2, 2)
+    for step in (1, 2, 3):
+        checkpoint.write(run, step, 'pytorch', (model, None, None), {'step': step}, keep=2)
+    assert checkpoint.list_steps(run) == [2, 3]
+    os.makedirs(os.path.join(run, 'checkpoints', '.tmp-step_4-1'))  # a write killed midway
+    assert checkpoint.list_steps(run) == [2, 3]
+    assert checkpoint.read_loop(checkpoint.latest(run))['step'] == 3
+    checkpoint.write(run, 5, 'pytorch', (model, None, None), {'step': 5}, keep=1)
+    assert sorted(os.listdir(os.path.join(run, 'checkpoints'))) == ['step_5']

@@ -137,14 +137,16 @@ def test_schema_derivations():
         'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
         'epoch',
         'accuracy', 'loss', 'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time',
-        'goal_reached', 'eval_time_sec', 'status',
+        'goal_reached', 'eval_time_sec', 'status', 'checkpoint.seconds',
+        'trial.resumed_from_step',
     )  # fmt: skip
     assert layout.NUMERIC_COLUMNS == (
         'run_idx', 'accumulated_submission_time', 'global_step', 'epoch', 'accuracy', 'loss',
         'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time', 'eval_time_sec',
+        'checkpoint.seconds', 'trial.resumed_from_step',
     )  # fmt: skip
-    # The trainer's part ends where the recorder's telemetry begins.
-    assert layout.TRAINER_SCHEMA[-1] is layout.FRAMEWORK_MEMORY
+    # The trainer's part ends where the recorder's telemetry begins (checkpoint columns last).
+    assert layout.TRAINER_SCHEMA[-3] is layout.FRAMEWORK_MEMORY
     assert layout.METRICS_SCHEMA[len(layout.TRAINER_SCHEMA):] == (
         layout.TELEMETRY, layout.EXTRA_METADATA)
 

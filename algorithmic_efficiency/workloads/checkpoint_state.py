@@ -42,6 +42,8 @@ def _torch_state(obj: Any, what: str) -> Any:
         return {k: _torch_state(v, f'{what}[{k!r}]') for k, v in obj.items()}
     if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
         return type(obj)(_torch_state(v, f'{what}[{i}]') for i, v in enumerate(obj))
+    if callable(obj) and not isinstance(obj, type):  # code, not state: the live one is kept
+        return {'__live__': True}
     _check_leaf(obj, what)
     return obj
 
@@ -61,6 +63,8 @@ def _check_leaf(obj: Any, what: str) -> None:
 
 def _torch_load_into(live: Any, saved: Any) -> Any:
     """`live` (freshly set up) with `saved`'s values; state_dict objects loaded in place."""
+    if isinstance(saved, dict) and len(saved) == 1 and saved.get('__live__') is True:
+        return live
     if isinstance(saved, dict) and '__state_dict__' in saved and len(saved) == 1:
         live.load_state_dict(saved['__state_dict__'])
         return live
@@ -74,22 +78,30 @@ def _torch_load_into(live: Any, saved: Any) -> Any:
     return saved
 
 
-def _check_jax_tree(tree: Any) -> None:
+def _jax_leaves(params: Any, model_state: Any, optimizer_state: Any) -> tuple[dict, list, Any]:
+    """The state as ``{index: array}`` (what is saved), the leaves, and the tree's structure.
+
+    Functions in the tree (the peer's JAX baselines keep ``opt_update_fn`` in
+    their optimizer state) are code, not state: they are not saved, and a
+    restore keeps the freshly set-up trial's. Anything else that is not an
+    array or a number cannot be saved (:class:`CheckpointError`).
+    """
     import jax  # pylint: disable=import-outside-toplevel  (JAX trials only)
 
-    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
-        if not isinstance(leaf, (jax.Array, np.ndarray, np.generic, int, float, bool)):
-            where = 'optimizer_state' + jax.tree_util.keystr(path)
+    tree = {'params': params, 'model_state': model_state, 'optimizer_state': optimizer_state}
+    with_paths, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    saved = {}
+    for i, (path, leaf) in enumerate(with_paths):
+        if isinstance(leaf, (jax.Array, np.ndarray, np.generic, int, float, bool)):
+            saved[str(i)] = leaf
+        elif not callable(leaf):
+            where = jax.tree_util.keystr(path).lstrip('[').replace("'", '', 2).replace(']', '', 1)
             raise CheckpointError(
                 f'{where} is a {type(leaf).__module__}.{type(leaf).__qualname__}, which a '
                 'checkpoint cannot save: keep the optimizer state a pytree of arrays, or run '
                 'with --checkpoint_interval_sec=0'
             )
-
-
-def _jax_tree(params: Any, model_state: Any, optimizer_state: Any) -> dict[str, Any]:
-    tree = {'params': params, 'model_state': model_state, 'optimizer_state': optimizer_state}
-    return {k: v for k, v in tree.items() if v is not None}
+    return saved, [leaf for _, leaf in with_paths], treedef
 
 
 def save_model(framework: str, path: str, params: Any, model_state: Any,
@@ -98,10 +110,9 @@ def save_model(framework: str, path: str, params: Any, model_state: Any,
     if framework == 'jax':
         import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel  (~1 s import)
 
-        tree = _jax_tree(params, model_state, optimizer_state)
-        _check_jax_tree(tree)
+        saved, _, _ = _jax_leaves(params, model_state, optimizer_state)
         with ocp.StandardCheckpointer() as checkpointer:
-            checkpointer.save(os.path.join(path, JAX_DIR), tree)
+            checkpointer.save(os.path.join(path, JAX_DIR), saved)
             checkpointer.wait_until_finished()
         return
     import torch  # pylint: disable=import-outside-toplevel
@@ -116,12 +127,15 @@ def load_model(framework: str, path: str, params: Any, model_state: Any,
                optimizer_state: Any) -> tuple[Any, Any, Any]:
     """The saved (params, model_state, optimizer_state), shaped like the fresh ones given."""
     if framework == 'jax':
+        import jax  # pylint: disable=import-outside-toplevel
         import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
 
-        target = _jax_tree(params, model_state, optimizer_state)
+        target, leaves, treedef = _jax_leaves(params, model_state, optimizer_state)
         with ocp.StandardCheckpointer() as checkpointer:
-            tree = checkpointer.restore(os.path.join(path, JAX_DIR), target)
-        return (tree.get('params'), tree.get('model_state'), tree.get('optimizer_state'))
+            restored = checkpointer.restore(os.path.join(path, JAX_DIR), target)
+        leaves = [restored.get(str(i), leaf) for i, leaf in enumerate(leaves)]
+        tree = jax.tree_util.tree_unflatten(treedef, leaves)
+        return tree['params'], tree['model_state'], tree['optimizer_state']
     import torch  # pylint: disable=import-outside-toplevel
 
     state = torch.load(os.path.join(path, TORCH_FILE), weights_only=False)
