@@ -350,7 +350,8 @@ def train_once(
                      f'at step {running.state.step}')
         if checkpointing.preemption_requested():  # signalled between trials: not started
             raise checkpointing.Preempted()
-        handlers = checkpointing.install_signal_handlers(schedule)
+        if checkpoints is not None:  # one process with a --log_dir: somewhere to save to
+            handlers = checkpointing.install_signal_handlers(schedule)
         columns = rows.TrialColumns(
             framework=trial.framework,
             workload=trial.workload_name,
