@@ -94,7 +94,7 @@ def steps_per_sec(name, fw, workload, submission, hp, steps, interval, tmp):  # 
     return steps / elapsed, checkpoints.seconds if checkpoints else 0.0
 
 
-def measure(name, fw, dataset, steps, rounds, data_dir):
+def measure(name, fw, dataset, steps, rounds, data_dir, times_only=False):  # noqa: PLR0913
     workload = registry.load_workload(name, fw)
     workload.prepare_data(data_dir)
     submission = load_submission(fw, dataset)
@@ -104,6 +104,9 @@ def measure(name, fw, dataset, steps, rounds, data_dir):
     with tempfile.TemporaryDirectory() as tmp:
         write_s, read_s, size = save_and_restore_times(name, fw, workload, submission, hp, tmp)
         scaled = 100 * write_s  # the interval at which checkpoints cost 1 %
+        if times_only:
+            return {'workload': name, 'checkpoint_s': write_s, 'restore_s': read_s,
+                    'bytes': size, 'cost_at_default': write_s / DEFAULT_INTERVAL}
         arms = {'off': 0.0, 'default': DEFAULT_INTERVAL, 'at_1pct': scaled}
         rates = {k: [] for k in arms}
         spent = {k: 0.0 for k in arms}
@@ -134,6 +137,10 @@ def main():
     parser.add_argument('--steps', type=int, default=300)
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--cifar', action='store_true')
+    parser.add_argument('--only', default=None,
+                        help='comma-separated workloads to run (e.g. mnist_pytorch)')
+    parser.add_argument('--times_only', action='store_true',
+                        help='one checkpoint and one restore per workload, no steps/s runs')
     args = parser.parse_args()
     cases = [('mnist_jax', 'jax', 'mnist', args.steps, None),
              ('mnist_pytorch', 'pytorch', 'mnist', args.steps, None)]
@@ -144,12 +151,18 @@ def main():
         write_python_version(tmp, 200, 20, seed=1)
         cases += [(f'cifar10_{fw}', fw, 'cifar', max(args.steps // 30, 6), tmp)
                   for fw in ('jax', 'pytorch')]
-    out = [measure(n, f, d, s, args.rounds, dd) for n, f, d, s, dd in cases]
+    if args.only:
+        cases = [c for c in cases if c[0] in args.only.split(',')]
+    out = [measure(n, f, d, s, args.rounds, dd, args.times_only) for n, f, d, s, dd in cases]
     print(f'default --checkpoint_interval_sec={DEFAULT_INTERVAL:g}; machine shared and loaded: '
           'ratios from alternating rounds')
     print(f'{"workload":15} {"ckpt_s":>7} {"restore_s":>9} {"MB":>7} {"off/s":>8} '
           f'{"dflt/s":>8} {"ratio":>6} {"1%int_s":>8} {"1%/s":>8} {"ratio":>6} {"cost@dflt":>9}')
     for r in out:
+        if 'steps_per_s' not in r:
+            print(f'{r["workload"]:15} {r["checkpoint_s"]:7.3f} {r["restore_s"]:9.3f} '
+                  f'{r["bytes"] / 2**20:7.2f} {"":>51} {r["cost_at_default"]:9.5f}')
+            continue
         s = r['steps_per_s']
         print(f'{r["workload"]:15} {r["checkpoint_s"]:7.3f} {r["restore_s"]:9.3f} '
               f'{r["bytes"] / 2**20:7.2f} {s["off"]:8.1f} {s["default"]:8.1f} '
