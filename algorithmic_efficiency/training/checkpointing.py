@@ -242,7 +242,9 @@ def note_resume(run_dir: str, step: int) -> None:
         loop = ckpt.read_loop(ckpt.step_dir(run_dir, step))
     except (OSError, ValueError, ckpt.CheckpointError):
         return
-    attempt_files = sorted(n for n in os.listdir(run_dir) if n.endswith('.' + layout.TRIAL_FILE))
+    attempt_files = sorted((n for n in os.listdir(run_dir)
+                            if n.startswith('attempt-') and n.endswith('.' + layout.TRIAL_FILE)),
+                           key=lambda n: int(n.split('.')[0].removeprefix('attempt-') or 0))
     resumes = []
     if attempt_files:  # the previous attempt's resumes, if it was itself resumed
         try:
