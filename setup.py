@@ -8,7 +8,8 @@ Exact versions used by the README commands and CI live in ``constraints.txt``.
 from setuptools import find_packages, setup
 
 # chex: AlgoPerf's JAX baselines import it (their optimizer states are chex-typed).
-JAX_CORE = ['flax>=0.12,<0.13', 'optax>=0.2.8,<0.3', 'chex>=0.1.90,<0.2']
+JAX_CORE = ['flax>=0.12,<0.13', 'optax>=0.2.8,<0.3', 'chex>=0.1.90,<0.2',
+            'orbax-checkpoint>=0.12,<0.13']  # trial checkpoints (training.checkpoint)
 
 setup(
     name='algorithmic_efficiency',

@@ -13,7 +13,8 @@ A row of ``metrics.csv``, in order::
   <eval metrics: accuracy, loss, then any other the workload returns>
   batch_size <hparam.*> <workload.*>
   steps_per_epoch global_start_time wall_time goal_reached eval_time_sec status
-  <framework.<i>.mem.*>                       (the trainer's part ends here)
+  <framework.<i>.mem.*> checkpoint.seconds trial.resumed_from_step
+                                              (the trainer's part ends here)
   <telemetry, in TELEMETRY_ORDER> <--record_extra_metadata keys>   (the recorder's)
 """
 
@@ -34,6 +35,9 @@ SUBMISSION_METRICS_FILE = 'submission_metrics.csv'
 # LOG_DIR/<workload>/run_<N>; at most 18 digits, so N fits the readers' int64 run_idx
 # (a run_99999999999999999999 is not a run directory, it is ignored).
 RUN_DIR_RE = re.compile(r'^run_(\d{1,18})$')
+# A trial's checkpoints: run_<N>/checkpoints/step_<S>/ (training.checkpoint).
+CHECKPOINTS_DIR = 'checkpoints'
+CHECKPOINT_STEP_RE = re.compile(r'^step_(\d+)$')
 # --num_studies K > 1: LOG_DIR/study_<k>/<workload>/..., k = 1..K.
 STUDY_DIR_RE = re.compile(r'^study_(\d{1,18})$')
 
@@ -107,6 +111,10 @@ METRICS_SCHEMA: tuple[Column | Group, ...] = (
     Column('eval_time_sec', 'float'),
     Column('status', 'str'),
     FRAMEWORK_MEMORY,
+    # Seconds spent checkpointing so far (excluded from submission time), and the
+    # step this attempt continued from (empty: it started at step 0).
+    Column('checkpoint.seconds', 'float'),
+    Column('trial.resumed_from_step', 'int'),
     THROUGHPUT,
     TELEMETRY,  # from here on added by the recorder
     EXTRA_METADATA,

@@ -143,6 +143,7 @@ class TrialStatus(_StrEnum):
     DIVERGED = 'diverged'  # stopped on a non-finite eval loss (a result, not a failure)
     FAILED = 'failed'  # an exception in the submission or the workload
     INTERRUPTED = 'interrupted'  # stopped by Ctrl-C (SIGINT); --resume re-runs it
+    PREEMPTED = 'preempted'  # SIGTERM/SIGUSR1: checkpointed; --resume continues it
 
 
 # Finished trials: --resume keeps them; the others are re-run.
@@ -162,6 +163,7 @@ class StopReason(_StrEnum):
     ERROR = 'error'  # an exception
     DISK_FULL = 'disk_full'  # ENOSPC/EDQUOT writing a file: the sweep stops, --resume continues
     INTERRUPTED = 'interrupted'  # Ctrl-C (SIGINT)
+    PREEMPTED = 'preempted'  # SIGTERM/SIGUSR1 (after a checkpoint)
 
 
 class TrainingCompleteError(Exception):

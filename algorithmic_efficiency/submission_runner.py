@@ -32,6 +32,7 @@ from algorithmic_efficiency.errors import AEError  # noqa: E402
 from algorithmic_efficiency.recording import console, redact  # noqa: E402
 from algorithmic_efficiency.search import spaces  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
+from algorithmic_efficiency.training.results import TrialPreempted  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
 flags.DEFINE_enum(
@@ -129,6 +130,15 @@ flags.DEFINE_float(
     'Override the workload\'s eval period (s of submission time), for demos and debugging; '
     'recorded, and flagged by status and score as not following the workload\'s rules.',
 )
+flags.DEFINE_float(
+    'checkpoint_interval_sec',
+    300.0,
+    'Wall seconds between a trial\'s checkpoints (run_N/checkpoints/; --resume and Ray retries '
+    'continue from the last one); 0: none on a timer. See docs/guides/checkpoints.md.',
+)
+flags.DEFINE_integer('keep_checkpoints', 1, 'Checkpoints kept per trial (the newest).',
+                     lower_bound=1)
+flags.DEFINE_boolean('checkpoint_at_eval', False, 'Also checkpoint after every eval.')
 FLAGS = flags.FLAGS
 
 
@@ -164,6 +174,10 @@ def main(argv: list[str]) -> int:
               f'{redact.display_path(e.filename)}); free '
               'space, then continue the sweep with --resume', file=sys.stderr)
         return 1
+    except TrialPreempted:
+        # SIGTERM/SIGUSR1: the trial checkpointed and says 'preempted'; 128 + SIGTERM.
+        print('submission_runner: preempted; continue the sweep with --resume', file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         # Rows written so far are intact; the interrupted trial's trial.json
         # says 'interrupted', so --resume re-runs it.

@@ -53,6 +53,9 @@ FLAG_GUIDES = {
     'num_studies': 'guides/scoring.md#studies',
     'progress_interval_sec': 'guides/running-sweeps.md#progress-and-the-console',
     'eval_period_time_sec': 'guides/running-sweeps.md#what-is-timed',
+    'checkpoint_interval_sec': 'guides/checkpoints.md',
+    'keep_checkpoints': 'guides/checkpoints.md',
+    'checkpoint_at_eval': 'guides/checkpoints.md',
 }
 FLAGS_INTRO = """# Runner flags
 
@@ -96,6 +99,11 @@ COLUMNS = {
     'status': ('—', 'always', '`running` on every row but the last of a finished trial, which '
                'says `complete` or `diverged` (a failed trial has no closing row: see '
                '[trial.json](trial-json.md))'),
+    'checkpoint.seconds': ('s', 'always', 'wall seconds spent writing checkpoints so far in this '
+                           'trial (excluded from `accumulated_submission_time`; '
+                           '[checkpoints](../guides/checkpoints.md))'),
+    'trial.resumed_from_step': ('step', 'after a resume', 'the checkpoint step this attempt '
+                                'continued from (empty: the attempt started at step 0)'),
 }
 # ... and each group's members: (pattern, type, unit, when, meaning).
 GROUPS = {
@@ -336,7 +344,8 @@ METADATA_OUTRO = ''
 TRIAL = [
     ('run_idx', 'always', 'the trial, N of `run_N`'),
     ('status', 'always', '{statuses}: `running` while it runs or after it was killed (which '
-     '`status` shows as `stale`), `interrupted` after Ctrl-C'),
+     '`status` shows as `stale`), `interrupted` after Ctrl-C, `preempted` after SIGTERM/SIGUSR1 '
+     '(checkpointed; `--resume` continues it)'),
     ('hyperparameters', 'always', "the trial's hyperparameters (`null` with "
      '`--tuning_ruleset=self`)'),
     ('seed', 'always', "the trial's seed, `derive_seed(rng_seed, 'trial', N)`"),
@@ -370,6 +379,11 @@ TRIAL = [
     ('node.id', 'Ray sweeps', 'the node that ran the trial (as the `node.id` column)'),
     ('attempt', 'Ray sweeps, local pool', '1, 2, ... on retries'),
     ('task_started', 'Ray sweeps', 'when the worker began, before importing the framework'),
+    ('resumed_from_step', 'after a resume from a checkpoint', 'the checkpoint step the latest '
+     'attempt continued from'),
+    ('resumes', 'after a resume from a checkpoint', 'one entry per resume: `from_step`, '
+     '`checkpoint_wall_time`, `resumed_at` (Unix s); the wall time lost to a kill is '
+     '`resumed_at - checkpoint_wall_time`, never counted as submission time'),
     ('compute.slot', 'local pool', 'the slot (0..N-1) whose CPUs/GPU the trial had'),
     ('compute.cpus', 'local pool', 'the CPUs the worker was pinned to (`sched_setaffinity`)'),
     ('compute.threads', 'local pool, Ray sweeps', 'intra-op threads the frameworks were capped to'),

@@ -28,6 +28,7 @@ PINNED_HEADER = [
     'workload.train_mean', 'workload.train_stddev', 'workload.target_metric_name',
     'steps_per_epoch', 'global_start_time', 'wall_time', 'goal_reached', 'eval_time_sec',
     'status',
+    'checkpoint.seconds', 'trial.resumed_from_step',
     'throughput.examples_per_sec',
     'cpu.util.avg_percent_since_last',
     'cpu.freq.current',  # if psutil.cpu_freq() reports one
@@ -62,6 +63,7 @@ PINNED_FLAGS = [
     'rng_seed', 'max_global_steps', 'max_submission_time_sec', 'overwrite', 'resume', 'fsync',
     'telemetry_interval_sec', 'summary', 'tensorboard', 'num_devices', 'num_studies',
     'progress_interval_sec', 'eval_period_time_sec',
+    'checkpoint_interval_sec', 'keep_checkpoints', 'checkpoint_at_eval',
 ]  # fmt: skip
 
 
@@ -137,14 +139,18 @@ def test_schema_derivations():
         'framework', 'workload', 'run_idx', 'accumulated_submission_time', 'global_step',
         'epoch',
         'accuracy', 'loss', 'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time',
-        'goal_reached', 'eval_time_sec', 'status',
+        'goal_reached', 'eval_time_sec', 'status', 'checkpoint.seconds',
+        'trial.resumed_from_step',
     )  # fmt: skip
     assert layout.NUMERIC_COLUMNS == (
         'run_idx', 'accumulated_submission_time', 'global_step', 'epoch', 'accuracy', 'loss',
         'batch_size', 'steps_per_epoch', 'global_start_time', 'wall_time', 'eval_time_sec',
+        'checkpoint.seconds', 'trial.resumed_from_step',
     )  # fmt: skip
-    # The trainer's part ends where the recorder's telemetry begins.
-    assert layout.TRAINER_SCHEMA[-2:] == (layout.FRAMEWORK_MEMORY, layout.THROUGHPUT)
+    # The trainer's part ends where the recorder's telemetry begins: framework memory, the
+    # checkpoint columns, then throughput.
+    assert layout.TRAINER_SCHEMA[-4] is layout.FRAMEWORK_MEMORY
+    assert layout.TRAINER_SCHEMA[-1] is layout.THROUGHPUT
     assert layout.METRICS_SCHEMA[len(layout.TRAINER_SCHEMA):] == (
         layout.TELEMETRY, layout.EXTRA_METADATA)
 

@@ -34,11 +34,14 @@ def test_row_order_and_values():
         'accuracy', 'loss', 'top5', 'batch_size', 'hparam.lr', 'hparam.b1',
         'workload.target_value', 'steps_per_epoch', 'global_start_time', 'wall_time',
         'goal_reached', 'eval_time_sec', 'status', 'framework.0.mem.in_use_bytes',
+        'checkpoint.seconds', 'trial.resumed_from_step',
     ]  # fmt: skip
     assert row['workload'] == 'mnist_jax'
     assert row['epoch'] == 2.5 and row['global_step'] == 25 and row['run_idx'] == 2
     assert row['accuracy'] == 0.8 and row['top5'] == 0.99
     assert row['framework.0.mem.in_use_bytes'] == 7
+    # Checkpointing: none yet, not resumed (an empty cell).
+    assert row['checkpoint.seconds'] == 0.0 and row['trial.resumed_from_step'] is None
 
 
 def test_metrics_without_accuracy_keep_their_order():

@@ -27,8 +27,8 @@ def test_registry_errors_name_the_choices():
                        r"lm_tiny_pytorch, mnist_jax, mnist_pytorch"):
         registry.check_workload('mnist_jx', 'jax')
     with pytest.raises(ValueError, match=r"'mnist_jax' is a jax workload but "
-                       r"--framework=pytorch; pytorch workloads: cifar10_pytorch, finewebedu_lm_pytorch, "
-                       r"lm_tiny_pytorch, mnist_pytorch"):
+                       r"--framework=pytorch; pytorch workloads: cifar10_pytorch, "
+                       r"finewebedu_lm_pytorch, lm_tiny_pytorch, mnist_pytorch"):
         registry.check_workload('mnist_jax', 'pytorch')
     with pytest.raises(ValueError, match=r"Unknown framework 'tf'; choose one of: jax, pytorch"):
         registry.check_workload('mnist_jax', 'tf')

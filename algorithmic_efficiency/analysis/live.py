@@ -232,7 +232,8 @@ def numbers(sweep: Sweep) -> dict[str, Any]:
         'trials_planned': meta.get('num_tuning_trials'),
         'trials_sampled': len(trials),
     }
-    for status in ('complete', 'diverged', 'failed', 'running', 'interrupted', 'stale'):
+    for status in ('complete', 'diverged', 'failed', 'running', 'interrupted', 'preempted',
+                   'stale'):
         out[f'trials_{status}'] = sum(t.status == status for t in trials)
     times = [t.accumulated_submission_time for t in trials]
     out.update(

@@ -32,7 +32,8 @@ _log = logging.getLogger(__name__)
 PLOTS_DIR = 'plots'
 GIB = 1024**3
 # Marks of a trial's end by status (a finished trial with a plain line).
-END_MARKERS = {'failed': 'X', 'diverged': 'v', 'running': '>', 'interrupted': 's', 'stale': 's'}
+END_MARKERS = {'failed': 'X', 'diverged': 'v', 'running': '>', 'interrupted': 's', 'stale': 's',
+               'preempted': 's'}
 PANEL_W, PANEL_H = 6.0, 4.0
 
 

@@ -16,6 +16,7 @@ import os
 import time
 from typing import Any
 
+from algorithmic_efficiency import layout
 from algorithmic_efficiency.analysis import live
 from algorithmic_efficiency.layout import ERROR_FILE
 
@@ -89,13 +90,23 @@ def _running_note(t: live.Trial, now: float) -> str:
     return where + (': ' + ', '.join(parts) if parts else '')
 
 
+def _resume_note(t: live.Trial) -> str:
+    """What --resume will do: continue from the newest checkpoint, or re-run from step 0."""
+    root = os.path.join(t.run_dir, layout.CHECKPOINTS_DIR)
+    names = os.listdir(root) if os.path.isdir(root) else []
+    steps = sorted(int(m.group(1)) for m in map(layout.CHECKPOINT_STEP_RE.match, names) if m)
+    return f'--resume resumes at step {steps[-1]}' if steps else '--resume re-runs it'
+
+
 def _note(t: live.Trial, now: float) -> str:
     if t.status == 'failed':
         return _error_line(t)
     if t.status == 'interrupted':
-        return 'stopped by Ctrl-C; --resume re-runs it'
+        return 'stopped by Ctrl-C; ' + _resume_note(t)
+    if t.status == 'preempted':
+        return 'preempted (SIGTERM/SIGUSR1); ' + _resume_note(t)
     if t.status == 'stale':
-        return 'no heartbeat and its process is gone (killed?); --resume re-runs it'
+        return 'no heartbeat and its process is gone (killed?); ' + _resume_note(t)
     if t.status == 'running':
         return _running_note(t, now)
     return str(t.stop_reason or '')
@@ -170,7 +181,8 @@ def format_sweep(sweep: live.Sweep, now: float | None = None) -> str:
     st = live.numbers(sweep)
     counts = ', '.join(
         f'{st[f"trials_{s}"]} {s}'
-        for s in ('complete', 'diverged', 'failed', 'running', 'interrupted', 'stale')
+        for s in ('complete', 'diverged', 'failed', 'running', 'interrupted', 'preempted',
+                  'stale')
         if st[f'trials_{s}']
     )
     planned = st['trials_planned']

@@ -37,6 +37,7 @@ from algorithmic_efficiency.layout import (
     LogDirError,  # noqa: F401  (re-exported)
 )
 from algorithmic_efficiency.recording import (
+    csv_rows,
     overwrite_guard,
     redact,
     resume_checks,
@@ -80,6 +81,7 @@ RESERVED_PREFIXES = (
     'framework.',
     'throughput.',  # training.throughput: examples_per_sec, tokens_per_sec, mfu
     'trial.',
+    'checkpoint.',
     'meta.',
     'node.',  # node.id: the Ray node of the row
     'energy.',
@@ -215,6 +217,14 @@ class TrialRecorder:
         except OSError:
             pass  # a full disk must not stop the trial; the next eval's row will tell
 
+    def checkpoint_counters(self) -> dict[str, Any]:
+        """Cumulative counters a checkpoint saves (energy so far, as of the last eval)."""
+        return {'energy_joules': self._energy.joules} if self._energy is not None else {}
+
+    def restore_checkpoint_counters(self, counters: dict[str, Any]) -> None:
+        if self._energy is not None and counters.get('energy_joules') is not None:
+            self._energy.joules = counters['energy_joules']
+
     def set_status(self, status: str) -> None:
         """Tells the writers how the trial ended when no row says it (Ctrl-C)."""
         set_status = getattr(self.writer, 'set_status', None)
@@ -274,6 +284,9 @@ class Recorder:
         self._host_salt = host_identity.new_salt()  # per sweep run: ids unlinkable across sweeps
         # Where RAPL's counters are (a fake sysfs tree in tests).
         self.rapl_root = rapl_root
+        # run_idx -> step: a trial continuing from its checkpoint keeps its rows up to
+        # that step (training.checkpointing); start_trial copies them from the set-aside file.
+        self.keep_rows_through: dict[int, int] = {}
 
     # --- The directory.
     def lock(self) -> None:
@@ -388,20 +401,24 @@ class Recorder:
         files.write_text(path, sysinfo.packages_text())
 
     # --- Trials.
-    def _set_aside_previous_attempt(self, run_dir: str) -> None:
-        """A re-run trial keeps its earlier files under numbered names, never deleted."""
+    def _set_aside_previous_attempt(self, run_dir: str) -> int | None:
+        """A re-run trial keeps its earlier files under numbered names, never deleted.
+
+        Returns the attempt number they were set aside as (None: nothing to set aside).
+        """
         names = [
             n
             for n in (METRICS_FILE, TRIAL_FILE, ERROR_FILE, SUBMISSION_METRICS_FILE)
             if os.path.exists(os.path.join(run_dir, n))
         ]
         if not names:
-            return
+            return None
         attempt = 1
         while any(os.path.exists(os.path.join(run_dir, f'attempt-{attempt}.{n}')) for n in names):
             attempt += 1
         for n in names:
             os.replace(os.path.join(run_dir, n), os.path.join(run_dir, f'attempt-{attempt}.{n}'))
+        return attempt
 
     def start_trial(
         self,
@@ -420,7 +437,12 @@ class Recorder:
         """
         run_dir = self.run_dir(run_idx)
         os.makedirs(run_dir, exist_ok=True)
-        self._set_aside_previous_attempt(run_dir)
+        attempt = self._set_aside_previous_attempt(run_dir)
+        keep_through = self.keep_rows_through.pop(run_idx, None)
+        if keep_through is not None and attempt is not None:
+            previous = os.path.join(run_dir, f'attempt-{attempt}.{METRICS_FILE}')
+            csv_rows.copy_rows_through_step(previous, os.path.join(run_dir, METRICS_FILE),
+                                            keep_through)
         info = {
             'run_idx': run_idx,
             'status': spec.TrialStatus.RUNNING,

@@ -51,6 +51,9 @@ class RunConfig:
     num_studies: int = 1
     progress_interval_sec: float = 10.0
     eval_period_time_sec: float | None = None
+    checkpoint_interval_sec: float = 300.0
+    keep_checkpoints: int = 1
+    checkpoint_at_eval: bool = False
 
     def __post_init__(self):
         # absl hands over lists; a frozen config holds tuples.
@@ -138,6 +141,13 @@ def check_config(config: RunConfig) -> CheckedInputs:
             f'--eval_period_time_sec must be positive, got {config.eval_period_time_sec}; '
             "omit it to follow the workload's eval period"
         )
+    if not config.checkpoint_interval_sec >= 0:
+        raise UsageError(
+            f'--checkpoint_interval_sec must be 0 (no periodic checkpoints) or positive, got '
+            f'{config.checkpoint_interval_sec}'
+        )
+    if config.keep_checkpoints < 1:
+        raise UsageError(f'--keep_checkpoints must be at least 1, got {config.keep_checkpoints}')
     extra = recorder.parse_extra_metadata(config.record_extra_metadata)
     return CheckedInputs(framework, search_space, extra, _ray_options(config))
 

@@ -8,5 +8,8 @@
 * :mod:`.trial_spec`: ``TrialSpec`` (what one trial runs) and ``TrialLimits``;
 * :mod:`.executors`: the ``TrialExecutor`` protocol and the in-process executor;
 * :mod:`.trials`: ``run_sweep``, the loop over a sweep's trial specs, and
-  ``run_trial``, one trial with its recording.
+  ``run_trial``, one trial with its recording;
+* :mod:`.checkpoint`: a trial checkpoint's files (atomic, the newest K kept);
+  :mod:`.checkpointing`: when the loop checkpoints, what of it is saved, how a
+  trial continues from one, and preemption (SIGTERM/SIGUSR1).
 """

@@ -44,6 +44,10 @@ class TrialInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+class TrialPreempted(TrialInterrupted):
+    """SIGTERM/SIGUSR1 during a trial: checkpointed, recorded ``preempted``; exit 143."""
+
+
 def sweep_score(trials: Sequence[TrialResult]) -> float:
     """The sweep's score: the fastest time-to-target of any trial, ``inf`` if none reached it."""
     return scores.time_score(t.time_to_target for t in trials)

@@ -70,6 +70,7 @@ class TrialColumns:
     global_start_time: float
     hparams: Mapping[str, Any]  # hparam.* columns
     properties: Mapping[str, Any]  # workload.* columns
+    resumed_from_step: int | None = None  # trial.resumed_from_step (None: from step 0)
 
     def row(  # noqa: PLR0913  one eval's cells, keyword-only: a call cannot swap them
         self,
@@ -82,6 +83,7 @@ class TrialColumns:
         eval_time: float,
         status: str,
         framework_memory: Mapping[str, Any],
+        checkpoint_seconds: float = 0.0,
     ) -> dict[str, Any]:
         """One eval's row; ``metrics`` already in :func:`order_metrics` order."""
         return build_row(
@@ -99,6 +101,8 @@ class TrialColumns:
                 'goal_reached': goal_reached,
                 'eval_time_sec': eval_time,
                 'status': status,
+                'checkpoint.seconds': checkpoint_seconds,
+                'trial.resumed_from_step': self.resumed_from_step,
             },
             {
                 layout.EVAL_METRICS: metrics,

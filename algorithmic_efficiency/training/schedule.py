@@ -88,6 +88,7 @@ class EvalSchedule:
         self.tick_sec = tick_sec
         self.next_eval_at = 0.0  # the first eval is due at once, i.e. after the first step
         self.next_tick_at = 0.0 if tick_sec else float('inf')
+        self._look_now = False  # look_now() was called: every step looks
         # near()'s one comparison per step: the earliest of eval, tick and budget.
         self._threshold = min(self.next_eval_at, budget_sec)
 
@@ -116,8 +117,20 @@ class EvalSchedule:
         self.next_eval_at = accumulated + self.period_sec
         self.ticked(accumulated)
 
+    def look_now(self) -> None:
+        """The next :meth:`near` is True (a preemption signal wants the loop's checks)."""
+        self._look_now = True
+        self._threshold = float('-inf')
+
+    def restore(self, next_eval_at: float, next_tick_at: float) -> None:
+        """Continues a checkpointed schedule (``training.checkpointing``)."""
+        self.next_eval_at, self.next_tick_at = next_eval_at, next_tick_at
+        self._threshold = (float('-inf') if self._look_now
+                           else min(self.next_eval_at, self.next_tick_at, self.budget_sec))
+
     def ticked(self, accumulated: float) -> None:
         """A tick ran at ``accumulated``: the next one is due ``tick_sec`` later."""
         if self.tick_sec:
             self.next_tick_at = accumulated + self.tick_sec
-        self._threshold = min(self.next_eval_at, self.next_tick_at, self.budget_sec)
+        self._threshold = (float('-inf') if self._look_now
+                           else min(self.next_eval_at, self.next_tick_at, self.budget_sec))

@@ -98,6 +98,10 @@ class TrainState:
         }
         self.view: Mapping[str, Any] = types.MappingProxyType(self._state)
 
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """A checkpoint's values (``training.checkpointing``): the view sees them."""
+        self._state.update(saved)
+
     def stepped(self, elapsed: float) -> None:
         """After a step: the unsynchronised submission time (exact at evals)."""
         self._state['accumulated_submission_time'] = elapsed

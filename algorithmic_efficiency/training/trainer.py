@@ -40,10 +40,18 @@ from algorithmic_efficiency import compat, spec
 from algorithmic_efficiency.recording.writers import ConsoleWriter
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import error_text, rows, submission_api, throughput, watchdog
+from algorithmic_efficiency.training import (
+    checkpointing,
+    error_text,
+    rows,
+    submission_api,
+    throughput,
+    watchdog,
+)
+from algorithmic_efficiency.training.checkpoint import CountingQueue
 from algorithmic_efficiency.training.processes import SingleProcess, make_timer
 from algorithmic_efficiency.training.progress import Progress
-from algorithmic_efficiency.training.results import TrialInterrupted, TrialResult
+from algorithmic_efficiency.training.results import TrialInterrupted, TrialPreempted, TrialResult
 from algorithmic_efficiency.training.schedule import EvalSchedule, SubmissionTimer
 from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 
@@ -119,6 +127,8 @@ class _Trial:
         reporter: Progress,
     ):
         self.workload = workload
+        # Set by train_once when the trial checkpoints (training.checkpointing).
+        self.checkpoints: checkpointing.TrialCheckpoints | None = None
         self.name = trial.workload_name
         self.submission = submission
         # The submission reads hyperparameters as attributes or as a mapping; rows and
@@ -151,6 +161,8 @@ class _Trial:
         input_queue = workload.build_input_queue(
             seeds.derive_seed(seed, 'data'), 'train', data_dir, batch_size
         )
+        if self.checkpoints is not None:  # the data position a checkpoint saves
+            input_queue = CountingQueue(input_queue)
         prepare = submission_api.prepare_for_eval(submission)
         train_state = (submission_api.TrainState()
                        if submission_api.accepts_train_state(submission.update_params) else None)
@@ -208,6 +220,8 @@ class _Trial:
                     if schedule.tick_due(accumulated):  # untimed: the timer is stopped
                         self.tick(self.reporter.tick(step, accumulated))
                         schedule.ticked(accumulated)
+                    self.checkpoint_if_due(False, inputs, schedule, timer,
+                                           (params, model_state, optimizer_state, step))
                     timer.start()
                     continue
                 if prepare is not None:
@@ -223,6 +237,8 @@ class _Trial:
                 state.params, state.model_state, state.step = params, model_state, step
                 stop_reason = self.evaluate(inputs, columns, timer.clock, accumulated, stop_reason)
                 schedule.evaluated(accumulated)
+                self.checkpoint_if_due(True, inputs, schedule, timer,
+                                       (params, model_state, optimizer_state, step), stop_reason)
                 self.log.begin_interval()
                 timer.start()
         finally:  # also on a failure: the step reached is the trial's
@@ -230,6 +246,29 @@ class _Trial:
                 params, model_state, optimizer_state)
             state.step = step
         return stop_reason
+
+    def checkpoint_if_due(self, at_eval: bool, inputs: _Inputs, schedule: EvalSchedule,  # noqa: PLR0913  the loop's locals, once per look
+                          timer: SubmissionTimer, live: tuple, stop_reason: str = '') -> None:
+        """Untimed (the timer is stopped, any due eval done): a checkpoint if one is due and
+        the trial goes on; after SIGTERM/SIGUSR1 one in any case, then
+        ``checkpointing.Preempted``. ``live``: the loop's (params, model_state,
+        optimizer_state, step)."""
+        if stop_reason:  # the trial ends here anyway: nothing to continue
+            return
+        checkpoints = self.checkpoints
+        if checkpointing.preemption_requested():
+            if checkpoints is not None and checkpoints.enabled:
+                self._save(inputs, schedule, timer, live)
+            self.state.params, self.state.model_state, _, self.state.step = live
+            raise checkpointing.Preempted()
+        if checkpoints is not None and checkpoints.due(at_eval):
+            self._save(inputs, schedule, timer, live)
+
+    def _save(self, inputs: _Inputs, schedule: EvalSchedule, timer: SubmissionTimer,
+              live: tuple) -> None:
+        state = self.state
+        state.params, state.model_state, optimizer_state, state.step = live
+        self.checkpoints.save(self, inputs, schedule, timer, optimizer_state)
 
     def evaluate(self, inputs: _Inputs, columns: rows.TrialColumns, clock: Callable[[], float],
                  accumulated: float, stop_reason: str) -> str:
@@ -252,7 +291,8 @@ class _Trial:
         status = _final_status(stop_reason) if stop_reason else TrialStatus.RUNNING
         row = columns.row(step=state.step, accumulated=accumulated, metrics=metrics,
                           wall_time=wall_time, goal_reached=goal, eval_time=eval_time,
-                          status=status, framework_memory=framework_memory)
+                          status=status, framework_memory=framework_memory,
+                          checkpoint_seconds=self.checkpoints.seconds if self.checkpoints else 0.0)
         row.update(self.meter.columns(state.step, accumulated))  # throughput.* (last group)
         result.evals.append(row)
         self.log.record_eval(row)
@@ -303,10 +343,22 @@ def train_once(
     hparams = rows.hparam_columns(trial.hyperparameters)
     properties = workload.properties()
     global_start_time = time.time()
+    checkpoints = hooks.checkpoints
     running = _Trial(workload, submission, trial, result, trial_log or NullTrialLog(), progress,
                      reporter)
+    running.checkpoints = checkpoints
+    handlers = []
     try:
         inputs = running.set_up(trial.seed, trial.data_dir)
+        timer = make_timer(processes, workload.sync_device, hooks.clock)
+        if checkpoints is not None and checkpoints.resume_from:
+            checkpoints.restore(running, inputs, schedule, timer)
+            progress(f'{trial.workload_name} trial {run_idx}: continuing from the checkpoint '
+                     f'at step {running.state.step}')
+        if checkpointing.preemption_requested():  # signalled between trials: not started
+            raise checkpointing.Preempted()
+        if checkpoints is not None:  # one process with a --log_dir: somewhere to save to
+            handlers = checkpointing.install_signal_handlers(schedule)
         columns = rows.TrialColumns(
             framework=trial.framework,
             workload=trial.workload_name,
@@ -317,13 +369,21 @@ def train_once(
             global_start_time=global_start_time,
             hparams=hparams,
             properties=properties,
+            resumed_from_step=checkpoints.resumed_from_step if checkpoints else None,
         )
         running.meter = throughput.Meter(workload, inputs.batch_size)
-        timer = make_timer(processes, workload.sync_device, hooks.clock)
         with watchdog.watch(timer, schedule.budget_sec) as timer:  # a submission that never returns
             stop_reason = running.run(inputs, schedule, timer, columns)
         result.status = _final_status(stop_reason)
         result.stop_reason = stop_reason
+    except checkpointing.Preempted:
+        result.status = TrialStatus.PREEMPTED
+        result.stop_reason = StopReason.PREEMPTED
+        result.global_step = running.state.step
+        saved = checkpoints.last_step if checkpoints is not None else None
+        progress(f'{trial.workload_name} trial {run_idx} preempted at step {running.state.step}'
+                 + (f' (checkpoint at step {saved})' if saved is not None else ''))
+        raise TrialPreempted(result) from None
     except KeyboardInterrupt:
         # Ctrl-C (only it ends the sweep): the trial's end is recorded as interrupted.
         result.status = TrialStatus.INTERRUPTED
@@ -338,6 +398,7 @@ def train_once(
         result.global_step = running.state.step  # the step reached; the time as of the last eval
         progress(f'{trial.workload_name} trial {run_idx} FAILED: {result.error}')
     finally:
+        checkpointing.restore_signal_handlers(handlers)
         workload.attach_metrics_logger(None)  # the trial's logger closes with its recording
     return result
 

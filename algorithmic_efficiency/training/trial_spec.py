@@ -36,6 +36,10 @@ class TrialLimits:
     max_global_steps: int | None = None
     progress_interval_sec: float = 10.0
     eval_period_time_sec: float | None = None
+    # Checkpoints (training.checkpointing, docs/guides/checkpoints.md).
+    checkpoint_interval_sec: float = 300.0
+    keep_checkpoints: int = 1
+    checkpoint_at_eval: bool = False
 
     @classmethod
     def from_config(cls, config: Any) -> TrialLimits:
@@ -124,3 +128,4 @@ class TrialHooks:
     progress: Callable[[str], None] = logging.info
     clock: Callable[[], float] = time.perf_counter
     processes: Any = None
+    checkpoints: Any = None  # training.checkpointing.TrialCheckpoints (None: none)

@@ -9,6 +9,7 @@ process, a Ray task) and reports its :class:`~.results.TrialResult`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from algorithmic_efficiency import spec
 from algorithmic_efficiency.recording import std_streams
 from algorithmic_efficiency.search import seeds
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training import exit_guard, working_dir
+from algorithmic_efficiency.training import checkpointing, exit_guard, working_dir
 from algorithmic_efficiency.training.processes import SingleProcess, finish_trial
 from algorithmic_efficiency.training.results import (
     SweepResult,
@@ -100,8 +101,16 @@ def run_trial(
     """
     hooks = hooks or TrialHooks()
     processes = hooks.processes or SingleProcess()
+    checkpoints, keep_rows = (checkpointing.prepare(recorder, trial)
+                              if processes.world_size == 1 else (None, None))
+    if keep_rows is not None:  # continues from a checkpoint: its rows up to there stay
+        recorder.keep_rows_through[trial.run_idx] = keep_rows
     trial_log = (recorder.start_trial(trial.run_idx, trial.hyperparameters, trial.seed)
                  if recorder else None)
+    if checkpoints is not None:
+        hooks = dataclasses.replace(hooks, checkpoints=checkpoints)
+        if keep_rows is not None:
+            checkpointing.note_resume(trial_log.run_dir, keep_rows)
     try:
         processes.begin_trial()
         with exit_guard.guard():  # the submission's os._exit fails the trial, not the runner

@@ -97,6 +97,7 @@ SESSION_STATUS = {
     'failed': api_pb2.STATUS_FAILURE,
     # TensorBoard has no 'killed': an end time with an unknown status tells it from running.
     'interrupted': api_pb2.STATUS_UNKNOWN,
+    'preempted': api_pb2.STATUS_UNKNOWN,  # checkpointed; --resume continues it
 }
 
 
