@@ -38,6 +38,9 @@ setup(
         # (the PyTorch CPU index, or a local wheel); see README "Install".
         'pytorch_cpu': ['torch==2.13.0'],
         'pytorch_gpu': ['torch==2.13.0'],
+        # FineWeb-Edu for the language model (python -m algorithmic_efficiency.datasets
+        # finewebedu): the Hugging Face download and GPT-2's BPE. Not needed for lm_tiny.
+        'lm_data': ['datasets>=5.2,<6', 'tiktoken>=0.14,<0.15'],
         'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5', 'pillow>=10'],
         # TensorBoard event files and its server (no TensorFlow needed).
         'tensorboard': ['tensorboard>=2.21,<3', 'pillow>=10'],

@@ -7,8 +7,8 @@ writes nanoGPT ``.bin`` shards (:mod:`.token_data` reads them): the first
 ``--val_tokens`` tokens' documents (in the stream's fixed order) are
 ``finewebedu_val_*.bin``, the rest ``finewebedu_train_*.bin``. Each shard is
 written to a temporary name and renamed, so an interrupted run leaves whole
-shards only. Both packages and a network are needed (``pip install datasets
-tiktoken``); the writer itself (:func:`write_shards`) takes any texts and encoder.
+shards only. Both packages and a network are needed (the ``lm_data``
+extra); the writer itself (:func:`write_shards`) takes any texts and encoder.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def hub_texts() -> Iterable[str]:
         import datasets  # pylint: disable=import-outside-toplevel
     except ImportError:
         raise PrepError('finewebedu needs the datasets and tiktoken packages: '
-                        'pip install datasets tiktoken') from None
+                        "pip install -e '.[lm_data]' (datasets and tiktoken)") from None
     name, config = HUB_DATASET
     rows = datasets.load_dataset(name, name=config, split='train', streaming=True)
     return (row['text'] for row in rows)
@@ -104,7 +104,7 @@ def gpt2_encoder() -> Callable[[str], list[int]]:
         import tiktoken  # pylint: disable=import-outside-toplevel
     except ImportError:
         raise PrepError('finewebedu needs the tiktoken package for GPT-2 tokens: '
-                        'pip install tiktoken datasets') from None
+                        "pip install -e '.[lm_data]' (datasets and tiktoken)") from None
     encoding = tiktoken.get_encoding('gpt2')
     return encoding.encode_ordinary
 
