@@ -21,6 +21,13 @@ from sweeps import ROOT, runner_env
 
 SPACE_MNIST = os.path.join(ROOT, 'baselines', 'mnist', 'tuning_search_space.json')
 SPACE_CIFAR = os.path.join(ROOT, 'baselines', 'cifar', 'tuning_search_space.json')
+SPACE_LM = os.path.join(ROOT, 'baselines', 'lm', 'tuning_search_space.json')
+# Per workload: (runner's name stem, baseline folder, batch size, search space).
+WORKLOADS = {
+    'mnist': ('mnist', 'mnist', 256, SPACE_MNIST),
+    'cifar': ('cifar10', 'cifar', 8, SPACE_CIFAR),
+    'lm': ('lm_tiny', 'lm', 8, SPACE_LM),  # the offline corpus, byte-level
+}
 WRAPPER = os.path.join(ROOT, 'tests', 'ckpt_runner.py')
 STEPS = 8
 # CIFAR-10's ResNet steps take seconds on a CPU: fewer of them, at batch 8.
@@ -42,21 +49,24 @@ def get_batch_size(workload_name):
 
 def submission(tmp_path, workload, fw):
     """The baseline at a small batch (fast steps, several epochs on the small data)."""
-    base = 'mnist' if workload == 'mnist' else 'cifar'
+    _, base, batch, _ = WORKLOADS[workload]
     path = tmp_path / f'{workload}_{fw}_sub.py'
     path.write_text(BATCH_WRAPPER.format(
-        path=f'{ROOT}/baselines/{base}/{base}_{fw}/submission.py',
-        batch=256 if workload == 'mnist' else 8))
+        path=f'{ROOT}/baselines/{base}/{base}_{fw}/submission.py', batch=batch))
     return str(path)
+
+
+def workload_name(workload, fw):
+    return f'{WORKLOADS[workload][0]}_{fw}'
 
 
 def runner(log_dir, workload, fw, tmp_path, *extra, env=None, check_rc=0, data_dir=None,  # noqa: PLR0913
            compat=None):
-    space = SPACE_MNIST if workload == 'mnist' else SPACE_CIFAR
+    space = WORKLOADS[workload][3]
     sub = submission(tmp_path, workload, fw)
     if compat:  # an AlgoPerf-API submission (tests/algoperf_submissions)
         sub, space = f'{COMPAT}/{compat}.py', f'{COMPAT}/nadamw_search_space.json'
-    name = f'mnist_{fw}' if workload == 'mnist' else f'cifar10_{fw}'
+    name = workload_name(workload, fw)
     args = [f'--workload={name}', f'--framework={fw}', f'--submission_path={sub}',
             f'--tuning_search_space={space}', '--num_tuning_trials=1',
             f'--max_global_steps={steps_of(workload)}', '--eval_period_time_sec=1e-9',
@@ -72,12 +82,11 @@ def runner(log_dir, workload, fw, tmp_path, *extra, env=None, check_rc=0, data_d
 
 
 def steps_of(workload):
-    return STEPS if workload == 'mnist' else STEPS_CIFAR
+    return STEPS_CIFAR if workload == 'cifar' else STEPS
 
 
 def run_dir(log_dir, workload, fw):
-    name = f'mnist_{fw}' if workload == 'mnist' else f'cifar10_{fw}'
-    return os.path.join(log_dir, name, 'run_1')
+    return os.path.join(log_dir, workload_name(workload, fw), 'run_1')
 
 
 def eval_columns(df):
@@ -191,6 +200,16 @@ def test_cifar_batch_norm_and_augmentation_resume_exactly(tmp_path, tmp_path_fac
     assert got['trial.resumed_from_step'].iloc[-1] == 2
     # The other splits' metrics (train.*, test.*) came back equal too (assert_same_rows).
     assert 'train.loss' in got.columns and 'test.accuracy' in got.columns
+
+
+@pytest.mark.parametrize('fw', ['jax', 'pytorch'])
+def test_language_model_resumes_exactly(tmp_path, tmp_path_factory, fw):
+    # lm_tiny on the offline corpus: AdamW's state, the shuffled token windows and the
+    # prefetch thread. Checkpoints at 3 and 6, killed drawing batch 5.
+    log_dir, proc = kill_and_resume(tmp_path, 'lm', fw, kills=[5])
+    got = assert_same_rows(run_dir(log_dir, 'lm', fw), reference('lm', fw, tmp_path_factory))
+    assert 'continuing from the checkpoint at step 3' in proc.stderr
+    assert got['trial.resumed_from_step'].iloc[-1] == 3
 
 
 @pytest.mark.parametrize('name,fw', [('pytorch_nadamw', 'pytorch'), ('jax_nadamw', 'jax')])
