@@ -223,7 +223,8 @@ def test_existing_output_is_refused_without_resume_or_overwrite(sweep_dir):
 
 BAD_INPUTS = [
     (['--workload=mnist_jx'],
-     "Unknown workload 'mnist_jx'; known: cifar10_jax, cifar10_pytorch, mnist_jax, mnist_pytorch"),
+     "Unknown workload 'mnist_jx'; known: cifar10_jax, cifar10_pytorch, finewebedu_lm_jax, "
+     "finewebedu_lm_pytorch, lm_tiny_jax, lm_tiny_pytorch, mnist_jax, mnist_pytorch"),
     (['--framework=pytorch', '--workload=mnist_jax'],
      "Workload 'mnist_jax' is a jax workload but --framework=pytorch"),
     (['--record_extra_metadata=loss=1'], "key 'loss' collides with a built-in column"),

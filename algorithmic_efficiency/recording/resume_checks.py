@@ -11,9 +11,12 @@ A trial whose process died without recording an end (``os._exit``, a
 segfault, SIGKILL, the out-of-memory killer) leaves ``trial.json`` saying
 ``running``. Policy (like Ray Tune's ``max_failures`` and MLflow marking a
 run whose process died as failed): after :data:`MAX_PROCESS_DEATHS` such
-deaths of one trial, ``--resume`` marks it ``failed`` and does not run it
-again, so the rest of the sweep can finish. Deleting its ``run_<N>/``
-folder makes the next ``--resume`` try it afresh.
+deaths of one trial *since its newest checkpoint*, ``--resume`` marks it
+``failed`` and does not run it again, so the rest of the sweep can finish. An
+attempt that saved a newer checkpoint before it was killed (a preemptible
+machine) made progress, so its death does not count; without checkpoints every
+death counts. Deleting its ``run_<N>/`` folder makes
+the next ``--resume`` try it afresh.
 """
 
 from __future__ import annotations
@@ -25,7 +28,14 @@ import time
 from typing import Any
 
 from algorithmic_efficiency import spec
-from algorithmic_efficiency.layout import METRICS_FILE, RUN_DIR_RE, TRIAL_FILE, LogDirError
+from algorithmic_efficiency.layout import (
+    CHECKPOINT_STEP_RE,
+    CHECKPOINTS_DIR,
+    METRICS_FILE,
+    RUN_DIR_RE,
+    TRIAL_FILE,
+    LogDirError,
+)
 from algorithmic_efficiency.recording import trial_end
 from algorithmic_efficiency.storage import files
 
@@ -95,14 +105,35 @@ def finished_trials(workload_dir: str, run_indices: list[int]) -> set[int]:
     return skip
 
 
+def _newest_checkpoint_time(run_dir: str) -> float:
+    """When the trial's newest complete checkpoint was written (-inf: it has none)."""
+    root = os.path.join(run_dir, CHECKPOINTS_DIR)
+    try:
+        names = [n for n in os.listdir(root) if CHECKPOINT_STEP_RE.match(n)]
+        return max((os.path.getmtime(os.path.join(root, n)) for n in names),
+                   default=float('-inf'))
+    except OSError:
+        return float('-inf')
+
+
 def process_deaths(run_dir: str) -> int:
-    """How many attempts of the trial in `run_dir` ended with their process gone."""
+    """How many attempts of the trial in `run_dir` died since its newest checkpoint.
+
+    An attempt counts when its process is gone without an end recorded and it
+    started after the newest checkpoint was written: it saved nothing newer.
+    """
     names = [TRIAL_FILE] + [n for n in os.listdir(run_dir)
                             if n.startswith('attempt-') and n.endswith('.' + TRIAL_FILE)]
-    return sum(
-        (read_trial_json(os.path.join(run_dir, n)) or {}).get('status') == spec.TrialStatus.RUNNING
-        for n in names
-    )
+    since = _newest_checkpoint_time(run_dir)
+    deaths = 0
+    for name in names:
+        info = read_trial_json(os.path.join(run_dir, name)) or {}
+        started = info.get('started')
+        if info.get('status') != spec.TrialStatus.RUNNING:
+            continue
+        if not isinstance(started, (int, float)) or started > since:
+            deaths += 1
+    return deaths
 
 
 def _give_up(run_dir: str, info: dict[str, Any]) -> bool:
@@ -110,8 +141,9 @@ def _give_up(run_dir: str, info: dict[str, Any]) -> bool:
     deaths = process_deaths(run_dir)
     if deaths < MAX_PROCESS_DEATHS:
         return False
-    error = (f'the trial\'s process died {deaths} times without recording an end (os._exit, '
-             'a crash, SIGKILL or out of memory); not re-run: delete its folder to try again')
+    error = (f'the trial\'s process died {deaths} times without recording an end or saving a '
+             'newer checkpoint (a crash, SIGKILL or out of memory); not re-run: delete its '
+             'folder to try again')
     info.update({'status': spec.TrialStatus.FAILED, 'stop_reason': spec.StopReason.ERROR,
                  'error': error, 'finished': time.time()})
     info = trial_end.from_rows(run_dir, info)  # where it got, from its rows

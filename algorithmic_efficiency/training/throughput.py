@@ -41,12 +41,8 @@ def _device_kind(workload: Any) -> str:
     mesh = getattr(workload, 'mesh', None)  # JAX workloads
     if mesh is not None:
         return mesh.kind
-    device = getattr(workload, 'device', None)  # PyTorch workloads
-    if device is not None and getattr(device, 'type', 'cpu') == 'cuda':
-        import torch  # pylint: disable=import-outside-toplevel  (the workload's own framework)
-
-        return torch.cuda.get_device_name(device)
-    return 'cpu'
+    # PyTorch workloads name their device (workloads.pytorch_dist): no framework import here.
+    return str(getattr(workload, 'device_kind', 'cpu'))
 
 
 class Meter:

@@ -196,6 +196,11 @@ class ProcessesWorkload:
     def device_count(self) -> int:
         return self._processes.world_size if self._processes else 1
 
+    @property
+    def device_kind(self) -> str:
+        """``cpu``, or the CUDA device's name (metadata.json's ``devices.kind``)."""
+        return torch.cuda.get_device_name(self.device) if self.device.type == 'cuda' else 'cpu'
+
     def batch_rows(self, global_batch_size: int) -> slice:
         """This process's rows of every global training batch (all of them for one process)."""
         p = self._processes
