@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from algorithmic_efficiency.errors import AEError, UsageError
+from algorithmic_efficiency.workloads import pytorch_utils
 
 T = TypeVar('T')
 DEFAULT_TIMEOUT_SEC = 600.0  # a collective no peer joins fails after this (a stuck process)
@@ -176,7 +177,7 @@ def wrap_model(model: nn.Module, processes: TorchProcesses | None) -> nn.Module:
 
 
 class ProcessesWorkload:
-    """Mixin for PyTorch workloads: their processes, device and ``use_devices``.
+    """Mixin for PyTorch workloads: their processes, device, ``use_devices``, sync and memory.
 
     Put it before the workload's base class; the workload wraps its model with
     ``wrap_model(model, self._processes)`` and sets ``self.device``; its cached
@@ -195,6 +196,13 @@ class ProcessesWorkload:
     @property
     def device_count(self) -> int:
         return self._processes.world_size if self._processes else 1
+
+    def sync_device(self, params: nn.Module) -> None:
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+    def memory_stats(self) -> dict[str, int]:
+        return pytorch_utils.memory_stats(self.device)
 
     @property
     def device_kind(self) -> str:

@@ -195,9 +195,3 @@ class CifarWorkload(pytorch_dist.ProcessesWorkload, cifar_base.BaseCifarWorkload
                 sums[split] = total
         return self.summarise_eval({k: v.cpu().numpy() for k, v in sums.items()})
 
-    def sync_device(self, params: nn.Module) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
-    def memory_stats(self) -> dict[str, int]:
-        return pytorch_utils.memory_stats(self.device)

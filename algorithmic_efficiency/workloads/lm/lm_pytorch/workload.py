@@ -150,13 +150,6 @@ class _TorchLm(pytorch_dist.ProcessesWorkload):
                 sums[split] = total
         return self.summarise_eval({k: v.cpu().numpy() for k, v in sums.items()})
 
-    def sync_device(self, params: nn.Module) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
-    def memory_stats(self) -> dict[str, int]:
-        return pytorch_utils.memory_stats(self.device)
-
 
 class FinewebEduLmWorkload(_TorchLm, lm_base.FinewebEduLm):
     """The peer's ``finewebedu_lm_pytorch``."""

@@ -131,9 +131,3 @@ class MnistWorkload(pytorch_dist.ProcessesWorkload, mnist_base.BaseMnistWorkload
         loss_sum, correct_sum, count = sums.tolist()
         return self.summarise_eval(loss_sum, correct_sum, count)
 
-    def sync_device(self, params: nn.Module) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
-    def memory_stats(self) -> dict[str, int]:
-        return pytorch_utils.memory_stats(self.device)
