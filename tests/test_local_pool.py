@@ -8,10 +8,13 @@ environment mapping, at the boundary where CUDA_VISIBLE_DEVICES is set.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
+import psutil
 import pytest
 import ray_helpers as h
 
@@ -101,6 +104,71 @@ def test_killed_worker_retries_and_memory_limit_gives_fresh_workers(tmp_path, mo
     infos = [h.trial_json(log_dir, idx) for idx in range(1, TRIALS + 1)]
     assert [i['worker.trials_served'] for i in infos] == [1, 1, 1]
     assert len({i['worker.pid'] for i in infos}) == TRIALS
+
+
+def _rows_in(log_dir, idx):
+    path = os.path.join(h.run_dir(log_dir, idx), 'metrics.csv')
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding='utf-8') as f:
+        return max(0, sum(1 for _ in f) - 1)
+
+
+@pytest.mark.parametrize('signum, code, status', [
+    (signal.SIGINT, 130, spec.TrialStatus.INTERRUPTED),
+    (signal.SIGTERM, 143, spec.TrialStatus.PREEMPTED),
+])
+def test_a_signal_to_the_runner_stops_the_pool_and_resume_finishes(tmp_path, signum, code,
+                                                                    status):
+    # Only the runner gets the signal (as from `kill` or a container's stop); a
+    # terminal's Ctrl-C reaches only the runner too, the workers having their own
+    # process group. Every step sleeps 50 ms while the slow file exists.
+    slow = tmp_path / 'slow'
+    slow.write_text('')
+    submission = h.write_submission(tmp_path, {'sleep_file': str(slow)})
+    log_dir = tmp_path / 'logs'
+    cfg = h.config(log_dir, trials=3, steps=100, submission_path=submission,
+                   max_concurrent_trials=2)
+    argv = [sys.executable, os.path.join(h.ROOT, 'algorithmic_efficiency', 'submission_runner.py'),
+            *(f'--{k}={v}' for k, v in cfg.items() if k != 'summary'), '--nosummary']
+    runner = subprocess.Popen(argv, cwd=h.ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              # A background child inherits an ignored SIGINT from shells.
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 240
+        while min(_rows_in(log_dir, 1), _rows_in(log_dir, 2)) < 1:  # both trials training
+            assert runner.poll() is None, runner.stdout.read().decode()[-3000:]
+            assert time.monotonic() < deadline, 'no rows in time'
+            time.sleep(0.2)
+        runner.send_signal(signum)
+        out = runner.communicate(timeout=120)[0].decode()
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == code, out[-3000:]
+    assert 'continue the sweep with --resume' in out
+    infos = [h.trial_json(log_dir, idx) for idx in (1, 2)]
+    assert [i['status'] for i in infos] == [status, status], out[-3000:]
+    assert all(0 < i['global_step'] < 100 for i in infos)
+    # The queued third trial never started, and no worker outlives the runner.
+    assert not os.path.exists(h.run_dir(log_dir, 3))
+    assert not any(psutil.pid_exists(i['worker.pid']) for i in infos)
+    if signum == signal.SIGTERM:  # preempted trials checkpointed where they stopped
+        for idx, info in zip((1, 2), infos, strict=True):
+            steps = os.listdir(os.path.join(h.run_dir(log_dir, idx), 'checkpoints'))
+            assert f"step_{info['global_step']}" in steps
+    slow.unlink()
+    cfg.pop('rng_seed')
+    assert sweep.run({**cfg, 'resume': True}) == 0
+    for idx, before in zip((1, 2), infos, strict=True):
+        after = h.trial_json(log_dir, idx)
+        assert (after['status'], after['seed'], after['global_step']) == (
+            'complete', before['seed'], 100)
+        resumed = h.rows(log_dir, idx)['trial.resumed_from_step'].iloc[-1]
+        if signum == signal.SIGTERM:  # continued from its checkpoint, not from step 0
+            assert resumed == before['global_step']
+    assert h.trial_json(log_dir, 3)['status'] == 'complete'
 
 
 def _child(code):

@@ -22,6 +22,13 @@ one GPU each where there are GPUs) and keeps one worker process per slot
 Results are those of the sequential sweep (same specs, same seeds); each
 trial's files are written by its worker alone, ``metadata.json`` by the
 driver alone. Only a trial whose worker died gets its end written by the driver.
+
+Signals reach the workers through the driver alone (each worker has its own
+process group, so a terminal's Ctrl-C is not delivered twice): Ctrl-C
+(SIGINT) is passed to the busy workers, whose trials end ``interrupted``, and
+re-raised (exit 130); SIGTERM/SIGUSR1 (preemption) are passed on too, the busy
+trials checkpoint and end ``preempted``, no queued trial starts, and the sweep
+ends with ``TrialPreempted`` (exit 143). ``--resume`` continues either way.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing import connection
@@ -41,12 +50,15 @@ from algorithmic_efficiency.distributed import compute_caps, pool_worker
 from algorithmic_efficiency.distributed.scheduler import TRIAL_FILE, _EndedTrial
 from algorithmic_efficiency.recording import redact
 from algorithmic_efficiency.storage import files
-from algorithmic_efficiency.training.results import TrialResult
+from algorithmic_efficiency.training import checkpointing
+from algorithmic_efficiency.training.results import TrialPreempted, TrialResult
 from algorithmic_efficiency.training.trial_spec import TrialSpec
 
 # A fresh interpreter per worker: fork would copy the driver's JAX/PyTorch
 # threads and state (unsafe), and the caps must be set before the framework loads.
 START_METHOD = 'spawn'
+# How long the driver waits for signalled workers to record their trials' ends.
+STOP_GRACE_SEC = 30.0
 
 
 @dataclasses.dataclass
@@ -94,6 +106,7 @@ class LocalPoolExecutor:
         self._context = multiprocessing.get_context(START_METHOD)
         # For benchmarks and tests: run_idx -> (worker pid, trials that worker had served).
         self.served_by: dict[int, tuple[int, int]] = {}
+        self._signalled: int | None = None  # SIGTERM/SIGUSR1 received: no new trials
 
     def __enter__(self) -> LocalPoolExecutor:
         return self
@@ -119,25 +132,64 @@ class LocalPoolExecutor:
         self._pending.append((trial.with_absolute_paths(), 1))
 
     def results(self) -> dict[int, TrialResult]:
-        """Runs every queued trial, N at once; their results by ``run_idx``."""
+        """Runs every queued trial, N at once; their results by ``run_idx``.
+
+        Raises:
+          KeyboardInterrupt: Ctrl-C (the busy trials were interrupted and recorded).
+          TrialPreempted: SIGTERM/SIGUSR1 (the busy trials checkpointed, recorded ``preempted``).
+        """
+        previous = self._forward_preemption()
         try:
-            while self._pending or any(s.job for s in self.slots):
-                for slot in self.slots:
-                    if slot.job is None and self._pending:
-                        self._dispatch(slot, self._pending.popleft())
-                busy = {s.caps.slot: s for s in self.slots if s.job is not None}
-                waitables = {w: s for s in busy.values() for w in (s.conn, s.process.sentinel)}
-                ready_slots = {waitables[w].caps.slot
-                               for w in connection.wait(list(waitables), timeout=1.0)}
-                for slot in (busy[i] for i in sorted(ready_slots)):
-                    self._receive(slot)
+            while (self._pending and self._signalled is None) or any(s.job for s in self.slots):
+                self._step()
         except KeyboardInterrupt:
             self._interrupt()
             raise
+        finally:
+            checkpointing.restore_signal_handlers(previous)
         errors = [r.disk_error for r in self._results.values() if r.disk_error is not None]
         if errors:
             raise errors[0]  # a full disk: --resume continues, as in the sequential sweep
+        preempted = [r for r in self._results.values() if r.status == spec.TrialStatus.PREEMPTED]
+        if self._signalled is not None:
+            raise TrialPreempted(preempted[0] if preempted else TrialResult(
+                run_idx=0, hyperparameters=None, seed=0, status=spec.TrialStatus.PREEMPTED,
+                stop_reason=spec.StopReason.PREEMPTED))
         return dict(self._results)
+
+    def _step(self, timeout: float = 1.0) -> None:
+        """Hands queued trials to idle workers, then handles what the busy ones sent."""
+        for slot in self.slots:
+            if slot.job is None and self._pending and self._signalled is None:
+                self._dispatch(slot, self._pending.popleft())
+        busy = {s.caps.slot: s for s in self.slots if s.job is not None}
+        waitables = {w: s for s in busy.values() for w in (s.conn, s.process.sentinel)}
+        ready_slots = {waitables[w].caps.slot
+                       for w in connection.wait(list(waitables), timeout=timeout)}
+        for slot in (busy[i] for i in sorted(ready_slots)):
+            self._receive(slot)
+
+    def _signal_busy(self, signum: int) -> None:
+        for slot in self.slots:
+            if slot.job is not None and slot.process is not None and slot.process.is_alive():
+                try:
+                    os.kill(slot.process.pid, signum)
+                except ProcessLookupError:
+                    pass  # it ended meanwhile: its sentinel tells the loop
+
+    def _forward_preemption(self) -> list[tuple[int, Any]]:
+        """SIGTERM/SIGUSR1 to the driver: passed to the busy workers; no queued trial starts."""
+        if threading.current_thread() is not threading.main_thread():
+            return []
+
+        def handler(signum: int, frame: Any) -> None:
+            del frame
+            logging.warning('received %s: the running trials checkpoint and stop (preempted); '
+                            'queued trials are left for --resume', signal.Signals(signum).name)
+            self._signalled = signum
+            self._signal_busy(signum)
+
+        return [(s, signal.signal(s, handler)) for s in checkpointing.PREEMPTION_SIGNALS]
 
     # --- Workers.
     def _dispatch(self, slot: _Slot, job: tuple[TrialSpec, int]) -> None:
@@ -177,6 +229,12 @@ class LocalPoolExecutor:
             self._end(slot, result)
             if result.status == spec.TrialStatus.FAILED or message[2] > self.max_worker_rss_bytes:
                 self._stop(slot)  # the next trial gets a fresh worker
+        elif kind == 'stopped':  # interrupted or preempted: recorded by the worker
+            self._end(slot, TrialResult(**message[1]))
+            self._stop(slot, wait=True)
+        elif kind == 'error' and self._signalled is not None:
+            slot.job = None  # stopped by the signal before its trial began: --resume runs it
+            self._stop(slot, wait=True)
         elif kind == 'error':
             self._stop(slot, wait=True)
             self._fail(slot, message[1], message[2])
@@ -186,6 +244,9 @@ class LocalPoolExecutor:
         trial, attempt = slot.job
         code = slot.process.exitcode
         self._stop(slot)
+        if self._signalled is not None:  # stopped by the signal: --resume continues it
+            slot.job = None
+            return
         error = f'the worker process died (exit code {code})'
         if attempt <= self.trial_retries:
             self.progress(f'{trial.workload_name} trial {trial.run_idx}: lost ({error}); '
@@ -237,14 +298,18 @@ class LocalPoolExecutor:
         slot.conn.close()
 
     def _interrupt(self) -> None:
-        """Ctrl-C: the workers record their trials as interrupted (they get the same SIGINT)."""
+        """Ctrl-C: the busy workers get it and record their trials as interrupted."""
         self._pending.clear()
-        deadline = time.monotonic() + 15
-        for slot in self.slots:
-            if slot.process is not None:
-                slot.process.join(timeout=max(0.1, deadline - time.monotonic()))
-            slot.job = None
-            self._stop(slot)
+        self._signalled = signal.SIGINT
+        self._signal_busy(signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE_SEC
+        try:
+            while any(s.job for s in self.slots) and time.monotonic() < deadline:
+                self._step(timeout=0.5)
+        finally:  # a second Ctrl-C, or workers too slow: stop them now
+            for slot in self.slots:
+                slot.job = None
+                self._stop(slot)
 
 
 def visible_gpus() -> list[str]:

@@ -13,15 +13,27 @@ so the caps below apply to the framework's thread pools). It:
 
 Messages to the driver (tuples, over a ``multiprocessing`` pipe):
 ``('started', run_idx, time)``, ``('progress', line)``,
-``('finished', result_dict, rss_bytes)`` and, when a trial could not run at
-all, ``('error', message, traceback)`` after which the worker exits (the
-driver starts a fresh one for the next trial).
+``('finished', result_dict, rss_bytes)``, ``('stopped', result_dict)`` for a
+trial ended by Ctrl-C or preemption (recorded ``interrupted``/``preempted``)
+and, when a trial could not run at all, ``('error', message, traceback)``;
+after these last two the worker exits (the driver starts a fresh one for the
+next trial).
+
+A worker is the leader of its own process group: a terminal's Ctrl-C reaches
+the driver only, which passes it on to the busy workers once. On Linux it also
+asks for SIGTERM when the driver dies (``PR_SET_PDEATHSIG``): a driver killed
+outright leaves no worker training on, and the worker's trial checkpoints and
+ends ``preempted`` instead.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import multiprocessing
 import os
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +41,7 @@ from typing import Any
 
 from algorithmic_efficiency.distributed import compute_caps, task
 from algorithmic_efficiency.training import trials
+from algorithmic_efficiency.training.results import TrialInterrupted
 from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 from algorithmic_efficiency.workloads import registry  # names only: no framework import
 
@@ -65,8 +78,33 @@ def _error(e: BaseException) -> tuple[str, str, str]:
             traceback.format_exc())
 
 
+# prctl(2)'s option: the signal this process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def _detach_from_terminal_signals() -> None:
+    """Own process group; SIGTERM when the driver dies (Linux; elsewhere skipped)."""
+    os.setpgid(0, 0)
+    if not sys.platform.startswith('linux'):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _next_trial(conn: Any) -> Any:
+    """The driver's next message; None (exit) when it is gone or we are interrupted idle."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError, KeyboardInterrupt):
+        return None
+
+
 def main(conn: Any, setup: WorkerSetup) -> None:
     """The worker's body (the ``multiprocessing.Process`` target)."""
+    _detach_from_terminal_signals()
     caps, sweep_trial = setup.caps, setup.sweep_trial
     framework = sweep_trial.framework
     # Before anything imports the framework: its pools are sized once, at start-up.
@@ -85,7 +123,7 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         return
     served = 0
     while True:
-        message = conn.recv()
+        message = _next_trial(conn)
         if message is None:
             return
         trial, attempt, launched = message
@@ -99,6 +137,9 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         hooks = TrialHooks(progress=lambda line: conn.send(('progress', line)))
         try:
             result = trials.run_trial(workload, submission, trial, recorder, hooks)
+        except TrialInterrupted as stopped:  # Ctrl-C or preemption, passed on by the driver
+            conn.send(('stopped', dataclasses.asdict(stopped.result)))
+            return
         except BaseException as e:  # noqa: BLE001  (a crash outside the trial's own handling)
             conn.send(_error(e))
             return
