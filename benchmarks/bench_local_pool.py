@@ -11,6 +11,12 @@ sequential then ``--max_concurrent_trials=N``, and prints side by side:
   worker's first trial this includes starting the process, importing the
   framework, reading the data and compiling), to the first row's ``wall_time``;
   trial 1 vs the median of trials 2..TRIALS;
+* the steady-state ceiling: N x (a sequential trial's time) / (a pooled
+  trial's time, leaving out each worker's first), trial time being
+  ``trial.json``'s ``finished - started``. It is what N trials at once can
+  gain on this machine once start-up is paid: when one trial already keeps
+  every core busy (its threads scale), N capped trials each run nearly N times
+  slower and the ceiling is near 1x, whatever the executor does;
 * JAX: the pooled rounds share one compilation cache, empty before round 1,
   so round 1 shows cold compiles and later rounds cached ones (the
   sequential sweep, in this process, may read that cache too).
@@ -69,6 +75,20 @@ def _startups(log_dir: str, framework: str, key: str) -> list[float]:
     return out
 
 
+def _trial_times(log_dir: str, framework: str, first_of_worker: bool) -> list[float]:
+    """Per trial: trial.json's finished - started; without each worker's first trial if asked."""
+    out = []
+    for idx in range(1, 10_000):
+        path = os.path.join(log_dir, f'mnist_{framework}', f'run_{idx}', 'trial.json')
+        if not os.path.exists(path):
+            return out
+        with open(path, encoding='utf-8') as f:
+            info = json.load(f)
+        if first_of_worker or info.get('worker.trials_served', 2) > 1:
+            out.append(float(info['finished']) - float(info['started']))
+    return out
+
+
 def _timed(config) -> float:
     from algorithmic_efficiency import sweep  # noqa: PLC0415
 
@@ -81,6 +101,7 @@ def _timed(config) -> float:
 def _run_framework(framework: str, args, tmp: str) -> dict:
     walls: dict[str, list[float]] = {'sequential': [], 'pooled': []}
     starts: dict[str, list[list[float]]] = {'sequential': [], 'pooled': []}
+    trial_times: dict[str, list[float]] = {'sequential': [], 'pooled': []}
     for r in range(args.rounds):
         # Pooled first: its round 1 meets an empty compilation cache.
         for mode, concurrent, key in (('pooled', args.concurrent, 'launched'),
@@ -88,8 +109,9 @@ def _run_framework(framework: str, args, tmp: str) -> dict:
             log_dir = os.path.join(tmp, f'{framework}-{mode}-{r}')
             walls[mode].append(_timed(_config(framework, log_dir, args, concurrent)))
             starts[mode].append(_startups(log_dir, framework, key))
+            trial_times[mode] += _trial_times(log_dir, framework, mode == 'sequential')
             print(f'  {framework} round {r + 1} {mode}: {walls[mode][-1]:.1f} s', flush=True)
-    return {'walls': walls, 'starts': starts}
+    return {'walls': walls, 'starts': starts, 'trial_times': trial_times}
 
 
 def _report(framework: str, got: dict, args) -> None:
@@ -99,6 +121,11 @@ def _report(framework: str, got: dict, args) -> None:
     print(f'{"":44}{"sequential":>12}{"pooled x" + str(args.concurrent):>12}')
     print(f'{"sweep wall time, median (s)":44}{seq:>12.1f}{pool:>12.1f}')
     print(f'{"speed-up":44}{"":>12}{seq / pool:>11.2f}x')
+    t_seq, t_pool = (statistics.median(got['trial_times'][m]) for m in ('sequential', 'pooled'))
+    ceiling = args.concurrent * t_seq / t_pool
+    print(f'{"trial time, median (s; pooled: warm workers)":44}{t_seq:>12.2f}{t_pool:>12.2f}')
+    print(f'{"steady-state ceiling (N x seq / pooled trial)":44}{"":>12}{ceiling:>11.2f}x')
+    print(f'{"speed-up / ceiling":44}{"":>12}{seq / pool / ceiling:>11.0%}')
     for r in range(args.rounds):
         s, p = got['starts']['sequential'][r], got['starts']['pooled'][r]
         print(f'{f"round {r + 1}: launch -> 1st step, trial 1 (s)":44}{s[0]:>12.2f}{p[0]:>12.2f}')

@@ -114,15 +114,14 @@ def _rows_in(log_dir, idx):
         return max(0, sum(1 for _ in f) - 1)
 
 
-@pytest.mark.parametrize('signum, code, status', [
-    (signal.SIGINT, 130, spec.TrialStatus.INTERRUPTED),
-    (signal.SIGTERM, 143, spec.TrialStatus.PREEMPTED),
-])
-def test_a_signal_to_the_runner_stops_the_pool_and_resume_finishes(tmp_path, signum, code,
-                                                                    status):
-    # Only the runner gets the signal (as from `kill` or a container's stop); a
-    # terminal's Ctrl-C reaches only the runner too, the workers having their own
-    # process group. Every step sleeps 50 ms while the slow file exists.
+def _signal_pooled_runner(tmp_path, signum):
+    """A 2-wide pooled sweep of 3 slowed trials run by the CLI, `signum` sent to the runner
+    alone once trials 1 and 2 train (as from `kill` or a container's stop; a terminal's
+    Ctrl-C reaches the runner only too, the workers having their own process group).
+
+    Returns (exit code, output, log_dir, config). Every step sleeps 50 ms while the
+    slow file exists; it is removed before returning.
+    """
     slow = tmp_path / 'slow'
     slow.write_text('')
     submission = h.write_submission(tmp_path, {'sleep_file': str(slow)})
@@ -146,7 +145,22 @@ def test_a_signal_to_the_runner_stops_the_pool_and_resume_finishes(tmp_path, sig
     finally:
         if runner.poll() is None:
             runner.kill()
-    assert runner.returncode == code, out[-3000:]
+    if signum == signal.SIGKILL:  # the workers end on their own: wait for them
+        pids = [h.trial_json(log_dir, idx).get('worker.pid') for idx in (1, 2)]
+        while any(psutil.pid_exists(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    slow.unlink()
+    return runner.returncode, out, log_dir, cfg
+
+
+@pytest.mark.parametrize('signum, code, status', [
+    (signal.SIGINT, 130, spec.TrialStatus.INTERRUPTED),
+    (signal.SIGTERM, 143, spec.TrialStatus.PREEMPTED),
+])
+def test_a_signal_to_the_runner_stops_the_pool_and_resume_finishes(tmp_path, signum, code,
+                                                                    status):
+    rc, out, log_dir, cfg = _signal_pooled_runner(tmp_path, signum)
+    assert rc == code, out[-3000:]
     assert 'continue the sweep with --resume' in out
     infos = [h.trial_json(log_dir, idx) for idx in (1, 2)]
     assert [i['status'] for i in infos] == [status, status], out[-3000:]
@@ -158,17 +172,32 @@ def test_a_signal_to_the_runner_stops_the_pool_and_resume_finishes(tmp_path, sig
         for idx, info in zip((1, 2), infos, strict=True):
             steps = os.listdir(os.path.join(h.run_dir(log_dir, idx), 'checkpoints'))
             assert f"step_{info['global_step']}" in steps
-    slow.unlink()
     cfg.pop('rng_seed')
     assert sweep.run({**cfg, 'resume': True}) == 0
     for idx, before in zip((1, 2), infos, strict=True):
         after = h.trial_json(log_dir, idx)
-        assert (after['status'], after['seed'], after['global_step']) == (
-            'complete', before['seed'], 100)
+        assert (after['status'], after['seed']) == ('complete', before['seed'])
+        # 100 steps, or fewer at the embedded sample's target (0.90 accuracy; the
+        # evals, every 2 s of training, fall on steps that depend on the speed).
+        assert after['global_step'] == 100 or after['stop_reason'] == 'target'
         resumed = h.rows(log_dir, idx)['trial.resumed_from_step'].iloc[-1]
         if signum == signal.SIGTERM:  # continued from its checkpoint, not from step 0
             assert resumed == before['global_step']
     assert h.trial_json(log_dir, 3)['status'] == 'complete'
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux\'s')
+def test_workers_of_a_killed_runner_checkpoint_and_stop(tmp_path):
+    # SIGKILL cannot be passed on: the kernel sends the workers SIGTERM (their
+    # PR_SET_PDEATHSIG), so their trials end preempted at a checkpoint, not training on.
+    rc, out, log_dir, _ = _signal_pooled_runner(tmp_path, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
+    for idx in (1, 2):
+        info = h.trial_json(log_dir, idx)
+        assert not psutil.pid_exists(info['worker.pid'])
+        assert info['status'] == spec.TrialStatus.PREEMPTED, out[-3000:]
+        steps = os.listdir(os.path.join(h.run_dir(log_dir, idx), 'checkpoints'))
+        assert f"step_{info['global_step']}" in steps
 
 
 def _child(code):

@@ -102,6 +102,14 @@ def _next_trial(conn: Any) -> Any:
         return None
 
 
+def _send(conn: Any, message: tuple) -> None:
+    """To the driver, if it is still there (a killed driver's trials still end recorded)."""
+    try:
+        conn.send(message)
+    except (BrokenPipeError, OSError):
+        pass
+
+
 def main(conn: Any, setup: WorkerSetup) -> None:
     """The worker's body (the ``multiprocessing.Process`` target)."""
     _detach_from_terminal_signals()
@@ -119,7 +127,7 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         workload.prepare_data(sweep_trial.data_dir)
         compute_caps.apply_after_import(caps, framework)
     except BaseException as e:  # noqa: BLE001  (reported to the driver, which decides)
-        conn.send(_error(e))
+        _send(conn, _error(e))
         return
     served = 0
     while True:
@@ -133,14 +141,14 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         recorder = None
         if trial.log_dir is not None:
             recorder = task.shared_recorder(trial, dict(trial.recording.extra_metadata), info)
-        conn.send(('started', trial.run_idx, time.time()))
-        hooks = TrialHooks(progress=lambda line: conn.send(('progress', line)))
+        _send(conn, ('started', trial.run_idx, time.time()))
+        hooks = TrialHooks(progress=lambda line: _send(conn, ('progress', line)))
         try:
             result = trials.run_trial(workload, submission, trial, recorder, hooks)
         except TrialInterrupted as stopped:  # Ctrl-C or preemption, passed on by the driver
-            conn.send(('stopped', dataclasses.asdict(stopped.result)))
+            _send(conn, ('stopped', dataclasses.asdict(stopped.result)))
             return
         except BaseException as e:  # noqa: BLE001  (a crash outside the trial's own handling)
-            conn.send(_error(e))
+            _send(conn, _error(e))
             return
-        conn.send(('finished', dataclasses.asdict(result), rss_bytes()))
+        _send(conn, ('finished', dataclasses.asdict(result), rss_bytes()))
