@@ -262,11 +262,8 @@ def visible_gpus() -> list[str]:
         return []
 
 
-def _default_rss_limit(slots: int) -> int:
-    """Half the machine's memory shared among the workers."""
-    import psutil  # noqa: PLC0415  (a dependency)
-
-    return int(psutil.virtual_memory().total // (2 * slots))
+# Half the machine's memory shared among the workers (a module name: tests shrink it).
+_default_rss_limit = compute_caps.default_rss_limit
 
 
 def from_config(config: Any, processes: Any, num_trials: int,

@@ -52,13 +52,6 @@ class WorkerSetup:
     compilation_cache_dir: str | None = None
 
 
-def rss_bytes() -> int:
-    """This process's resident memory (checked by the driver between trials)."""
-    import psutil  # noqa: PLC0415  (a dependency; telemetry imports it too)
-
-    return int(psutil.Process().memory_info().rss)
-
-
 def _error(e: BaseException) -> tuple[str, str, str]:
     first = (str(e).strip().splitlines() or [''])[0]
     return ('error', f'{type(e).__name__}: {first}' if first else type(e).__name__,
@@ -102,4 +95,4 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         except BaseException as e:  # noqa: BLE001  (a crash outside the trial's own handling)
             conn.send(_error(e))
             return
-        conn.send(('finished', dataclasses.asdict(result), rss_bytes()))
+        conn.send(('finished', dataclasses.asdict(result), compute_caps.rss_bytes()))
