@@ -250,11 +250,3 @@ def claim_slot(lock_dir: str, slots: int, wait_sec: float = 0.0) -> tuple[int | 
         if time.monotonic() >= deadline:
             return None, None
         time.sleep(0.1)
-
-
-def this_process(environ: MutableMapping[str, str] | None = None) -> dict[str, Any]:
-    """A Ray trial's share as its worker sees it (Ray pins no cores): threads, GPUs."""
-    environ = os.environ if environ is None else environ
-    threads = environ.get(THREAD_ENV_VARS[0], '')
-    return {'compute.threads': int(threads) if threads.isdigit() else None,
-            'devices.visible': environ.get('CUDA_VISIBLE_DEVICES')}
