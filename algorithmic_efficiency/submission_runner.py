@@ -99,7 +99,7 @@ flags.DEFINE_integer('num_devices', None, 'JAX: use the first N visible devices 
                      'data-parallel over a mesh. PyTorch: one device per torchrun process '
                      '(README "Multiple devices").')
 # Ray (README "Running on a Ray cluster"); checked in distributed.options.
-flags.DEFINE_string('ray_address', None, 'Run the trials as Ray tasks: local (start Ray here, '
+flags.DEFINE_string('ray_address', None, 'Run the trials on Ray actors: local (start Ray here, '
                     'loopback only), auto or HOST:PORT (join a cluster). Unset: in this process.')
 flags.DEFINE_enum('ray_storage', 'shared', ['shared', 'driver'], 'shared: each trial writes its '
                   'run_N/ (same --log_dir path on every node); driver: rows stream back and the '

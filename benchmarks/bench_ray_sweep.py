@@ -1,22 +1,30 @@
-"""Benchmark: a capped mnist_jax sweep in this process vs fanned out on a local Ray instance.
+"""Benchmark: a capped MNIST sweep in this process vs on a local Ray instance's reused actors.
 
-Runs the same TRIALS-trial sweep (same --rng_seed, so the same hyperparameters
-and seeds) twice in one go and prints, side by side:
+For each framework (JAX, PyTorch) runs the same TRIALS-trial sweep (same
+--rng_seed: the same hyperparameters and seeds) twice and prints, side by side:
 
-* the wall time of the whole sweep: in-process (one trial after another) and
-  on ``--ray_address=local`` with CONCURRENT single-core trials
-  (``--trial_resources=cpu=1``), and the speed-up;
-* the per-trial overhead, task start -> first training step done: in-process
-  from the trial's start (``trial.json``'s ``started``), on Ray from the task's
-  start (``task_started``; the worker process is new, so this includes
-  importing JAX and compiling the step) to the first row's ``wall_time``;
-* Ray's start-up (``ray.init``), which a sweep pays once.
+* the wall time of the whole sweep: in-process (one trial after another, the
+  whole machine each) and on ``--ray_address=local`` with CONCURRENT
+  single-core trials (``--trial_resources=cpu=1``: one actor per trial slot,
+  each pinned to its own core, serving trial after trial), and the speed-up;
+* launch -> first step done: in-process from the trial's start
+  (``trial.json``'s ``started``: the framework is imported already), on Ray
+  from the moment the driver submitted the trial (``launched``: for an actor's
+  first trial this includes starting the actor, importing the framework,
+  reading the data and compiling), to the first row's ``wall_time``; trial 1
+  vs the median of trials 2..TRIALS;
+* the steady-state ceiling, CONCURRENT x (median in-process trial time) /
+  (median concurrent trial time), trial time being ``finished - started`` of
+  ``trial.json``, without each worker's first trial (the in-process trial 1,
+  each actor's first): the speed-up the cores allow once start-up is paid,
+  i.e. how much faster one trial is on all cores than on its single one;
+* Ray's start-up (``ray.init``), which a sweep pays once, and the load average.
 
 Usage: python benchmarks/bench_ray_sweep.py [--trials 8] [--steps 300] [--concurrent 2]
+       [--frameworks jax,pytorch]
 """
 
 import argparse
-import glob
 import json
 import os
 import statistics
@@ -32,29 +40,34 @@ from algorithmic_efficiency.storage import csv_reader  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _config(log_dir: str, args, **ray) -> sweep.RunConfig:
+def _config(framework: str, log_dir: str, args, **ray) -> sweep.RunConfig:
     return sweep.RunConfig(
-        framework='jax',
-        workload='mnist_jax',
-        submission_path=os.path.join(ROOT, 'baselines/mnist/mnist_jax/submission.py'),
+        framework=framework,
+        workload=f'mnist_{framework}',
+        submission_path=os.path.join(ROOT, f'baselines/mnist/mnist_{framework}/submission.py'),
         tuning_search_space=os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json'),
         num_tuning_trials=args.trials,
         rng_seed=0,
         max_global_steps=args.steps,
         log_dir=log_dir,
         summary=False,
+        # Evals after step 1 and at the cap only: the same work in both modes.
+        eval_period_time_sec=3600.0,
         **ray,
     )
 
 
-def _overheads(log_dir: str, start_key: str) -> list:
-    """Per trial: first row's wall_time minus the trial's start (`start_key` of trial.json)."""
+def _trials(log_dir: str, framework: str) -> list[tuple[dict, float]]:
+    """Per trial (run_idx order): trial.json and the first row's wall_time."""
     out = []
-    for run_dir in sorted(glob.glob(os.path.join(log_dir, 'mnist_jax', 'run_*'))):
+    for idx in range(1, 10_000):
+        run_dir = os.path.join(log_dir, f'mnist_{framework}', f'run_{idx}')
+        if not os.path.isdir(run_dir):
+            return out
         with open(os.path.join(run_dir, 'trial.json'), encoding='utf-8') as f:
             info = json.load(f)
         rows = csv_reader.read_metrics_csv(os.path.join(run_dir, 'metrics.csv'))
-        out.append(float(rows['wall_time'].iloc[0]) - float(info[start_key]))
+        out.append((info, float(rows['wall_time'].iloc[0])))
     return out
 
 
@@ -66,47 +79,75 @@ def _timed(config: sweep.RunConfig) -> float:
     return time.perf_counter() - start
 
 
+def _summary(trials: list[tuple[dict, float]], start_key: str) -> dict:
+    """Launch -> first step (trial 1, median of the rest) and the median steady trial time."""
+    starts = [first_row - info[start_key] for info, first_row in trials]
+    # A worker's first trial pays its start-up: in-process trial 1, each actor's first.
+    steady = [info['finished'] - info['started'] for i, (info, _) in enumerate(trials)
+              if info.get('worker.trials_served', 1 if i == 0 else 2) > 1]
+    return {'first': starts[0], 'rest': statistics.median(starts[1:] or starts),
+            'steady': statistics.median(steady) if steady else float('nan')}
+
+
+def _report(framework: str, got: dict, args) -> None:
+    seq, ray = got['sequential'], got['ray']
+    print(f'\nmnist_{framework}: {args.trials} trials x {args.steps} steps')
+    print(f'{"":48}{"in-process":>12}{"Ray x" + str(args.concurrent):>12}')
+    print(f'{"sweep wall time (s)":48}{seq["wall"]:>12.1f}{ray["wall"]:>12.1f}')
+    print(f'{"speed-up":48}{"":>12}{seq["wall"] / ray["wall"]:>11.2f}x')
+    print(f'{"launch -> 1st step, trial 1 (s)":48}{seq["first"]:>12.2f}{ray["first"]:>12.2f}')
+    print(f'{f"launch -> 1st step, median of trials 2..{args.trials} (s)":48}'
+          f'{seq["rest"]:>12.2f}{ray["rest"]:>12.2f}')
+    print(f'{"trial time, median without first trials (s)":48}'
+          f'{seq["steady"]:>12.2f}{ray["steady"]:>12.2f}')
+    ceiling = args.concurrent * seq['steady'] / ray['steady']
+    print(f'{"steady-state ceiling (N x seq / concurrent)":48}{"":>12}{ceiling:>11.2f}x')
+    print(f'{"Ray workers (actors) used":48}{"":>12}{ray["workers"]:>12d}')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--trials', type=int, default=8)
     parser.add_argument('--steps', type=int, default=300)
     parser.add_argument('--concurrent', type=int, default=2)
+    parser.add_argument('--frameworks', default='jax,pytorch')
     args = parser.parse_args()
+    frameworks = args.frameworks.split(',')
     from algorithmic_efficiency.distributed import cluster  # noqa: PLC0415
 
+    load_before = os.getloadavg()
+    got: dict[str, dict] = {f: {} for f in frameworks}
     with tempfile.TemporaryDirectory() as tmp:
-        local_dir, ray_dir = os.path.join(tmp, 'inprocess'), os.path.join(tmp, 'ray')
-        t_local = _timed(_config(local_dir, args))
+        # One compilation cache for both modes, empty at first (the user's is left alone);
+        # Ray's workers inherit it from this process's environment.
+        os.environ['JAX_COMPILATION_CACHE_DIR'] = os.path.join(tmp, 'jax_cache')
+        for framework in frameworks:
+            log_dir = os.path.join(tmp, f'{framework}-inprocess')
+            wall = _timed(_config(framework, log_dir, args))
+            got[framework]['sequential'] = {'wall': wall,
+                                            **_summary(_trials(log_dir, framework), 'started')}
+            print(f'  {framework} in-process: {wall:.1f} s', flush=True)
         start = time.perf_counter()
         ray = cluster.start_local(num_cpus=args.concurrent)
         t_init = time.perf_counter() - start
         try:
-            t_ray = _timed(
-                _config(
-                    ray_dir,
-                    args,
-                    ray_address='local',
-                    trial_resources='cpu=1',
-                    max_concurrent_trials=args.concurrent,
-                )
-            )
+            for framework in frameworks:
+                log_dir = os.path.join(tmp, f'{framework}-ray')
+                wall = _timed(_config(framework, log_dir, args, ray_address='local',
+                                      trial_resources='cpu=1',
+                                      max_concurrent_trials=args.concurrent))
+                trials = _trials(log_dir, framework)
+                got[framework]['ray'] = {'wall': wall, **_summary(trials, 'launched'),
+                                         'workers': len({i['worker.pid'] for i, _ in trials})}
+                print(f'  {framework} on Ray: {wall:.1f} s', flush=True)
         finally:
             ray.shutdown()
-        o_local = _overheads(local_dir, 'started')
-        o_ray = _overheads(ray_dir, 'task_started')
-    print(f'mnist_jax, {args.trials} trials x {args.steps} steps, {os.cpu_count()} CPUs')
-    print(f'{"":50}{"in-process":>12}{"Ray local":>12}')
-    print(f'{"sweep wall time (s)":50}{t_local:>12.1f}{t_ray:>12.1f}')
-    print(f'{"speed-up":50}{"":>12}{t_local / t_ray:>11.2f}x')
-    for name, pick in (('trial 1', lambda o: o[0]),
-                       ('median of trials 2..N', lambda o: statistics.median(o[1:] or o))):
-        print(
-            f'{"start -> 1st step done (s), " + name:50}'
-            f'{pick(o_local):>12.2f}{pick(o_ray):>12.2f}'
-        )
-    print(f'{"Ray start-up, once (s)":50}{"":>12}{t_init:>12.1f}')
-    print(f'concurrent trials on Ray: {args.concurrent} x cpu=1 (2 cores shared by both runs)')
-    print(f'load average (1, 5, 15 min): {", ".join(f"{x:.1f}" for x in os.getloadavg())}; '
+    for framework in frameworks:
+        _report(framework, got[framework], args)
+    print(f'\nRay start-up, once per sweep: {t_init:.1f} s; {os.cpu_count()} CPUs; '
+          f'{args.concurrent} concurrent trials x cpu=1, each pinned to one core')
+    print(f'load average (1, 5, 15 min) before {", ".join(f"{x:.1f}" for x in load_before)}, '
+          f'after {", ".join(f"{x:.1f}" for x in os.getloadavg())}; '
           'the local pool: benchmarks/bench_local_pool.py')
 
 

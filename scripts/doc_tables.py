@@ -378,25 +378,29 @@ TRIAL = [
      '(`"final_loss": null, "final_loss_text": "nan"`)'),
     ('node.id', 'Ray sweeps', 'the node that ran the trial (as the `node.id` column)'),
     ('attempt', 'Ray sweeps, local pool', '1, 2, ... on retries'),
-    ('task_started', 'Ray sweeps', 'when the worker began, before importing the framework'),
+    ('task_started', 'Ray sweeps', 'when the worker began the trial: for an actor\'s first trial '
+     'when the actor began, before importing the framework'),
     ('resumed_from_step', 'after a resume from a checkpoint', 'the checkpoint step the latest '
      'attempt continued from'),
     ('resumes', 'after a resume from a checkpoint', 'one entry per resume: `from_step`, '
      '`checkpoint_wall_time`, `resumed_at` (Unix s); the wall time lost to a kill is '
      '`resumed_at - checkpoint_wall_time`, never counted as submission time'),
-    ('compute.slot', 'local pool', 'the slot (0..N-1) whose CPUs/GPU the trial had'),
-    ('compute.cpus', 'local pool', 'the CPUs the worker was pinned to (`sched_setaffinity`)'),
+    ('compute.slot', 'local pool, Ray sweeps', 'the slot (0..N-1) whose CPUs/GPU the trial had; '
+     'on Ray the slot on its node, `null` when every slot of the node was taken'),
+    ('compute.cpus', 'local pool, Ray sweeps', 'the CPUs the worker was pinned to '
+     '(`sched_setaffinity`); `null`: not pinned'),
     ('compute.threads', 'local pool, Ray sweeps', 'intra-op threads the frameworks were capped to'),
-    ('compute.concurrent_trials', 'local pool', 'how many trials ran at once (N)'),
-    ('compute.env', 'local pool', 'the thread variables set before the framework was imported '
-     '(`OMP_NUM_THREADS`, `MKL_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `PJRT_NPROC`)'),
+    ('compute.concurrent_trials', 'local pool, Ray sweeps', 'how many trials ran at once (N)'),
+    ('compute.env', 'local pool, Ray sweeps', 'the thread variables set before the framework was '
+     'imported (`OMP_NUM_THREADS`, `MKL_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `PJRT_NPROC`)'),
     ('devices.visible', 'local pool, Ray sweeps', '`CUDA_VISIBLE_DEVICES` of the trial (`null`: '
      'not set)'),
-    ('worker.pid', 'local pool', 'the worker process that ran the trial'),
-    ('worker.trials_served', 'local pool', 'trials this worker has run, this one included (a '
-     'fresh worker after a failure)'),
-    ('launched', 'local pool', 'Unix s when the driver handed the trial to a worker (launch -> '
-     'first step is `started`... the first heartbeat)'),
+    ('worker.pid', 'local pool, Ray sweeps', 'the worker process (Ray: the actor) that ran the '
+     'trial'),
+    ('worker.trials_served', 'local pool, Ray sweeps', 'trials this worker has run, this one '
+     'included (a fresh worker after a failure or above the memory limit)'),
+    ('launched', 'local pool, Ray sweeps', 'Unix s when the driver handed the trial to a worker '
+     '(launch -> first step is `started`... the first heartbeat)'),
 ]
 TRIAL_INTRO = """# trial.json keys
 

@@ -13,9 +13,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = os.path.join(ROOT, 'baselines/mnist/mnist_jax/submission.py')
 SPACE = os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json')
 
-# The baseline, plus two cues read from cues.json next to this file: "kill" maps a
+# The baseline, plus cues read from cues.json next to this file: "kill" maps a
 # run directory name to how many of its attempts die (SIGKILL of the worker at
-# step 3), "sleep_file" names a file whose presence slows every step by 50 ms.
+# step 3), "fail" lists run directory names whose trial raises at step 2,
+# "sleep_file" names a file whose presence slows every step by 50 ms.
+# Every import of the module appends its process id to imports.txt, and every
+# trial writes its process's CPU affinity to affinity-<run>.json, next to it.
 MISBEHAVING_SUBMISSION = f'''
 import importlib.util, json, os, signal, time
 
@@ -26,6 +29,8 @@ get_batch_size = _baseline.get_batch_size
 init_optimizer_state = _baseline.init_optimizer_state
 data_selection = _baseline.data_selection
 _HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(_HERE, 'imports.txt'), 'a') as _f:
+    _f.write(f'{{os.getpid()}}\\n')
 
 
 def update_params(workload, params, param_types, model_state, hyperparameters, batch,
@@ -33,6 +38,12 @@ def update_params(workload, params, param_types, model_state, hyperparameters, b
     with open(os.path.join(_HERE, 'cues.json')) as f:
         cues = json.load(f)
     run = os.path.basename(os.environ.get('AE_TRIAL_DIR', ''))
+    affinity = os.path.join(_HERE, f'affinity-{{run}}.json')
+    if hasattr(os, 'sched_getaffinity') and not os.path.exists(affinity):
+        with open(affinity, 'w') as f:
+            json.dump(sorted(os.sched_getaffinity(0)), f)
+    if global_step == 2 and run in cues.get('fail', []):
+        raise RuntimeError(f'{{run}} fails on cue')
     if global_step == 3 and run in cues.get('kill', {{}}):
         marker = os.path.join(_HERE, 'killed-' + run)
         done = len(open(marker).read()) if os.path.exists(marker) else 0
@@ -56,6 +67,18 @@ def write_submission(folder, cues):
     with open(os.path.join(folder, 'cues.json'), 'w', encoding='utf-8') as f:
         json.dump(cues, f)
     return path
+
+
+def imports(folder):
+    """The process ids that imported the misbehaving submission in `folder`, in order."""
+    with open(os.path.join(folder, 'imports.txt'), encoding='utf-8') as f:
+        return [int(line) for line in f.read().split()]
+
+
+def affinity(folder, idx):
+    """The CPUs run_<idx>'s process could run on, as its submission saw them."""
+    with open(os.path.join(folder, f'affinity-run_{idx}.json'), encoding='utf-8') as f:
+        return json.load(f)
 
 
 def config(log_dir, trials=3, steps=20, **kwargs):

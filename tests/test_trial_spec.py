@@ -39,12 +39,15 @@ def test_trial_specs_number_trials_and_derive_their_seeds():
         specs[0].seed = 1
 
 
-def test_a_ray_task_carries_the_spec_with_absolute_paths_and_pickles():
+def test_a_ray_trial_carries_the_spec_with_absolute_paths_and_pickles():
     spec = TrialSpec.for_sweep(CONFIG, 'jax', TrialRecording()).for_trial(3, {'lr': 1.0}, 9)
-    sent = task.TrialTask(spec.with_absolute_paths(), 1, task.STORAGE_SHARED, load_submission)
+    setup = task.ActorSetup(spec.with_absolute_paths(), task.STORAGE_SHARED, load_submission,
+                            'sweep', 1.0, 2)
+    assert pickle.loads(pickle.dumps(setup)).load_submission is load_submission
+    sent = task.TrialTask(spec.with_absolute_paths(), 1, 123.0)
     back = pickle.loads(pickle.dumps(sent))
+    assert back.launched == 123.0
     assert back.trial.log_dir == os.path.abspath('logs')
     assert back.trial.data_dir == os.path.abspath('data')
     assert back.trial.submission_path == os.path.abspath(CONFIG.submission_path)
     assert (back.trial.run_idx, back.trial.seed, back.trial.limits) == (3, 9, spec.limits)
-    assert back.load_submission is load_submission

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -65,15 +66,16 @@ class ComputeCaps:
 
     Attributes:
       slot: the slot's number (0-based); a worker keeps its slot for life.
+        None: no slot (a Ray worker that found every slot of its node taken).
       cpus: the CPU ids the trial is pinned to (``os.sched_setaffinity``);
-        None: not pinned (a platform without affinity).
+        None: not pinned (no slot, or a platform without affinity).
       threads: the trial's intra-op threads (XLA, PyTorch, BLAS/OpenMP).
       gpus: the GPU ids it sees (``CUDA_VISIBLE_DEVICES``); None: left as it is
         (no GPU); ``()``: none (hidden).
       concurrent_trials: the slots of the sweep (trials running at once).
     """
 
-    slot: int
+    slot: int | None
     cpus: tuple[int, ...] | None
     threads: int
     gpus: tuple[str, ...] | None
@@ -152,7 +154,7 @@ def apply_before_import(caps: ComputeCaps, framework: str,
     """
     environ = os.environ if environ is None else environ
     if caps.cpus is not None and hasattr(os, 'sched_setaffinity'):
-        os.sched_setaffinity(0, caps.cpus)
+        _pin(caps.cpus)
     for name in THREAD_ENV_VARS:
         environ[name] = str(caps.threads)
     if framework == 'jax' and '--xla_force_host_platform_device_count' not in environ.get(
@@ -160,6 +162,24 @@ def apply_before_import(caps: ComputeCaps, framework: str,
         environ[XLA_THREADS_ENV] = str(caps.threads)
     if caps.gpus is not None:
         environ['CUDA_VISIBLE_DEVICES'] = ','.join(caps.gpus)
+
+
+def _pin(cpus: Sequence[int]) -> None:
+    """Pins every thread of this process to `cpus` (threads started later inherit it).
+
+    ``sched_setaffinity(0)`` pins the calling thread only; a Ray worker has
+    started threads of its own before it runs our code.
+    """
+    os.sched_setaffinity(0, cpus)
+    try:
+        threads = os.listdir('/proc/self/task')
+    except OSError:  # no /proc: the calling thread's affinity is what new threads get
+        return
+    for tid in threads:
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
 
 
 def apply_after_import(caps: ComputeCaps, framework: str) -> None:
@@ -190,9 +210,43 @@ def record(caps: ComputeCaps, environ: MutableMapping[str, str] | None = None) -
     }
 
 
-def this_process(environ: MutableMapping[str, str] | None = None) -> dict[str, Any]:
-    """A Ray trial's share as its worker sees it (Ray pins no cores): threads, GPUs."""
-    environ = os.environ if environ is None else environ
-    threads = environ.get(THREAD_ENV_VARS[0], '')
-    return {'compute.threads': int(threads) if threads.isdigit() else None,
-            'devices.visible': environ.get('CUDA_VISIBLE_DEVICES')}
+def rss_bytes() -> int:
+    """This process's resident memory (a worker's, checked by the driver between trials)."""
+    import psutil  # noqa: PLC0415  (a dependency; telemetry imports it too)
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def default_rss_limit(slots: int) -> int:
+    """A worker's memory limit between trials: half this machine's memory shared among `slots`."""
+    import psutil  # noqa: PLC0415  (a dependency)
+
+    return int(psutil.virtual_memory().total // (2 * max(1, slots)))
+
+
+def claim_slot(lock_dir: str, slots: int, wait_sec: float = 0.0) -> tuple[int | None, int | None]:
+    """The first free slot index below `slots`, held by an ``flock`` on ``lock_dir/slot-K.lock``.
+
+    Returns ``(index, fd)``: keep ``fd`` open for as long as the slot is held;
+    the lock goes when the process ends, however it ends, so a replacement
+    worker can take the slot again. When every slot is held, tries again for
+    up to `wait_sec` (a replaced worker may still be exiting), then returns
+    ``(None, None)``.
+    """
+    import fcntl  # noqa: PLC0415  (POSIX only; Ray's workers run on Linux and macOS)
+
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    deadline = time.monotonic() + wait_sec
+    while True:
+        for index in range(slots):
+            fd = os.open(os.path.join(lock_dir, f'slot-{index}.lock'), os.O_RDWR | os.O_CREAT,
+                         0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held by another worker
+                os.close(fd)
+                continue
+            return index, fd
+        if time.monotonic() >= deadline:
+            return None, None
+        time.sleep(0.1)

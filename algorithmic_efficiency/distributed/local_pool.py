@@ -6,10 +6,10 @@ one GPU each where there are GPUs) and keeps one worker process per slot
 (``pool_worker``). Why our own small pool and not Ray or
 ``concurrent.futures``:
 
-* start-up: a local Ray instance costs seconds to start and a fresh worker
-  per trial (its ``max_calls=1``), which made a 2-trial-wide sweep slower than
-  the sequential one (issue 26); here a worker imports the framework and reads
-  the data once and serves trial after trial;
+* start-up: a local Ray instance costs seconds to start and ~240 MB to
+  install; here a worker imports the framework and reads the data once and
+  serves trial after trial (Ray's actors, ``distributed.task``, do the same
+  across a cluster);
 * caps: each worker keeps its slot for life, so its CPU affinity and thread
   pools are set once, before the framework loads; ``ProcessPoolExecutor``
   cannot give a worker an identity;
@@ -327,11 +327,8 @@ def visible_gpus() -> list[str]:
         return []
 
 
-def _default_rss_limit(slots: int) -> int:
-    """Half the machine's memory shared among the workers."""
-    import psutil  # noqa: PLC0415  (a dependency)
-
-    return int(psutil.virtual_memory().total // (2 * slots))
+# Half the machine's memory shared among the workers (a module name: tests shrink it).
+_default_rss_limit = compute_caps.default_rss_limit
 
 
 def from_config(config: Any, processes: Any, num_trials: int,

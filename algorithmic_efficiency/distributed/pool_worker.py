@@ -65,13 +65,6 @@ class WorkerSetup:
     compilation_cache_dir: str | None = None
 
 
-def rss_bytes() -> int:
-    """This process's resident memory (checked by the driver between trials)."""
-    import psutil  # noqa: PLC0415  (a dependency; telemetry imports it too)
-
-    return int(psutil.Process().memory_info().rss)
-
-
 def _error(e: BaseException) -> tuple[str, str, str]:
     first = (str(e).strip().splitlines() or [''])[0]
     return ('error', f'{type(e).__name__}: {first}' if first else type(e).__name__,
@@ -151,4 +144,4 @@ def main(conn: Any, setup: WorkerSetup) -> None:
         except BaseException as e:  # noqa: BLE001  (a crash outside the trial's own handling)
             _send(conn, _error(e))
             return
-        _send(conn, ('finished', dataclasses.asdict(result), rss_bytes()))
+        _send(conn, ('finished', dataclasses.asdict(result), compute_caps.rss_bytes()))

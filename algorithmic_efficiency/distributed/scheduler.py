@@ -1,26 +1,32 @@
-"""The driver: trials fanned out as Ray tasks, started as resources free up, their ends recorded.
+"""The driver: trials fanned out to long-lived Ray actors, one per concurrent slot.
 
 :class:`RayExecutor` (a ``training.executors.TrialExecutor``) connects to Ray
 (``with RayExecutor(options, num_trials, load_submission) as executor:``),
 describes the cluster's nodes for ``metadata.json`` and runs the trial specs
-it is given:
-at most ``concurrency`` tasks in flight, the next one submitted as soon as
-one ends (``ray.wait`` over the tasks' event streams, not fixed waves).
-A trial whose worker or node died is submitted again (``--trial_retries``),
-its earlier files kept as ``attempt-K.*``; after the last retry it is marked
-failed and the sweep goes on. Ctrl-C cancels the running tasks, marks their
-trials interrupted and re-raises (the runner exits 130; ``--resume`` re-runs
-them). The driver alone writes ``metadata.json``; with ``--ray_storage=driver``
-it also writes every trial's files from the rows the tasks stream back.
+it is given on ``concurrency`` actors (``task.TrialActor``, each asking for
+one trial's resources): an idle actor gets the next trial as soon as its
+last one ends (``ray.wait`` over the trials' event streams, not fixed waves).
+An actor imports the framework and reads the data once and serves trial
+after trial; it is replaced by a fresh one after a failed trial and when its
+resident memory after a trial is above the limit. A trial whose actor or
+node died is submitted again to a fresh actor (``--trial_retries``), its
+earlier files kept as ``attempt-K.*``; after the last retry it is marked
+failed and the sweep goes on. Ctrl-C kills the actors, marks their trials
+interrupted and re-raises (the runner exits 130; ``--resume`` re-runs them).
+The driver alone writes ``metadata.json``; with ``--ray_storage=driver`` it
+also writes every trial's files from the rows the actors stream back.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import glob
 import logging
 import os
+import shutil
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +40,8 @@ from algorithmic_efficiency.training.results import TrialResult
 from algorithmic_efficiency.training.trial_spec import TrialSpec
 
 # Ray's errors for a trial whose process or node went away (not the trial's own failure).
-RETRYABLE_ERRORS = ('WorkerCrashedError', 'NodeDiedError', 'OutOfMemoryError')
+RETRYABLE_ERRORS = ('WorkerCrashedError', 'NodeDiedError', 'OutOfMemoryError',
+                    'ActorDiedError', 'RayActorError', 'ActorUnavailableError')
 
 
 @dataclasses.dataclass
@@ -47,6 +54,7 @@ class _Job:
     node_id: str | None = None
     task_started: float | None = None
     trial_log: Any = None  # --ray_storage=driver: the driver's TrialRecorder
+    stream: Any = None  # the actor's event stream for this trial
 
     @property
     def run_idx(self) -> int:
@@ -61,6 +69,14 @@ class _Job:
         return self.trial.seed
 
 
+@dataclasses.dataclass
+class _Slot:
+    """One concurrent slot: its actor (None until needed, or after it was let go) and trial."""
+
+    actor: Any = None
+    job: _Job | None = None
+
+
 class RayExecutor:
     """A sweep's Ray session: a ``training.executors.TrialExecutor`` (see the module docstring).
 
@@ -70,8 +86,13 @@ class RayExecutor:
       load_submission: the sweep's submission loader, ``(path) -> module``, run in
         each task (the sweep's own, so that ``distributed`` does not import ``sweep``).
       recorder: the driver's ``Recorder`` (None: nothing recorded).
-      progress: receives the driver's and the tasks' progress lines.
+      progress: receives the driver's and the actors' progress lines.
     """
+
+    # An actor whose resident memory after a trial is above this is replaced;
+    # None: the actor's node's default (half its memory shared among its slots,
+    # as in the local pool). No flag: tests set it tiny to replace every actor.
+    max_worker_rss_bytes: int | None = None
 
     def __init__(
         self,
@@ -92,7 +113,9 @@ class RayExecutor:
         self.concurrency = 1
         self.nodes: list[dict[str, Any]] = []
         self._connection = None
-        # Per-trial timings (seconds), for benchmarks: submit -> task start.
+        # Names the sweep's slot lock files (task.slot_lock_dir) on every node.
+        self.sweep_id = uuid.uuid4().hex[:12]
+        # Per-trial timings (seconds), for benchmarks: submit -> the worker began the trial.
         self.start_latency: dict[int, float] = {}
 
     def __enter__(self) -> RayExecutor:
@@ -108,6 +131,9 @@ class RayExecutor:
 
     def __exit__(self, *exc_info) -> None:
         self._connection.__exit__(*exc_info)
+        # This machine's slot lock files (other nodes keep theirs, a few empty files).
+        for folder in glob.glob(task.slot_lock_prefix(self.sweep_id) + '*'):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _plan(self) -> None:
         """Resources per trial and trials in flight, checked against the cluster."""
@@ -163,7 +189,7 @@ class RayExecutor:
 
 
 class _Runner:
-    """The event loop of one :meth:`RayExecutor.results`."""
+    """The event loop of one :meth:`RayExecutor.results`: its actors and the trials in flight."""
 
     def __init__(
         self,
@@ -178,109 +204,142 @@ class _Runner:
         self.recorder = recorder
         self.progress = progress
         self.pending: collections.deque[_Job] = collections.deque()
-        self.running: dict[Any, _Job] = {}
+        self.running: dict[Any, _Slot] = {}  # event stream -> the slot running its trial
         self.results: dict[int, TrialResult] = {}
+        self.slots = [_Slot() for _ in range(session.concurrency)]
+        self.setup: task.ActorSetup | None = None
         resources = options.ray_resources(session.resources)
-        # max_calls=1: a fresh worker process per trial. max_retries=0: retries are
-        # the driver's, so that each attempt's files are kept apart.
-        self.remote = self.ray.remote(max_calls=1, max_retries=0, **resources)(task.run_trial_task)
+        # max_restarts=0, max_task_retries=0: retries are the driver's, on a fresh
+        # actor, so that each attempt's files are kept apart.
+        self.actor_class = self.ray.remote(max_restarts=0, max_task_retries=0,
+                                           **resources)(task.TrialActor)
 
     def run(self) -> dict[int, TrialResult]:
         try:
             while self.pending or self.running:
-                while self.pending and len(self.running) < self.session.concurrency:
-                    self._submit(self.pending.popleft())
+                for slot in self.slots:
+                    if slot.job is None and self.pending:
+                        self._submit(slot, self.pending.popleft())
                 ready, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
                 for stream in ready:
                     self._next_event(stream)
         except KeyboardInterrupt:
             self._interrupt()
             raise
+        finally:
+            for slot in self.slots:
+                self._let_go(slot)
         return self.results
 
-    def _submit(self, job: _Job) -> None:
-        trial_task = task.TrialTask(job.trial, job.attempt, self.session.options.storage,
-                                    self.session.load_submission)
+    def _submit(self, slot: _Slot, job: _Job) -> None:
+        if slot.actor is None:
+            if self.setup is None:  # the sweep's spec, from its first trial
+                session = self.session
+                self.setup = task.ActorSetup(
+                    job.trial, session.options.storage, session.load_submission,
+                    session.sweep_id, options.ray_resources(session.resources)['num_cpus'],
+                    session.concurrency)
+            slot.actor = self.actor_class.remote(self.setup)
         job.submitted, job.node_id, job.task_started = time.time(), None, None
         self.progress(
             f'{job.trial.workload_name} trial {job.run_idx}/{self.num_trials}: submitted to Ray '
             f'(attempt {job.attempt}), seed {job.seed}, hyperparameters {job.hyperparameters}'
         )
-        self.running[self.remote.remote(trial_task)] = job
+        job.stream = slot.actor.run.remote(task.TrialTask(job.trial, job.attempt, job.submitted))
+        slot.job = job
+        self.running[job.stream] = slot
+
+    def _let_go(self, slot: _Slot) -> None:
+        """Ends the slot's actor (its process, its slot lock); the next trial gets a fresh one."""
+        actor, slot.actor = slot.actor, None
+        if actor is not None:
+            try:
+                self.ray.kill(actor)
+            except Exception as e:  # noqa: BLE001  (it may be gone already)
+                logging.debug('kill actor: %s', e)
 
     def _next_event(self, stream: Any) -> None:
-        job = self.running[stream]
+        slot = self.running[stream]
         try:
             event = self.ray.get(next(stream))
         except StopIteration:  # ended without its last event: treat as lost
-            self._lost(stream, job, 'the trial task ended without a result')
+            self._lost(slot, 'the trial ended without a result')
             return
         except Exception as e:  # noqa: BLE001  (Ray's errors: which ones is decided below)
             name = type(e).__name__
-            if isinstance(e, self.ray.exceptions.RayError) and name in RETRYABLE_ERRORS:
-                self._lost(stream, job, f'{name}: {_first_line(e)}', retry=True)
-            else:
-                self._lost(stream, job, f'{name}: {_first_line(e)}')
+            retry = isinstance(e, self.ray.exceptions.RayError) and name in RETRYABLE_ERRORS
+            self._lost(slot, f'{name}: {_first_line(e)}', retry=retry)
             return
-        getattr(self, f'_on_{event["kind"]}')(stream, job, event)
+        getattr(self, f'_on_{event["kind"]}')(slot, slot.job, event)
 
     # --- Events.
-    def _on_started(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+    def _on_started(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
         job.node_id, job.task_started = event[NODE_ID_COLUMN], event['time']
         self.session.start_latency[job.run_idx] = event['time'] - job.submitted
+        compute = event.get('compute', {})
         self.progress(
             f'{job.trial.workload_name} trial {job.run_idx}: started on {job.node_id} '
-            f"({event['threads']} thread(s), GPUs {event['gpus'] or 'none'})"
+            f"(worker {event['pid']}, its trial {compute.get('worker.trials_served')}; "
+            f"CPUs {_cpus(compute.get('compute.cpus'))}, {event['threads']} thread(s), "
+            f"GPUs {event['gpus'] or 'none'})"
         )
         if self.session.options.storage == task.STORAGE_DRIVER and self.recorder is not None:
             job.trial_log = self.recorder.start_trial(
                 job.run_idx, job.hyperparameters, job.seed, remote=True
             )
             self._update_trial_file(
-                job, {**task.trial_info(job.node_id, job.attempt, job.task_started),
-                      **event.get('compute', {})}
+                job, {**task.trial_info(job.node_id, job.attempt, job.task_started), **compute}
             )
 
-    def _on_progress(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+    def _on_progress(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
         self.progress(event['line'])
 
-    def _on_row(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+    def _on_row(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
         if job.trial_log is not None:
             job.trial_log.record_eval(event['row'])
 
-    def _on_heartbeat(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+    def _on_heartbeat(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
         if job.trial_log is not None:
             job.trial_log.heartbeat(event['state'])
 
-    def _on_finished(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
+    def _on_finished(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
         result = TrialResult(**event['result'])
         if job.trial_log is not None:
             self.recorder.finish_trial(job.trial_log, result)
-        self._done(stream, job, result)
+        limit = self.session.max_worker_rss_bytes or event['rss_limit_bytes']
+        if result.status == spec.TrialStatus.FAILED or event['rss_bytes'] > limit:
+            self._let_go(slot)  # a crash or a leak cannot reach the next trial
+        self._done(slot, result)
 
-    def _on_error(self, stream: Any, job: _Job, event: dict[str, Any]) -> None:
-        self._fail(stream, job, event['error'], event['traceback'])
+    def _on_error(self, slot: _Slot, job: _Job, event: dict[str, Any]) -> None:
+        self._let_go(slot)
+        self._fail(slot, event['error'], event['traceback'])
 
     # --- Ends.
-    def _done(self, stream: Any, job: _Job, result: TrialResult) -> None:
-        del self.running[stream]
-        self.results[job.run_idx] = result
+    def _done(self, slot: _Slot, result: TrialResult) -> None:
+        del self.running[slot.job.stream]
+        slot.job = None
+        self.results[result.run_idx] = result
 
-    def _lost(self, stream: Any, job: _Job, error: str, retry: bool = False) -> None:
-        """The task died under the trial: retry it (same seed), or mark it failed."""
+    def _lost(self, slot: _Slot, error: str, retry: bool = False) -> None:
+        """The actor died under the trial: retry it (same seed) on a fresh actor, or fail it."""
+        job = slot.job
+        self._let_go(slot)
         if retry and job.attempt <= self.session.options.trial_retries:
             self.progress(
                 f'{job.trial.workload_name} trial {job.run_idx}: lost ({error}); '
                 f'retrying (attempt {job.attempt + 1} of {self.session.options.trial_retries + 1})'
             )
             self._close_trial_log(job)
-            del self.running[stream]
+            del self.running[job.stream]
+            slot.job = None
             job.attempt += 1
             self.pending.appendleft(job)  # keeps its place: next to start
             return
-        self._fail(stream, job, error, error + '\n')
+        self._fail(slot, error, error + '\n')
 
-    def _fail(self, stream: Any, job: _Job, error: str, traceback: str) -> None:
+    def _fail(self, slot: _Slot, error: str, traceback: str) -> None:
+        job = slot.job
         self.progress(f'{job.trial.workload_name} trial {job.run_idx} FAILED: {error}')
         result = TrialResult(
             run_idx=job.run_idx,
@@ -292,15 +351,13 @@ class _Runner:
             traceback=traceback,
         )
         self._record_end(job, result)
-        self._done(stream, job, result)
+        self._done(slot, result)
 
     def _interrupt(self) -> None:
-        """Ctrl-C: cancel every running task and mark its trial interrupted."""
-        for stream, job in list(self.running.items()):
-            try:
-                self.ray.cancel(stream, force=True)
-            except Exception as e:  # noqa: BLE001  (it may have ended meanwhile)
-                logging.debug('cancel trial %d: %s', job.run_idx, e)
+        """Ctrl-C: kill every actor and mark its running trial interrupted."""
+        for slot in list(self.running.values()):
+            job = slot.job
+            self._let_go(slot)
             if self.recorder is not None:
                 self._close_trial_log(job)
                 os.makedirs(self.recorder.run_dir(job.run_idx), exist_ok=True)
@@ -316,17 +373,18 @@ class _Runner:
                     },
                     keep_existing=False,
                 )
-            del self.running[stream]
+            del self.running[job.stream]
+            slot.job = None
         self.pending.clear()
 
-    # --- trial.json for trials whose task could not write it.
+    # --- trial.json for trials whose actor could not write it.
     def _close_trial_log(self, job: _Job) -> None:
         if job.trial_log is not None:
             job.trial_log.close()
             job.trial_log = None
 
     def _record_end(self, job: _Job, result: TrialResult) -> None:
-        """Writes how a trial ended when its task could not (it died, or never started)."""
+        """Writes how a trial ended when its actor could not (it died, or never started)."""
         if self.recorder is None:
             return
         self._close_trial_log(job)
@@ -363,8 +421,12 @@ class _EndedTrial:
         """Nothing left open."""
 
     def set_status(self, status: str) -> None:
-        """The task's writers are closed already: nothing to tell them."""
+        """The actor's writers are closed already: nothing to tell them."""
 
 
 def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [''])[0]
+
+
+def _cpus(cpus: list[int] | None) -> str:
+    return ','.join(map(str, cpus)) if cpus else 'unpinned'

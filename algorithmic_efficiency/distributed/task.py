@@ -1,23 +1,36 @@
-"""One trial as a Ray task: runs in a fresh worker process and streams events to the driver.
+"""A Ray actor that serves several trials of one sweep and streams each trial's events.
 
-The task (a Ray streaming generator, ``max_calls=1`` so every trial gets a
-new process: no JAX/PyTorch state, compiled code or device memory carries
-over) sets its thread counts from its CPU share, imports the submission and
-the workload, and runs the trial exactly as the in-process loop does, from
-the seed the driver derived. It yields plain dicts, in this order:
+The driver (``distributed.scheduler``) keeps one :class:`TrialActor` per
+concurrent slot. Its ``__init__`` runs once per worker process, before
+anything imports JAX or PyTorch: it claims a node-local slot (an ``flock``
+on a lock file per slot index, :func:`compute_caps.claim_slot`; the lock
+goes with the process), pins the process to that slot's CPUs and sets the
+thread variables from them (``compute_caps.apply_before_import``: XLA and
+BLAS size their pools at import), then imports the submission and the
+workload and reads the data, once. Every trial after that runs in the same
+process, exactly as the in-process loop runs it, from the seed the driver
+derived. The driver replaces the actor after a failed trial and when its
+resident memory after a trial is above a limit, so a crash or a leak cannot
+reach the next trial.
 
-* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus', 'compute'}`` first;
+:meth:`TrialActor.run` is a streaming generator; it yields plain dicts, in this order:
+
+* ``{'kind': 'started', 'node.id', 'pid', 'time', 'threads', 'gpus', 'compute'}`` first
+  (``compute``: the keys the trial adds to ``trial.json``, whoever writes it);
 * ``{'kind': 'progress', 'line'}`` for every progress line of the trial;
 * ``{'kind': 'row', 'row'}`` for every eval row and ``{'kind': 'heartbeat', 'state'}``
   for every heartbeat, only with ``--ray_storage=driver`` (with shared storage
-  the task writes ``run_<N>/`` itself);
-* last, ``{'kind': 'finished', 'result'}`` (a ``TrialResult`` as a dict) or
-  ``{'kind': 'error', 'error', 'traceback'}`` when the trial could not even start.
+  the actor writes ``run_<N>/`` itself);
+* last, ``{'kind': 'finished', 'result', 'rss_bytes', 'rss_limit_bytes'}`` (a
+  ``TrialResult`` as a dict; the process's resident memory after the trial and
+  the node's default limit for it) or ``{'kind': 'error', 'error', 'traceback'}``
+  when the trial could not even start (e.g. the submission does not import).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import queue
 import tempfile
@@ -38,35 +51,48 @@ from algorithmic_efficiency.training import trials
 from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 from algorithmic_efficiency.workloads import registry  # names only: no framework import
 
-# Variables the BLAS/OpenMP runtimes read at load time; set before the
-# submission imports its framework (the worker process is fresh).
-THREAD_ENV_VARS = (
-    'OMP_NUM_THREADS',
-    'MKL_NUM_THREADS',
-    'OPENBLAS_NUM_THREADS',
-    'NUMEXPR_NUM_THREADS',
-    'VECLIB_MAXIMUM_THREADS',
-)
 STORAGE_SHARED, STORAGE_DRIVER = 'shared', 'driver'
+# A replacement actor may start before the one it replaces has exited and
+# released its slot: it waits this long for a free slot before running unpinned.
+SLOT_WAIT_SEC = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorSetup:
+    """What every actor of a sweep needs (picklable, no live objects).
+
+    Attributes:
+      sweep_trial: the sweep-wide spec (workload, framework, submission, data), paths
+        absolute (a worker's working directory is Ray's).
+      storage: who writes ``run_<N>/`` (``shared``: the actor; ``driver``: the driver).
+      load_submission: the sweep's submission loader, ``(path) -> module``; given by
+        the sweep (pickled by reference) so that this package needs no import of ``sweep``.
+      sweep_id: names the sweep's slot lock files on every node.
+      cpus_per_trial: the CPUs each trial asks Ray for (0: no CPU share).
+      concurrent_trials: the sweep's actors (trials running at once).
+    """
+
+    sweep_trial: TrialSpec
+    storage: str
+    load_submission: Callable[..., Any]
+    sweep_id: str
+    cpus_per_trial: float
+    concurrent_trials: int
 
 
 @dataclasses.dataclass(frozen=True)
 class TrialTask:
-    """Everything a worker needs to run one trial (picklable, no live objects).
+    """One trial for an actor: the trial, which attempt, when the driver submitted it.
 
     Attributes:
-      trial: the trial, its paths absolute (a worker's working directory is Ray's).
-      attempt: 1, or the retry's number after the worker or its node died.
-      storage: who writes ``run_<N>/`` (``shared``: the task; ``driver``: the driver).
-      load_submission: the sweep's submission loader, ``(path, framework) -> module``;
-        given by the sweep (pickled by reference) so that this package needs no
-        import of ``sweep``.
+      trial: the trial, its paths absolute.
+      attempt: 1, or the retry's number after the actor or its node died.
+      launched: Unix s when the driver submitted it (``trial.json``'s ``launched``).
     """
 
     trial: TrialSpec
     attempt: int
-    storage: str
-    load_submission: Callable[..., Any]
+    launched: float
 
 
 def thread_count(cpus: float) -> int:
@@ -74,26 +100,47 @@ def thread_count(cpus: float) -> int:
     return max(1, int(cpus))
 
 
-def set_thread_counts(threads: int, framework: str) -> None:
-    """The trial's thread counts: the BLAS/OpenMP variables (Ray sets only OMP's, to 1)."""
-    for name in THREAD_ENV_VARS:
-        os.environ[name] = str(threads)
-    if framework == 'jax':  # XLA's CPU pools ignore OMP_NUM_THREADS (distributed.compute_caps)
-        os.environ.setdefault(compute_caps.XLA_THREADS_ENV, str(threads))
-    if framework == 'pytorch':
-        # pylint: disable=import-outside-toplevel
-        from algorithmic_efficiency.workloads import pytorch_utils  # torch: this trial's anyway
-
-        pytorch_utils.set_num_threads(threads)
-
-
 def prepare_environment(framework: str) -> None:
     """What the in-process sweep sets before the framework loads (see ``sweep``)."""
     os.environ.setdefault('CUDA_DEVICE_ORDER', 'PCI_BUS_ID')
     if framework == 'jax':
         os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
-        # Every trial is a fresh worker: its compiles come from the sweep's shared cache.
+        # Workers share the compiles of the sweep (and earlier sweeps) through this cache.
         compute_caps.set_compilation_cache(os.environ, compute_caps.compilation_cache_dir())
+
+
+def slot_lock_prefix(sweep_id: str) -> str:
+    """Where a sweep's slot lock folders start (in the system's temporary folder)."""
+    return os.path.join(tempfile.gettempdir(), f'algoperf-ray-slots-{sweep_id}-')
+
+
+def slot_lock_dir(sweep_id: str, ray_node_id: str) -> str:
+    """The folder of a sweep's slot lock files on one node.
+
+    The node is part of the name because simulated nodes can share a machine.
+    """
+    return slot_lock_prefix(sweep_id) + hashlib.sha256(ray_node_id.encode('ascii')).hexdigest()[:10]
+
+
+def node_caps(setup: ActorSetup, node_cpus: float, lock_dir: str,
+              gpus: tuple[str, ...] | None) -> tuple[compute_caps.ComputeCaps, int | None, int]:
+    """This actor's slot on its node: ``(caps, lock fd, slots on the node)``.
+
+    The node holds ``node_cpus // cpus_per_trial`` slots; the actor takes the
+    first free one and its share of the CPUs (``compute_caps.plan_slots``). No
+    free slot (or no CPU share): unpinned, with threads from the CPU share.
+    """
+    cpus = setup.cpus_per_trial
+    slots = max(1, int(node_cpus // cpus + 1e-9)) if cpus > 0 else 1
+    index, fd = compute_caps.claim_slot(lock_dir, slots, SLOT_WAIT_SEC) if cpus > 0 else (None,
+                                                                                           None)
+    if index is None:
+        caps = compute_caps.ComputeCaps(None, None, thread_count(cpus), gpus,
+                                        setup.concurrent_trials)
+        return caps, None, slots
+    planned = compute_caps.plan_slots(slots, compute_caps.available_cpus())[index]
+    caps = dataclasses.replace(planned, gpus=gpus, concurrent_trials=setup.concurrent_trials)
+    return caps, fd, slots
 
 
 class _QueueWriter:
@@ -140,7 +187,7 @@ class _StreamingRecorder:
 
 
 def _shared_recorder(trial: TrialSpec, extra: dict[str, Any], info: dict[str, Any]) -> Any:
-    """Shared storage: the task writes ``run_<N>/`` itself, ``info`` added to its trial.json."""
+    """Shared storage: the worker writes ``run_<N>/`` itself, ``info`` added to its trial.json."""
     class NodeRecorder(Recorder):
         def start_trial(self, run_idx, hyperparameters, seed, remote=False):
             trial_log = super().start_trial(run_idx, hyperparameters, seed, remote)
@@ -164,69 +211,93 @@ shared_recorder = _shared_recorder  # the local pool's workers write their trial
 
 
 def trial_info(node_id: str | None, attempt: int, task_started: float | None) -> dict[str, Any]:
-    """What a Ray trial adds to its ``trial.json``: where, which attempt, when its task started."""
+    """What a Ray trial adds to its ``trial.json``: where, which attempt, when it began."""
     return {NODE_ID_COLUMN: node_id, 'attempt': attempt, 'task_started': task_started}
 
 
-def _trial(task: TrialTask, node_id: str, started: float, events: queue.Queue) -> dict[str, Any]:
-    """Imports, recording and the trial; returns the ``finished`` event."""
-    trial = task.trial
-    submission = task.load_submission(trial.submission_path)
-    workload = registry.load_workload(trial.workload_name, trial.framework)
-    workload.prepare_data(trial.data_dir)
-    extra = {NODE_ID_COLUMN: node_id, **trial.recording.extra_metadata}
-    recorder: Any = None
-    if trial.log_dir is not None and task.storage == STORAGE_DRIVER:
-        recorder = _StreamingRecorder(trial, extra, events)
-    elif trial.log_dir is not None:
-        info = {**trial_info(node_id, task.attempt, started), **compute_caps.this_process()}
-        recorder = _shared_recorder(trial, extra, info)
-    hooks = TrialHooks(progress=lambda line: events.put({'kind': 'progress', 'line': line}))
-    result = trials.run_trial(workload, submission, trial, recorder, hooks)
-    return {'kind': 'finished', 'result': dataclasses.asdict(result)}
+def _error_event(e: BaseException) -> dict[str, Any]:
+    first = (str(e).strip().splitlines() or [''])[0]
+    return {'kind': 'error', 'error': f'{type(e).__name__}: {first}' if first else type(e).__name__,
+            'traceback': traceback.format_exc()}
 
 
-def _run(task: TrialTask, node_id: str, started: float, events: queue.Queue) -> None:
-    """The trial, in a thread of the worker: its last event is ``finished`` or ``error``."""
-    try:
-        events.put(_trial(task, node_id, started, events))
-    except BaseException as e:  # noqa: BLE001  (reported to the driver, which decides)
-        first = (str(e).strip().splitlines() or [''])[0]
-        events.put(
-            {
-                'kind': 'error',
-                'error': f'{type(e).__name__}: {first}' if first else type(e).__name__,
-                'traceback': traceback.format_exc(),
-            }
-        )
+def _node_cpus(ray: Any, ray_node_id: str) -> float:
+    """The CPUs Ray counts on this node (the CPUs this process may use if it is not listed)."""
+    for node in ray.nodes():
+        if node.get('NodeID') == ray_node_id:
+            return float(node.get('Resources', {}).get('CPU', 0.0))
+    return float(len(compute_caps.available_cpus()))
 
 
-def run_trial_task(task: TrialTask) -> Iterator[dict[str, Any]]:
-    """The body of the Ray task (see the module docstring for the events)."""
-    import ray  # noqa: PLC0415  (an optional package: imported in a Ray worker only)
+class TrialActor:
+    """A Ray actor serving trial after trial of one sweep (see the module docstring)."""
 
-    started = time.time()
-    context = ray.get_runtime_context()
-    node_id = anonymous_node_id(context.get_node_id())
-    assigned = context.get_assigned_resources()
-    threads = thread_count(assigned.get('CPU', 1.0))
-    prepare_environment(task.trial.framework)
-    set_thread_counts(threads, task.trial.framework)
-    yield {
-        'kind': 'started',
-        NODE_ID_COLUMN: node_id,
-        'pid': os.getpid(),
-        'time': started,
-        'threads': threads,
-        'gpus': [str(g) for g in ray.get_gpu_ids()],
-        'compute': compute_caps.this_process(),  # for trial.json, whoever writes it
-    }
-    events: queue.Queue = queue.Queue()
-    worker = threading.Thread(target=_run, args=(task, node_id, started, events), daemon=True)
-    worker.start()
-    while True:
-        event = events.get()
-        yield event
-        if event['kind'] in ('finished', 'error'):
-            break
-    worker.join()
+    def __init__(self, setup: ActorSetup):
+        import ray  # noqa: PLC0415  (an optional package: imported in a Ray worker only)
+
+        self.began = time.time()
+        self.setup, self.served, self._failed = setup, 0, None
+        framework = setup.sweep_trial.framework
+        context = ray.get_runtime_context()
+        ray_node_id = context.get_node_id()
+        self.node_id = anonymous_node_id(ray_node_id)
+        gpus = tuple(str(g) for g in ray.get_gpu_ids()) or None
+        self.caps, self._slot_fd, slots = node_caps(
+            setup, _node_cpus(ray, ray_node_id), slot_lock_dir(setup.sweep_id, ray_node_id), gpus)
+        self.rss_limit = compute_caps.default_rss_limit(slots)
+        # Before anything imports the framework: its pools are sized once, at start-up.
+        compute_caps.apply_before_import(self.caps, framework)
+        prepare_environment(framework)
+        try:
+            trial = setup.sweep_trial
+            self.submission = setup.load_submission(trial.submission_path)
+            self.workload = registry.load_workload(trial.workload_name, framework)
+            self.workload.prepare_data(trial.data_dir)
+            compute_caps.apply_after_import(self.caps, framework)
+        except BaseException as e:  # noqa: BLE001  (the first trial reports it to the driver)
+            self._failed = _error_event(e)
+
+    def run(self, task: TrialTask) -> Iterator[dict[str, Any]]:
+        """One trial (a streaming generator: see the module docstring for its events)."""
+        # A worker's first trial started with the worker, before the imports.
+        started = self.began if self.served == 0 else time.time()
+        self.served += 1
+        compute = {**compute_caps.record(self.caps), 'worker.pid': os.getpid(),
+                   'worker.trials_served': self.served, 'launched': task.launched}
+        yield {'kind': 'started', NODE_ID_COLUMN: self.node_id, 'pid': os.getpid(),
+               'time': started, 'threads': self.caps.threads,
+               'gpus': list(self.caps.gpus or ()), 'compute': compute}
+        if self._failed is not None:
+            yield self._failed
+            return
+        events: queue.Queue = queue.Queue()
+        info = {**trial_info(self.node_id, task.attempt, started), **compute}
+        worker = threading.Thread(target=self._run, args=(task, info, events), daemon=True)
+        worker.start()
+        while True:
+            event = events.get()
+            yield event
+            if event['kind'] in ('finished', 'error'):
+                break
+        worker.join()
+
+    def _run(self, task: TrialTask, info: dict[str, Any], events: queue.Queue) -> None:
+        """The trial, in a thread of the actor: its last event is ``finished`` or ``error``."""
+        try:
+            events.put(self._trial(task, info, events))
+        except BaseException as e:  # noqa: BLE001  (reported to the driver, which decides)
+            events.put(_error_event(e))
+
+    def _trial(self, task: TrialTask, info: dict[str, Any],
+               events: queue.Queue) -> dict[str, Any]:
+        trial = task.trial
+        extra = {NODE_ID_COLUMN: self.node_id, **trial.recording.extra_metadata}
+        recorder: Any = None
+        if trial.log_dir is not None and self.setup.storage == STORAGE_DRIVER:
+            recorder = _StreamingRecorder(trial, extra, events)
+        elif trial.log_dir is not None:
+            recorder = _shared_recorder(trial, extra, info)
+        hooks = TrialHooks(progress=lambda line: events.put({'kind': 'progress', 'line': line}))
+        result = trials.run_trial(self.workload, self.submission, trial, recorder, hooks)
+        return {'kind': 'finished', 'result': dataclasses.asdict(result),
+                'rss_bytes': compute_caps.rss_bytes(), 'rss_limit_bytes': self.rss_limit}

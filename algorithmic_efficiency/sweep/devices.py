@@ -28,7 +28,7 @@ def join_processes(inputs: CheckedInputs) -> Any:
         )
     if inputs.ray is not None:
         raise UsageError(
-            '--ray_address runs each trial in its own Ray task; start the runner '
+            '--ray_address runs each trial in a Ray actor of its own; start the runner '
             'with python, not torchrun'
         )
     from algorithmic_efficiency.workloads import pytorch_dist  # torch: this run's anyway

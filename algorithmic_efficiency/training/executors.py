@@ -11,8 +11,8 @@ Implementations:
 
 * :class:`InProcessExecutor` (here): each trial runs at ``submit``, in this
   process, on the workload object the sweep loaded once;
-* ``distributed.scheduler.RayExecutor`` (``--ray_address``): each trial a
-  fresh Ray worker process, ``results`` waits for them;
+* ``distributed.scheduler.RayExecutor`` (``--ray_address``): Ray actors, one
+  per concurrent trial, each serving several trials; ``results`` waits for them;
 * ``distributed.local_pool.LocalPoolExecutor`` (``--max_concurrent_trials``
   without Ray): N capped local worker processes, each serving several trials.
 
