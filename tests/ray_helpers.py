@@ -106,6 +106,15 @@ def trial_json(log_dir, idx):
         return json.load(f)
 
 
+def rows_in(log_dir, idx):
+    """How many rows trial `idx`'s metrics.csv has so far (0 before it exists)."""
+    path = os.path.join(run_dir(log_dir, idx), 'metrics.csv')
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding='utf-8') as f:
+        return max(0, sum(1 for _ in f) - 1)
+
+
 def metadata(log_dir):
     with open(os.path.join(str(log_dir), 'mnist_jax', 'metadata.json'), encoding='utf-8') as f:
         return json.load(f)

@@ -106,14 +106,6 @@ def test_killed_worker_retries_and_memory_limit_gives_fresh_workers(tmp_path, mo
     assert len({i['worker.pid'] for i in infos}) == TRIALS
 
 
-def _rows_in(log_dir, idx):
-    path = os.path.join(h.run_dir(log_dir, idx), 'metrics.csv')
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding='utf-8') as f:
-        return max(0, sum(1 for _ in f) - 1)
-
-
 def _signal_pooled_runner(tmp_path, signum):
     """A 2-wide pooled sweep of 3 slowed trials run by the CLI, `signum` sent to the runner
     alone once trials 1 and 2 train (as from `kill` or a container's stop; a terminal's
@@ -136,7 +128,7 @@ def _signal_pooled_runner(tmp_path, signum):
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 240
-        while min(_rows_in(log_dir, 1), _rows_in(log_dir, 2)) < 1:  # both trials training
+        while min(h.rows_in(log_dir, 1), h.rows_in(log_dir, 2)) < 1:  # both trials training
             assert runner.poll() is None, runner.stdout.read().decode()[-3000:]
             assert time.monotonic() < deadline, 'no rows in time'
             time.sleep(0.2)

@@ -220,14 +220,6 @@ def test_slots_are_claimed_by_lock_and_freed_with_their_holder(tmp_path, monkeyp
         os.close(fd)
 
 
-def _rows_in(log_dir, idx):
-    path = os.path.join(h.run_dir(log_dir, idx), 'metrics.csv')
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding='utf-8') as f:
-        return max(0, sum(1 for _ in f) - 1)
-
-
 def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, ray_address):
     slow = tmp_path / 'slow'
     slow.write_text('')
@@ -245,7 +237,7 @@ def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, ray_address):
     runner = subprocess.Popen(argv, cwd=h.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
-        while min(_rows_in(log_dir, 1), _rows_in(log_dir, 2)) < 1:
+        while min(h.rows_in(log_dir, 1), h.rows_in(log_dir, 2)) < 1:
             assert runner.poll() is None, runner.stdout.read().decode()[-3000:]
             assert time.monotonic() < deadline, 'no rows in time'
             time.sleep(0.2)
