@@ -211,6 +211,9 @@ GROUPS = {
          '(wrap-around handled); an interval with a failed reading adds nothing'),
         ('node.id', 'str', '—', 'Ray sweeps', 'anonymous, stable name of the node that ran the '
          "trial (`node-` + 10 hex digits of a SHA-256 of Ray's node id; never a host name or IP)"),
+        ('devices.visible', 'str', '—', 'trials run by the local pool or Ray on a machine with '
+         'GPUs', "the GPU(s) the trial saw (its `CUDA_VISIBLE_DEVICES`, e.g. `1`): one trial per "
+         'GPU, so trials that ran side by side name their own device'),
     ],
     'extra metadata': [
         ('<key>', 'str', '—', 'with `--record_extra_metadata`',

@@ -6,9 +6,29 @@ build them live in plain modules (``sweeps.py``, ``hydra_multirun.py``) that
 test modules may import; no test module imports another.
 """
 
+import os
+import shutil
+import tempfile
+
 import pytest
 from hydra_multirun import make_hydra_multirun
 from sweeps import run_cli, run_pytorch_sweep, sweep_args
+
+# One JAX compilation cache for the session, shared by every runner the tests start
+# (they inherit this environment): a killed run, its resume and the reference run
+# compile the same steps. Measured: the JAX CIFAR and LM checkpoint tests 81 -> 70 s.
+# Every compile is kept (thresholds 0, as distributed.compute_caps sets them for
+# workers); the user's own cache settings are left alone.
+_JAX_CACHE = tempfile.mkdtemp(prefix='ae-tests-jax-cache-')
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', _JAX_CACHE)
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
+
+
+def pytest_sessionfinish(session, exitstatus):
+    del session, exitstatus
+    shutil.rmtree(_JAX_CACHE, ignore_errors=True)
+
 
 # --record_extra_metadata of the guide sweeps: a value holding '=' and a plain one.
 GUIDE_EXTRA = ['--record_extra_metadata=exp=guide=1', '--record_extra_metadata=owner=team-a']

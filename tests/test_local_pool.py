@@ -106,6 +106,23 @@ def test_killed_worker_retries_and_memory_limit_gives_fresh_workers(tmp_path, mo
     assert len({i['worker.pid'] for i in infos}) == TRIALS
 
 
+def test_rows_name_the_gpu_each_trial_saw(tmp_path, monkeypatch):
+    # No GPU here: two are named at the boundary, CUDA_VISIBLE_DEVICES, which the
+    # pool narrows to one per worker (JAX on CPU ignores it; the rows must not).
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0,1')
+    log_dir = tmp_path / 'logs'
+    assert sweep.run(h.config(log_dir, trials=2, steps=3, eval_period_time_sec=ONE_HOUR,
+                              max_concurrent_trials=2)) == 0
+    seen = []
+    for idx in (1, 2):
+        info = h.trial_json(log_dir, idx)
+        assert h.rows(log_dir, idx)['devices.visible'].astype(str).tolist() == [
+            info['devices.visible']] * 2  # the evals after steps 1 and 3
+        seen.append(info['devices.visible'])
+    assert sorted(seen) == ['0', '1']
+    assert [s['gpus'] for s in h.metadata(log_dir)['concurrency']['slots']] == [['0'], ['1']]
+
+
 def _signal_pooled_runner(tmp_path, signum):
     """A 2-wide pooled sweep of 3 slowed trials run by the CLI, `signum` sent to the runner
     alone once trials 1 and 2 train (as from `kill` or a container's stop; a terminal's

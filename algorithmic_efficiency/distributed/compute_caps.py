@@ -250,3 +250,13 @@ def claim_slot(lock_dir: str, slots: int, wait_sec: float = 0.0) -> tuple[int | 
         if time.monotonic() >= deadline:
             return None, None
         time.sleep(0.1)
+
+
+def row_columns(caps: ComputeCaps) -> dict[str, str]:
+    """What a capped trial adds to every row of its ``metrics.csv``: the GPU(s) it saw.
+
+    ``devices.visible`` (``CUDA_VISIBLE_DEVICES``, e.g. ``'1'``) on a machine
+    with GPUs, so rows of trials that ran side by side name their device;
+    nothing without GPUs.
+    """
+    return {} if caps.gpus is None else {'devices.visible': ','.join(caps.gpus)}

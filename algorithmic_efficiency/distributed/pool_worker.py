@@ -133,7 +133,8 @@ def main(conn: Any, setup: WorkerSetup) -> None:
                 'worker.trials_served': served, 'attempt': attempt, 'launched': launched}
         recorder = None
         if trial.log_dir is not None:
-            recorder = task.shared_recorder(trial, dict(trial.recording.extra_metadata), info)
+            recorder = task.shared_recorder(
+                trial, {**trial.recording.extra_metadata, **compute_caps.row_columns(caps)}, info)
         _send(conn, ('started', trial.run_idx, time.time()))
         hooks = TrialHooks(progress=lambda line: _send(conn, ('progress', line)))
         try:

@@ -291,7 +291,8 @@ class TrialActor:
     def _trial(self, task: TrialTask, info: dict[str, Any],
                events: queue.Queue) -> dict[str, Any]:
         trial = task.trial
-        extra = {NODE_ID_COLUMN: self.node_id, **trial.recording.extra_metadata}
+        extra = {NODE_ID_COLUMN: self.node_id, **trial.recording.extra_metadata,
+                 **compute_caps.row_columns(self.caps)}
         recorder: Any = None
         if trial.log_dir is not None and self.setup.storage == STORAGE_DRIVER:
             recorder = _StreamingRecorder(trial, extra, events)
