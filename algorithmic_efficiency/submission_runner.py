@@ -32,6 +32,7 @@ from algorithmic_efficiency.errors import AEError  # noqa: E402
 from algorithmic_efficiency.recording import console, redact  # noqa: E402
 from algorithmic_efficiency.search import spaces  # noqa: E402
 from algorithmic_efficiency.storage import files  # noqa: E402
+from algorithmic_efficiency.training import checkpointing  # noqa: E402
 from algorithmic_efficiency.training.results import TrialPreempted  # noqa: E402
 from algorithmic_efficiency.workloads import registry  # noqa: E402
 
@@ -162,6 +163,7 @@ def main(argv: list[str]) -> int:
         return 2
     if not any(name in FLAGS and FLAGS[name].present for name in ABSL_FORMAT_FLAGS):
         console.use_compact_console()
+    checkpointing.redeliver_swallowed_interrupts()  # one Ctrl-C stops the run, wherever it lands
     try:
         return sweep.run(sweep.RunConfig(**{name: getattr(FLAGS, name) for name in RUNNER_FLAGS}))
     except AEError as e:  # UsageError, SearchSpaceError, DataError, LogDirError, UserPathError

@@ -123,6 +123,33 @@ def test_rows_name_the_gpu_each_trial_saw(tmp_path, monkeypatch):
     assert [s['gpus'] for s in h.metadata(log_dir)['concurrency']['slots']] == [['0'], ['1']]
 
 
+SWALLOWED_CTRL_C = """
+import time
+from algorithmic_efficiency.training import checkpointing
+if {hook}:
+    checkpointing.redeliver_swallowed_interrupts()
+
+class Finalised:
+    def __del__(self):  # as a Ctrl-C that arrives while the garbage collector runs one
+        raise KeyboardInterrupt
+
+try:
+    Finalised()  # Python prints 'Exception ignored' and goes on
+    for _ in range({loops}):  # the hook's SIGINT comes 50 ms later: up to 30 s allowed
+        time.sleep(0.005)
+    print('went on')
+except KeyboardInterrupt:
+    print('stopped')
+"""
+
+
+def test_a_ctrl_c_swallowed_by_a_finaliser_is_raised_again():
+    # Seen once in CI: the Ctrl-C the runner passed on landed in a weakref callback of a
+    # worker, which trained on to the end. Workers and the runner install the hook.
+    assert _child(SWALLOWED_CTRL_C.format(hook=False, loops=200)) == 'went on'
+    assert _child(SWALLOWED_CTRL_C.format(hook=True, loops=6000)) == 'stopped'
+
+
 def _signal_pooled_runner(tmp_path, signum):
     """A 2-wide pooled sweep of 3 slowed trials run by the CLI, `signum` sent to the runner
     alone once trials 1 and 2 train (as from `kill` or a container's stop; a terminal's

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from algorithmic_efficiency.distributed import compute_caps, task
-from algorithmic_efficiency.training import trials
+from algorithmic_efficiency.training import checkpointing, trials
 from algorithmic_efficiency.training.results import TrialInterrupted
 from algorithmic_efficiency.training.trial_spec import TrialHooks, TrialSpec
 from algorithmic_efficiency.workloads import registry  # names only: no framework import
@@ -106,6 +106,7 @@ def _send(conn: Any, message: tuple) -> None:
 def main(conn: Any, setup: WorkerSetup) -> None:
     """The worker's body (the ``multiprocessing.Process`` target)."""
     _detach_from_terminal_signals()
+    checkpointing.redeliver_swallowed_interrupts()  # the driver passes Ctrl-C on only once
     caps, sweep_trial = setup.caps, setup.sweep_trial
     framework = sweep_trial.framework
     # Before anything imports the framework: its pools are sized once, at start-up.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -67,6 +68,42 @@ def install_signal_handlers(schedule: Any) -> list[tuple[int, Any]]:
     if _preempt_requested.is_set():
         schedule.look_now()  # signalled between trials: this one stops at its first step
     return [(s, signal.signal(s, handler)) for s in PREEMPTION_SIGNALS]
+
+
+# How long after a swallowed Ctrl-C it is sent again (redeliver_swallowed_interrupts).
+REDELIVER_DELAY_SEC = 0.05
+
+
+def redeliver_swallowed_interrupts() -> None:
+    """Ctrl-C that lands in a finaliser is raised again instead of lost.
+
+    Python delivers SIGINT as a ``KeyboardInterrupt`` wherever the main thread
+    is; inside a finaliser (a ``__del__``, a weakref callback run by the
+    garbage collector) it can only print "Exception ignored" and the run goes
+    on. Seen in a pool worker: its trial trained to the end after the runner
+    passed Ctrl-C on. This process-wide hook sends SIGINT again from a helper
+    thread, so that Python handles it once the main thread has left the
+    finaliser (sent from the hook itself, it would land in the hook and be
+    swallowed too); other unraisable errors are printed as before.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if (isinstance(unraisable.exc_value, KeyboardInterrupt)
+                and threading.current_thread() is threading.main_thread()):
+            try:
+                # After a moment: the main thread must be out of the hook by then
+                # (a few instructions); if it is in another finaliser, this repeats.
+                timer = threading.Timer(REDELIVER_DELAY_SEC, os.kill,
+                                        args=(os.getpid(), signal.SIGINT))
+                timer.daemon = True
+                timer.start()
+                return
+            except RuntimeError:  # the interpreter is shutting down: nothing to stop
+                pass
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def restore_signal_handlers(previous: list[tuple[int, Any]]) -> None:
