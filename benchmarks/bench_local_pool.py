@@ -28,74 +28,30 @@ Usage: python benchmarks/bench_local_pool.py [--trials 8] [--steps 150] [--concu
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import mnist_sweeps  # noqa: E402  (beside this file)
 
 
 def _config(framework: str, log_dir: str, args, concurrent: int):
-    from algorithmic_efficiency import sweep  # noqa: PLC0415  (not in the pool's workers)
-
-    return sweep.RunConfig(
-        framework=framework,
-        workload=f'mnist_{framework}',
-        submission_path=os.path.join(ROOT, f'baselines/mnist/mnist_{framework}/submission.py'),
-        tuning_search_space=os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json'),
-        num_tuning_trials=args.trials,
-        rng_seed=0,
-        max_global_steps=args.steps,
-        log_dir=log_dir,
-        summary=False,
-        # Evals after step 1 and at the cap only: the same work in both modes.
-        eval_period_time_sec=3600.0,
-        max_concurrent_trials=concurrent if concurrent > 1 else None,
-    )
+    return mnist_sweeps.config(framework, log_dir, args.trials, args.steps,
+                               max_concurrent_trials=concurrent if concurrent > 1 else None)
 
 
-def _startups(log_dir: str, framework: str, key: str) -> list[float]:
+def _startups(trials: list[tuple[dict, float]], key: str) -> list[float]:
     """Per trial (run_idx order): the first row's wall_time minus trial.json's `key`."""
-    from algorithmic_efficiency.storage import csv_reader  # noqa: PLC0415
-
-    out = []
-    for idx in range(1, 10_000):
-        run_dir = os.path.join(log_dir, f'mnist_{framework}', f'run_{idx}')
-        if not os.path.isdir(run_dir):
-            return out
-        with open(os.path.join(run_dir, 'trial.json'), encoding='utf-8') as f:
-            info = json.load(f)
-        rows = csv_reader.read_metrics_csv(os.path.join(run_dir, 'metrics.csv'))
-        out.append(float(rows['wall_time'].iloc[0]) - float(info[key]))
-    return out
+    return [first_row - float(info[key]) for info, first_row in trials]
 
 
-def _trial_times(log_dir: str, framework: str, first_of_worker: bool) -> list[float]:
+def _trial_times(trials: list[tuple[dict, float]], first_of_worker: bool) -> list[float]:
     """Per trial: trial.json's finished - started; without each worker's first trial if asked."""
-    out = []
-    for idx in range(1, 10_000):
-        path = os.path.join(log_dir, f'mnist_{framework}', f'run_{idx}', 'trial.json')
-        if not os.path.exists(path):
-            return out
-        with open(path, encoding='utf-8') as f:
-            info = json.load(f)
-        if first_of_worker or info.get('worker.trials_served', 2) > 1:
-            out.append(float(info['finished']) - float(info['started']))
-    return out
-
-
-def _timed(config) -> float:
-    from algorithmic_efficiency import sweep  # noqa: PLC0415
-
-    start = time.perf_counter()
-    if sweep.run(config) != 0:
-        raise SystemExit('a sweep failed')
-    return time.perf_counter() - start
+    return [float(info['finished']) - float(info['started']) for info, _ in trials
+            if first_of_worker or info.get('worker.trials_served', 2) > 1]
 
 
 def _run_framework(framework: str, args, tmp: str) -> dict:
@@ -107,9 +63,10 @@ def _run_framework(framework: str, args, tmp: str) -> dict:
         for mode, concurrent, key in (('pooled', args.concurrent, 'launched'),
                                       ('sequential', 1, 'started')):
             log_dir = os.path.join(tmp, f'{framework}-{mode}-{r}')
-            walls[mode].append(_timed(_config(framework, log_dir, args, concurrent)))
-            starts[mode].append(_startups(log_dir, framework, key))
-            trial_times[mode] += _trial_times(log_dir, framework, mode == 'sequential')
+            walls[mode].append(mnist_sweeps.timed(_config(framework, log_dir, args, concurrent)))
+            trials = mnist_sweeps.trials(log_dir, framework)
+            starts[mode].append(_startups(trials, key))
+            trial_times[mode] += _trial_times(trials, mode == 'sequential')
             print(f'  {framework} round {r + 1} {mode}: {walls[mode][-1]:.1f} s', flush=True)
     return {'walls': walls, 'starts': starts, 'trial_times': trial_times}
 

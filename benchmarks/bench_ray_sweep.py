@@ -25,7 +25,6 @@ Usage: python benchmarks/bench_ray_sweep.py [--trials 8] [--steps 300] [--concur
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -34,49 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from algorithmic_efficiency import sweep  # noqa: E402
-from algorithmic_efficiency.storage import csv_reader  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _config(framework: str, log_dir: str, args, **ray) -> sweep.RunConfig:
-    return sweep.RunConfig(
-        framework=framework,
-        workload=f'mnist_{framework}',
-        submission_path=os.path.join(ROOT, f'baselines/mnist/mnist_{framework}/submission.py'),
-        tuning_search_space=os.path.join(ROOT, 'baselines/mnist/tuning_search_space.json'),
-        num_tuning_trials=args.trials,
-        rng_seed=0,
-        max_global_steps=args.steps,
-        log_dir=log_dir,
-        summary=False,
-        # Evals after step 1 and at the cap only: the same work in both modes.
-        eval_period_time_sec=3600.0,
-        **ray,
-    )
-
-
-def _trials(log_dir: str, framework: str) -> list[tuple[dict, float]]:
-    """Per trial (run_idx order): trial.json and the first row's wall_time."""
-    out = []
-    for idx in range(1, 10_000):
-        run_dir = os.path.join(log_dir, f'mnist_{framework}', f'run_{idx}')
-        if not os.path.isdir(run_dir):
-            return out
-        with open(os.path.join(run_dir, 'trial.json'), encoding='utf-8') as f:
-            info = json.load(f)
-        rows = csv_reader.read_metrics_csv(os.path.join(run_dir, 'metrics.csv'))
-        out.append((info, float(rows['wall_time'].iloc[0])))
-    return out
-
-
-def _timed(config: sweep.RunConfig) -> float:
-    start = time.perf_counter()
-    code = sweep.run(config)
-    if code != 0:
-        raise SystemExit(f'sweep failed with exit code {code}')
-    return time.perf_counter() - start
+import mnist_sweeps  # noqa: E402  (beside this file)
 
 
 def _summary(trials: list[tuple[dict, float]], start_key: str) -> dict:
@@ -123,9 +80,10 @@ def main() -> None:
         os.environ['JAX_COMPILATION_CACHE_DIR'] = os.path.join(tmp, 'jax_cache')
         for framework in frameworks:
             log_dir = os.path.join(tmp, f'{framework}-inprocess')
-            wall = _timed(_config(framework, log_dir, args))
-            got[framework]['sequential'] = {'wall': wall,
-                                            **_summary(_trials(log_dir, framework), 'started')}
+            wall = mnist_sweeps.timed(mnist_sweeps.config(framework, log_dir, args.trials,
+                                                                args.steps))
+            trials = mnist_sweeps.trials(log_dir, framework)
+            got[framework]['sequential'] = {'wall': wall, **_summary(trials, 'started')}
             print(f'  {framework} in-process: {wall:.1f} s', flush=True)
         start = time.perf_counter()
         ray = cluster.start_local(num_cpus=args.concurrent)
@@ -133,10 +91,10 @@ def main() -> None:
         try:
             for framework in frameworks:
                 log_dir = os.path.join(tmp, f'{framework}-ray')
-                wall = _timed(_config(framework, log_dir, args, ray_address='local',
-                                      trial_resources='cpu=1',
-                                      max_concurrent_trials=args.concurrent))
-                trials = _trials(log_dir, framework)
+                wall = mnist_sweeps.timed(mnist_sweeps.config(
+                    framework, log_dir, args.trials, args.steps, ray_address='local',
+                    trial_resources='cpu=1', max_concurrent_trials=args.concurrent))
+                trials = mnist_sweeps.trials(log_dir, framework)
                 got[framework]['ray'] = {'wall': wall, **_summary(trials, 'launched'),
                                          'workers': len({i['worker.pid'] for i, _ in trials})}
                 print(f'  {framework} on Ray: {wall:.1f} s', flush=True)
